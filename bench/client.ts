@@ -1,0 +1,389 @@
+/**
+ * The client benchmark (issue #4, "Benchmark"):
+ *
+ *   1. reconnect after E offline edits: bytes the client sends vs the minimal diff
+ *      (Y.encodeStateAsUpdate(doc, serverStateVector)), and time from coming online to `in-sync` (the relay
+ *      has stored everything); beside it, a stock y-websocket provider on the same relay and edits (time to
+ *      its `synced`, which only means the relay's answer arrived, not that it stored anything);
+ *   2. cold open of an R-request collection from local storage to the first snapshot: this client over
+ *      fake-indexeddb in Node, y-indexeddb on the same data, raw Yjs from bytes in memory (the floor), and the
+ *      client in Chromium over real IndexedDB when /usr/bin/chromium exists;
+ *   3. y-indexeddb's gaps, measured: rows added by re-opening a doc, and databases per workspace.
+ *
+ * Sizes: BENCH_CLIENT_EDITS (1000), BENCH_CLIENT_REQUESTS (10000), BENCH_CLIENT_REPEATS (5), BENCH_SCALE.
+ */
+import 'fake-indexeddb/auto'
+import { existsSync } from 'node:fs'
+import { createServer } from 'node:http'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { CollectionModel } from '@apisync/model'
+import { signToken, silentLogger, startRelay } from '@apisync/relay'
+import { IDBFactory } from 'fake-indexeddb'
+import { WebSocket } from 'ws'
+import { IndexeddbPersistence } from 'y-indexeddb'
+import { WebsocketProvider } from 'y-websocket'
+import * as Y from 'yjs'
+import { createSyncClient, networkSwitch } from '../packages/client/src/index.js'
+import { envInt } from './lib/env.js'
+import * as fmt from './lib/format.js'
+import { summarize } from './lib/stats.js'
+import { buildCollection } from './lib/synthetic-collection.js'
+import { printTable } from './lib/table.js'
+
+const config = {
+  edits: envInt('CLIENT_EDITS', 1000),
+  requests: envInt('CLIENT_REQUESTS', 10_000),
+  repeats: envInt('CLIENT_REPEATS', 5, { scaled: false }),
+}
+const SECRET = 'bench-client-secret-0123456789abcdef'
+const now = () => performance.now()
+const chromiumPath = '/usr/bin/chromium'
+
+// ------------------------------------------------------------------------------------------ 1. reconnect
+
+async function reconnect() {
+  const dataDir = await mkdtemp(join(tmpdir(), 'apisync-bench-client-'))
+  const relay = await startRelay({ auth: { secret: SECRET }, dataDir, port: 0, logger: silentLogger })
+  const token = () => signToken({ sub: 'bench', sid: 'bench', ws: { w: 'owner' } }, { secret: SECRET })
+  const rows: string[][] = []
+  const ours = { bytes: [] as number[], changeBytes: [] as number[], minimal: [] as number[], ms: [] as number[] }
+  const stock = { bytes: [] as number[], minimal: [] as number[], ms: [] as number[] }
+  try {
+    for (let run = 0; run < config.repeats; run++) {
+      // This client: offline through its network monitor, so the relay stays up and warm.
+      const net = networkSwitch(true)
+      const client = createSyncClient({ relayUrl: relay.url, getToken: token, indexedDB: new IDBFactory(), WebSocket, network: net })
+      const account = await client.signIn()
+      const ws = await account.createWorkspace('w', { name: 'bench' })
+      const col = await ws.createCollection({ id: `c${run}`, name: 'bench' })
+      const seed = col.model.createRequest({ name: 'seed' })
+      await account.whenInSync()
+      const serverSV = Y.encodeStateVector(col.doc)
+      net.set(false)
+      offlineEdits(col.model, seed)
+      await col.whenStored()
+      const minimal = Y.encodeStateAsUpdate(col.doc, serverSV).byteLength
+      const before = { ...col.traffic! }
+      const t0 = now()
+      net.set(true)
+      await col.whenInSync()
+      ours.ms.push(now() - t0)
+      ours.bytes.push(col.traffic!.bytesSent - before.bytesSent)
+      ours.changeBytes.push(col.traffic!.changeBytesSent - before.changeBytesSent)
+      ours.minimal.push(minimal)
+      await client.close()
+
+      // A stock y-websocket provider on the same relay, same edits.
+      const doc = new Y.Doc()
+      let sent = 0
+      class Counting extends WebSocket {
+        override send(data: Parameters<WebSocket['send']>[0], ...rest: unknown[]) {
+          sent += (data as Uint8Array).byteLength
+          return (super.send as (...a: unknown[]) => void)(data, ...rest)
+        }
+      }
+      const provider = new WebsocketProvider(`${relay.wsUrl}/sync`, `w/collection/s${run}`, doc, {
+        WebSocketPolyfill: Counting as unknown as typeof globalThis.WebSocket,
+        disableBc: true,
+        params: { token: await token() },
+      })
+      const model = CollectionModel.create(doc, { name: 'bench' })
+      const seed2 = model.createRequest({ name: 'seed' })
+      await new Promise<void>((r) => (provider.synced ? r() : provider.once('synced', () => r())))
+      await relay.relay.flush()
+      const sv = Y.encodeStateVector(doc)
+      provider.disconnect()
+      offlineEdits(model, seed2)
+      const stockMinimal = Y.encodeStateAsUpdate(doc, sv).byteLength
+      sent = 0
+      const t1 = now()
+      provider.connect()
+      await new Promise<void>((r) => provider.once('synced', () => r()))
+      stock.ms.push(now() - t1)
+      stock.bytes.push(sent)
+      stock.minimal.push(stockMinimal)
+      provider.destroy()
+    }
+  } finally {
+    await relay.close()
+    await rm(dataDir, { recursive: true, force: true })
+  }
+  const med = (xs: number[]) => summarize(xs).p50
+  rows.push([
+    '@apisync/client (to in-sync: stored)',
+    fmt.bytes(med(ours.minimal)),
+    fmt.bytes(med(ours.changeBytes)),
+    fmt.ratio(med(ours.changeBytes) / med(ours.minimal)),
+    fmt.bytes(med(ours.bytes)),
+    fmt.ratio(med(ours.bytes) / med(ours.minimal)),
+    fmt.ms(med(ours.ms)),
+    fmt.ms(Math.max(...ours.ms)),
+  ])
+  rows.push([
+    'stock y-websocket (to synced: received)',
+    fmt.bytes(med(stock.minimal)),
+    '-',
+    '-',
+    fmt.bytes(med(stock.bytes)),
+    fmt.ratio(med(stock.bytes) / med(stock.minimal)),
+    fmt.ms(med(stock.ms)),
+    fmt.ms(Math.max(...stock.ms)),
+  ])
+  console.log(`\n1. reconnect after ${config.edits} offline edits (median of ${config.repeats}; goals ≤ 1.10×, ≤ 100 ms on loopback)`)
+  printTable(['client', 'minimal diff', 'sync frames', 'ratio', 'all frames', 'ratio', 'time p50', 'max'], rows)
+  console.log('   sync frames = the sync step 2 (+ updates) carrying the changes; all frames adds sync step 1 and awareness.')
+}
+
+/** `edits` user actions: new requests, renames, method changes, header rows. */
+function offlineEdits(model: CollectionModel, seed: string) {
+  for (let i = 0; i < config.edits; i++) {
+    if (i % 4 === 0) model.createRequest({ name: `offline ${i}`, method: 'POST', url: { raw: `https://api/x/${i}` } })
+    else if (i % 4 === 1) model.updateItem(seed, { name: `renamed ${i}` })
+    else if (i % 4 === 2) model.updateItem(seed, { method: i % 8 === 2 ? 'PUT' : 'PATCH' })
+    else model.addRow(seed, 'headers', { key: `X-${i}`, value: String(i) })
+  }
+}
+
+// ------------------------------------------------------------------------------------------ 2. cold open
+
+async function coldOpen() {
+  const rows: string[][] = []
+  // Prepare once: the collection stored by this client (one compacted row, as after compaction).
+  const idb = new IDBFactory()
+  const opts = { relayUrl: 'http://localhost:1', getToken: () => '', indexedDB: idb, WebSocket }
+  const setup = createSyncClient(opts)
+  const scratch = await setup.scratchPad()
+  const col = await scratch.createCollection({ id: 'big', name: 'big' })
+  const tBuild = now()
+  buildCollection(col.model, config.requests)
+  const built = now() - tBuild
+  await col.whenStored()
+  const state = Y.encodeStateAsUpdate(col.doc)
+  await setup.close()
+  // Compact the stored log (as a long session would have), then close.
+  const again = createSyncClient(opts)
+  await (await (await again.scratchPad()).collection('big')).whenStored()
+  await again.close()
+  console.log(`\n2. cold open of a ${config.requests}-request collection (${fmt.bytes(state.byteLength)} of Yjs state; built in ${fmt.ms(built)})`)
+
+  const ourMs: number[] = []
+  for (let i = 0; i < config.repeats; i++) {
+    const t0 = now()
+    const client = createSyncClient(opts)
+    const c = await (await client.scratchPad()).collection('big')
+    const items = c.model.snapshot().items.length
+    ourMs.push(now() - t0)
+    if (items === 0) throw new Error('cold open found no items')
+    await client.close()
+  }
+
+  // y-indexeddb on the same content (global fake-indexeddb).
+  const ydoc = new Y.Doc()
+  Y.applyUpdate(ydoc, state)
+  const writer = new IndexeddbPersistence('bench-y-indexeddb', ydoc)
+  await writer.whenSynced
+  await writer.destroy()
+  const yMs: number[] = []
+  for (let i = 0; i < config.repeats; i++) {
+    const t0 = now()
+    const doc = new Y.Doc()
+    const p = new IndexeddbPersistence('bench-y-indexeddb', doc)
+    await p.whenSynced
+    CollectionModel.open(doc).snapshot()
+    yMs.push(now() - t0)
+    await p.destroy()
+  }
+
+  const rawMs: number[] = []
+  for (let i = 0; i < config.repeats; i++) {
+    const t0 = now()
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, state)
+    CollectionModel.open(doc).snapshot()
+    rawMs.push(now() - t0)
+  }
+  const raw = summarize(rawMs).p50
+  const line = (name: string, xs: number[]) => [name, fmt.ms(summarize(xs).p50), fmt.ms(summarize(xs).max), fmt.ratio(summarize(xs).p50 / raw)]
+  rows.push(line('@apisync/client, Node + fake-indexeddb', ourMs))
+  rows.push(line('y-indexeddb, Node + fake-indexeddb', yMs))
+  rows.push(line('raw Yjs from memory (floor)', rawMs))
+  const chromium = await coldOpenInChromium()
+  if (chromium) {
+    rows.push(['@apisync/client, Chromium + IndexedDB', fmt.ms(summarize(chromium.ours).p50), fmt.ms(summarize(chromium.ours).max), fmt.ratio(summarize(chromium.ours).p50 / summarize(chromium.raw).p50)])
+    rows.push(['raw Yjs from memory, Chromium (floor)', fmt.ms(summarize(chromium.raw).p50), fmt.ms(summarize(chromium.raw).max), fmt.ratio(1)])
+  }
+  printTable(['open to first snapshot', 'p50', 'max', 'vs raw Yjs'], rows)
+  if (!chromium) console.log(`   (Chromium skipped: ${chromiumPath} not found)`)
+}
+
+async function coldOpenInChromium(): Promise<{ ours: number[]; raw: number[] } | null> {
+  if (!existsSync(chromiumPath)) return null
+  const { build } = await import('esbuild')
+  const { chromium } = await import('playwright-core')
+  const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
+  const page = `
+    import { createSyncClient } from ${JSON.stringify(here('../packages/client/src/index.ts'))}
+    import { CollectionModel } from ${JSON.stringify(here('../packages/model/src/index.ts'))}
+    import { buildCollection } from ${JSON.stringify(here('./lib/synthetic-collection.ts'))}
+    import * as Y from 'yjs'
+    const opts = { relayUrl: 'http://localhost:1', getToken: () => '' }
+    window.prepare = async (n) => {
+      const client = createSyncClient(opts)
+      const col = await (await client.scratchPad()).createCollection({ id: 'big', name: 'big' })
+      buildCollection(col.model, n)
+      await col.whenStored()
+      localStorage.setItem('state', btoa(String.fromCharCode(...Y.encodeStateAsUpdate(col.doc).subarray(0, 0))))
+      window.state = Y.encodeStateAsUpdate(col.doc)
+      await client.close()
+      return window.state.byteLength
+    }
+    window.coldOpen = async () => {
+      const t0 = performance.now()
+      const client = createSyncClient(opts)
+      const col = await (await client.scratchPad()).collection('big')
+      const items = col.model.snapshot().items.length
+      const ms = performance.now() - t0
+      await client.close()
+      return { ms, items }
+    }
+    window.raw = (state) => {
+      const t0 = performance.now()
+      const doc = new Y.Doc()
+      Y.applyUpdate(doc, state)
+      CollectionModel.open(doc).snapshot()
+      return performance.now() - t0
+    }
+    window.stateOf = async () => {
+      const client = createSyncClient(opts)
+      const col = await (await client.scratchPad()).collection('big')
+      const s = Y.encodeStateAsUpdate(col.doc)
+      await client.close()
+      return s
+    }
+  `
+  const bundle = await build({
+    stdin: { contents: page, loader: 'ts', resolveDir: here('.') },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    alias: { '@apisync/model': here('../packages/model/src/index.ts') },
+    logLevel: 'silent',
+  })
+  const js = bundle.outputFiles[0]!.text
+  const server = createServer((req, res) => {
+    if (req.url === '/page.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js)
+    else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module" src="/page.js"></script>')
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const url = `http://localhost:${(server.address() as { port: number }).port}/`
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+  try {
+    const p = await browser.newPage()
+    type W = { prepare(n: number): Promise<number>; coldOpen(): Promise<{ ms: number; items: number }>; raw(s: number[]): number; stateOf(): Promise<Uint8Array> }
+    await p.goto(url)
+    await p.waitForFunction(() => 'prepare' in window)
+    await p.evaluate((n) => (window as unknown as W).prepare(n), config.requests)
+    const ours: number[] = []
+    for (let i = 0; i < config.repeats; i++) {
+      await p.reload() // a cold page: nothing in memory, the data in IndexedDB
+      await p.waitForFunction(() => 'coldOpen' in window)
+      const { ms, items } = await p.evaluate(() => (window as unknown as W).coldOpen())
+      if (items === 0) throw new Error('cold open in Chromium found no items')
+      ours.push(ms)
+    }
+    const raw: number[] = []
+    for (let i = 0; i < config.repeats; i++)
+      raw.push(await p.evaluate(async () => (window as unknown as W).raw(Array.from(await (window as unknown as W).stateOf()) as unknown as number[])))
+    return { ours, raw }
+  } finally {
+    await browser.close()
+    server.close()
+  }
+}
+
+// ------------------------------------------------------------------------------------- 3. y-indexeddb gaps
+
+async function yIndexeddbGaps() {
+  const opens = 20
+  // Re-opening: y-indexeddb writes the doc's state on every open; this client writes nothing.
+  const doc = new Y.Doc()
+  const first = new IndexeddbPersistence('gap-y', doc)
+  await first.whenSynced
+  doc.getText('t').insert(0, 'content')
+  await new Promise((r) => setTimeout(r, 50))
+  await first.destroy()
+  const countRows = (name: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = indexedDB.open(name)
+      req.onsuccess = () => {
+        const tx = req.result.transaction(['updates'], 'readonly')
+        const c = tx.objectStore('updates').count()
+        c.onsuccess = () => {
+          req.result.close()
+          resolve(c.result)
+        }
+      }
+      req.onerror = () => reject(req.error)
+    })
+  const yBefore = await countRows('gap-y')
+  for (let i = 0; i < opens; i++) {
+    const p = new IndexeddbPersistence('gap-y', new Y.Doc())
+    await p.whenSynced
+    await new Promise((r) => setTimeout(r, 5))
+    await p.destroy()
+  }
+  const yAfter = await countRows('gap-y')
+
+  const idb = new IDBFactory()
+  const opts = { relayUrl: 'http://localhost:1', getToken: () => '', indexedDB: idb, WebSocket }
+  const c0 = createSyncClient(opts)
+  const col = await (await c0.scratchPad()).createCollection({ id: 'g', name: 'g' })
+  col.model.createRequest({ name: 'x' })
+  await col.whenStored()
+  await c0.close()
+  const ourRows = async () => {
+    const c = createSyncClient(opts)
+    const rows = await new Promise<number>((resolve) => {
+      const req = idb.open('apisync-scratch:scratch/collection/g')
+      req.onsuccess = () => {
+        const cnt = req.result.transaction(['updates'], 'readonly').objectStore('updates').count()
+        cnt.onsuccess = () => {
+          req.result.close()
+          resolve(cnt.result)
+        }
+      }
+    })
+    await c.close()
+    return rows
+  }
+  const oursBefore = await ourRows()
+  for (let i = 0; i < opens; i++) {
+    const c = createSyncClient(opts)
+    await (await c.scratchPad()).collection('g')
+    await c.close()
+  }
+  const oursAfter = await ourRows()
+  console.log(`\n3. y-indexeddb's gaps, measured`)
+  printTable(
+    ['rows in the updates store', 'before', `after ${opens} opens`],
+    [
+      ['y-indexeddb 9.0.12', String(yBefore), String(yAfter)],
+      ['@apisync/client', String(oursBefore), String(oursAfter)],
+    ],
+  )
+  console.log('   y-indexeddb: a database per doc (kept: its layout is shared), no write-completion signal (this client')
+  console.log('   awaits each write transaction and exposes whenStored()/status.stored), trims only past 500 rows.')
+}
+
+await reconnect()
+await coldOpen()
+await yIndexeddbGaps()

@@ -1,0 +1,169 @@
+/**
+ * A workspace as a host uses it: the manifest (opened first: name, index of collections and environments),
+ * and each collection, environment, globals and runs doc opened lazily, from local data first.
+ */
+import {
+  type CollectionInit,
+  type DocAddress,
+  CollectionModel,
+  type EnvironmentInit,
+  EnvironmentModel,
+  type GlobalsModel,
+  type Json,
+  type OpenOptions,
+  RunsModel,
+  type WorkspaceInit,
+  WorkspaceModel,
+  docName,
+  newId,
+} from '@apisync/model'
+import type { DocSpace } from './doc-space.js'
+import { SyncClientError } from './errors.js'
+import { LocalValues } from './local-values.js'
+import type { Role } from './registry.js'
+import type { SyncedDoc } from './synced-doc.js'
+import { type ResolvedVariable, type ScopeVariables, resolveVariables } from './variables.js'
+
+export class Workspace {
+  private readonly locals = new Map<string, Promise<LocalValues>>()
+
+  private constructor(
+    readonly id: string,
+    /** The manifest: name, index of collections and environments, header presets. */
+    readonly manifest: SyncedDoc<WorkspaceModel>,
+    /** The role the account's token grants (null for the scratch pad). */
+    readonly role: Role | null,
+    private readonly space: DocSpace,
+    private readonly options: OpenOptions,
+    private readonly onClose: (ws: Workspace) => void,
+  ) {}
+
+  /** @internal Use Account.openWorkspace / createWorkspace, or SyncClient.scratchPad. */
+  static async open(
+    space: DocSpace,
+    id: string,
+    role: Role | null,
+    options: OpenOptions,
+    onClose: (ws: Workspace) => void,
+    create?: WorkspaceInit,
+  ): Promise<Workspace> {
+    const name = docName({ workspaceId: id, kind: 'manifest' })
+    const manifest = await space.open(name, (doc) => {
+      const empty = !doc.getMap('meta').has('kind')
+      return create && empty ? WorkspaceModel.create(doc, { ...create, id }, options) : WorkspaceModel.open(doc, options)
+    })
+    return new Workspace(id, manifest, role, space, options, onClose)
+  }
+
+  collection(id: string): Promise<SyncedDoc<CollectionModel>> {
+    return this.space.open(docName({ workspaceId: this.id, kind: 'collection', id }), (doc) => CollectionModel.open(doc, this.options))
+  }
+
+  environment(id: string): Promise<SyncedDoc<EnvironmentModel>> {
+    return this.space.open(docName({ workspaceId: this.id, kind: 'environment', id }), (doc) => EnvironmentModel.open(doc, this.options))
+  }
+
+  globals(): Promise<SyncedDoc<GlobalsModel>> {
+    return this.space.open(docName({ workspaceId: this.id, kind: 'globals' }), (doc) => EnvironmentModel.openGlobals(doc, this.options))
+  }
+
+  runs(collectionId: string): Promise<SyncedDoc<RunsModel>> {
+    return this.space.open(docName({ workspaceId: this.id, kind: 'runs', id: collectionId }), (doc) => RunsModel.open(doc, this.options))
+  }
+
+  /** Opens any doc of this workspace by its address (see parseDocName). */
+  async openDoc(address: DocAddress): Promise<SyncedDoc> {
+    if (address.workspaceId !== this.id) throw new SyncClientError('NO_SUCH_DOC', `${address.workspaceId} is not workspace ${this.id}`)
+    switch (address.kind) {
+      case 'manifest':
+        return this.manifest
+      case 'globals':
+        return this.globals()
+      case 'collection':
+        return this.collection(address.id)
+      case 'environment':
+        return this.environment(address.id)
+      case 'runs':
+        return this.runs(address.id)
+    }
+  }
+
+  /** Creates a collection (new id unless given) and lists it in the manifest. */
+  async createCollection(init: CollectionInit & { readonly id?: string } = {}): Promise<SyncedDoc<CollectionModel>> {
+    const id = init.id ?? newId()
+    const handle = await this.space.open(docName({ workspaceId: this.id, kind: 'collection', id }), (doc) =>
+      CollectionModel.create(doc, { ...init, id }, this.options),
+    )
+    this.index('collections', id, init.name ?? '')
+    return handle
+  }
+
+  /** Creates an environment (new id unless given) and lists it in the manifest. */
+  async createEnvironment(init: EnvironmentInit & { readonly id?: string } = {}): Promise<SyncedDoc<EnvironmentModel>> {
+    const id = init.id ?? newId()
+    const handle = await this.space.open(docName({ workspaceId: this.id, kind: 'environment', id }), (doc) =>
+      EnvironmentModel.create(doc, { ...init, id }, this.options),
+    )
+    this.index('environments', id, init.name ?? '')
+    return handle
+  }
+
+  /** Opens every collection and environment the manifest lists, and the globals (e.g. to have all offline). */
+  async openAll(): Promise<SyncedDoc[]> {
+    const m = this.manifest.model.snapshot()
+    return Promise.all([
+      ...m.collections.map((c) => this.collection(c.docId)),
+      ...m.environments.map((e) => this.environment(e.docId)),
+      this.globals(),
+    ])
+  }
+
+  /** This device's local values for the variables of a collection, environment or globals doc. */
+  localValues(doc: SyncedDoc): Promise<LocalValues> {
+    let values = this.locals.get(doc.name)
+    if (!values) {
+      values = this.space.openLocal(doc.name).then((persisted) => new LocalValues(persisted))
+      this.locals.set(doc.name, values)
+      values.catch(() => this.locals.delete(doc.name))
+    }
+    return values
+  }
+
+  /**
+   * The effective variables for a request in `collectionId` with `environmentId` selected: Postman's
+   * precedence, local values over shared ones (see resolveVariables).
+   */
+  async variables(select: {
+    readonly collectionId?: string
+    readonly environmentId?: string
+    readonly overrides?: Readonly<Record<string, Json>>
+  }): Promise<ReadonlyMap<string, ResolvedVariable>> {
+    const scope = async (doc: SyncedDoc<CollectionModel | EnvironmentModel>): Promise<ScopeVariables> => ({
+      variables: doc.model.snapshot().variables,
+      localValues: (await this.localValues(doc)).getSnapshot(),
+    })
+    const [globals, collection, environment] = await Promise.all([
+      this.globals().then(scope),
+      select.collectionId ? this.collection(select.collectionId).then(scope) : undefined,
+      select.environmentId ? this.environment(select.environmentId).then(scope) : undefined,
+    ])
+    return resolveVariables({
+      globals,
+      ...(collection ? { collection } : {}),
+      ...(environment ? { environment } : {}),
+      ...(select.overrides ? { overrides: select.overrides } : {}),
+    })
+  }
+
+  /** Closes this workspace's open docs (what is buffered is stored first). */
+  async close(): Promise<void> {
+    this.onClose(this)
+    await Promise.all(this.space.openDocs().filter((d) => d.name.startsWith(`${this.id}/`)).map((d) => d.close()))
+  }
+
+  private index(list: 'collections' | 'environments', docId: string, name: string): void {
+    const m = this.manifest.model
+    if (m.snapshot()[list].some((e) => e.docId === docId)) return
+    m.addRow(list, { docId, name })
+  }
+}

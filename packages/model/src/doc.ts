@@ -1,0 +1,468 @@
+/**
+ * What every apisync doc shares: the schema version and its migrations, one transaction per user action,
+ * undo/redo of the local user's actions, change events naming the entities that changed, and the reader cache
+ * that keeps unchanged snapshots identical by reference.
+ */
+import * as Y from 'yjs'
+import {
+  type Conflict,
+  type ConflictChoice,
+  type EntityRef,
+  type RowInit,
+  Reader,
+  applyPatch,
+  checkValue,
+  markDeleted,
+  markRestored,
+  nestedRef,
+  validatePatch,
+} from './entity.js'
+import type { Json } from './json.js'
+import { type RegisterEntry, type StoredEntry, compareEntries, isStoredEntry, parseEntryKey, writeRegister } from './register.js'
+import { type Placement, addRow, isDeleted, moveRow, removeRow, updateRow } from './rows.js'
+import { ModelError } from './errors.js'
+import type { WriteContext } from './register.js'
+import { type EntityKind, POSITION, SCHEMA_VERSION, specOf } from './schema.js'
+import {
+  type StackItem,
+  type YType,
+  currentItem,
+  deleteSetWithout,
+  entryContent,
+  insertedBy,
+  mapEntryOf,
+  outermostInserted,
+} from './yjs-items.js'
+
+export type DocKind = 'collection' | 'environment' | 'globals' | 'manifest' | 'runs'
+
+export interface OpenOptions {
+  /** Who writes through this handle (a user name or account id), recorded with register writes for conflict display. */
+  readonly actor?: string
+  /** Wall clock for the informational `at` of writes; default Date.now. Never used to decide a merge. */
+  readonly now?: () => number
+}
+
+export interface ChangeEvent {
+  /** Ids of the entities (items, rows, the doc's root entity) that changed. */
+  readonly ids: ReadonlySet<string>
+  /** True when the change came from this handle (including undo/redo), false for remote updates. */
+  readonly local: boolean
+}
+
+/** Schema migrations: `MIGRATIONS[v]` lifts a doc from version v to v + 1, inside one transaction. */
+export const MIGRATIONS: Record<number, (doc: Y.Doc) => void> = {
+  // Version 0 was the unversioned pre-release layout: identical content, no `schema` key.
+  0: () => {},
+}
+
+/** Transactions from migrations carry this origin: they are not the user's actions and are not undoable. */
+export const MIGRATION_ORIGIN = Symbol('apisync-migration')
+
+export abstract class DocModel<S> {
+  readonly doc: Y.Doc
+  readonly kind: DocKind
+  protected readonly reader = new Reader()
+  /** The origin of this handle's transactions; the undo manager tracks exactly these. */
+  readonly origin: object = { apisync: 'local' }
+  private readonly undoManager: Y.UndoManager
+  /** The stack item the undo manager just recorded, until this handle's afterTransaction has seen it. */
+  private recorded: StackItem | undefined
+  /** While undoing or redoing: the stack as it was, to tell which step the undo manager is working on. */
+  private popping: { readonly stash: readonly StackItem[]; readonly stack: readonly StackItem[] } | undefined
+  private readonly listeners = new Set<(event: ChangeEvent) => void>()
+  private readonly options: OpenOptions
+  private readonly onAfterTransaction: (tr: Y.Transaction) => void
+
+  /** The doc's root entity (the collection, environment, globals or workspace); runs docs have none. */
+  protected readonly root: EntityRef | undefined
+  private readonly rootContainers = new Set<YType>()
+  /** Root maps keyed by entity id (items, responses, root lists). */
+  private readonly rootIndexes: ReadonlySet<YType>
+
+  protected constructor(doc: Y.Doc, kind: DocKind, rootKind: EntityKind | undefined, options: OpenOptions = {}) {
+    this.doc = doc
+    this.kind = kind
+    this.options = options
+    const meta = doc.getMap<unknown>('meta')
+    if (rootKind) {
+      // The root entity's texts and lists are root types: two replicas creating them never clash.
+      const map = doc.getMap<unknown>(rootKind)
+      const containers = new Map<string, YType>()
+      const spec = specOf(rootKind)
+      for (const field in spec) {
+        const fs = spec[field]!
+        if (fs.kind === 'register') continue
+        const type: YType =
+          fs.kind === 'text' ? doc.getText(`${rootKind}.${field}`) : doc.getMap(`${rootKind}.${field}`)
+        containers.set(field, type)
+        this.rootContainers.add(type)
+      }
+      // The id lives in meta, which may arrive by sync after the doc was opened: read it each time.
+      const id = () => (typeof meta.get('id') === 'string' ? (meta.get('id') as string) : '')
+      this.root = {
+        map,
+        kind: rootKind,
+        container: (f) => containers.get(f),
+        get id() {
+          return id()
+        },
+        get ownerId() {
+          return id()
+        },
+        get path() {
+          return `${rootKind}:${encodeURIComponent(id())}`
+        },
+      }
+    } else this.root = undefined
+    const storedKind = meta.get('kind')
+    if (storedKind !== undefined && storedKind !== kind) {
+      throw new ModelError('WRONG_KIND', `this doc holds a ${String(storedKind)}, not a ${kind}`)
+    }
+    const version = meta.get('schema')
+    if (typeof version === 'number' && version < SCHEMA_VERSION) this.migrate(version)
+    this.undoManager = new Y.UndoManager(this.undoScope(), {
+      trackedOrigins: new Set([this.origin]),
+      captureTimeout: 0,
+      deleteFilter: (item) => this.undoDeletes(item),
+    })
+    this.undoManager.on('stack-item-added', ({ stackItem }) => (this.recorded = stackItem))
+    this.rootIndexes = new Set(this.undoScope().filter((t) => t instanceof Y.Map && t !== this.root?.map))
+    this.onAfterTransaction = (tr) => this.afterTransaction(tr)
+    doc.on('afterTransaction', this.onAfterTransaction)
+  }
+
+  /**
+   * Set when the doc was written by a newer schema, on open or by a peer since: reads work, every write throws
+   * it (a write would also stamp the older version over the newer one).
+   */
+  get openError(): ModelError | undefined {
+    const version = this.doc.getMap<unknown>('meta').get('schema')
+    if (typeof version !== 'number' || version <= SCHEMA_VERSION) return undefined
+    return new ModelError(
+      'READ_ONLY',
+      `this ${this.kind} was written by a newer apisync (schema ${version}, this one knows ${SCHEMA_VERSION}): it opens read-only; upgrade to edit it`,
+    )
+  }
+
+  /** The root types that undo covers, besides the root entity's. */
+  protected abstract extraUndoScope(): YType[]
+  private undoScope(): YType[] {
+    return this.root ? [this.root.map, ...this.rootContainers, ...this.extraUndoScope()] : this.extraUndoScope()
+  }
+  /** The plain, structurally shared snapshot of the whole doc. */
+  abstract snapshot(): S
+  /** Hook for subclasses keeping their own indexes. */
+  protected onChanged(_ids: ReadonlySet<string>, _tr: Y.Transaction): void {}
+
+  private cachedCtx: WriteContext | undefined
+  protected get ctx(): WriteContext {
+    // Yjs may change the client id if it detects a clash: rebuild the context when it does.
+    if (this.cachedCtx?.client !== this.doc.clientID) {
+      const ctx: { client: number; actor?: string; now: () => number } = {
+        client: this.doc.clientID,
+        now: this.options.now ?? Date.now,
+      }
+      if (this.options.actor !== undefined) ctx.actor = this.options.actor
+      this.cachedCtx = ctx
+    }
+    return this.cachedCtx
+  }
+
+  /** Runs one user action as one Yjs transaction (one undo step, one update on the wire). */
+  transact<T>(fn: () => T): T {
+    const readOnly = this.openError
+    if (readOnly) throw readOnly
+    let result!: T
+    this.doc.transact(() => {
+      const meta = this.doc.getMap<unknown>('meta')
+      if (meta.get('schema') !== SCHEMA_VERSION) meta.set('schema', SCHEMA_VERSION)
+      if (meta.get('kind') !== this.kind) meta.set('kind', this.kind)
+      result = fn()
+    }, this.origin)
+    return result
+  }
+
+  /** Subscribes to changes; returns the unsubscribe function. */
+  subscribe(listener: (event: ChangeEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  undo(): boolean {
+    const readOnly = this.openError
+    if (readOnly) throw readOnly
+    return this.pop(this.undoManager.undoStack, () => this.undoManager.undo())
+  }
+  redo(): boolean {
+    const readOnly = this.openError
+    if (readOnly) throw readOnly
+    return this.pop(this.undoManager.redoStack, () => this.undoManager.redo())
+  }
+  canUndo(): boolean {
+    return this.undoManager.canUndo()
+  }
+  canRedo(): boolean {
+    return this.undoManager.canRedo()
+  }
+  /** Forgets undo history, e.g. after creating or importing: the first undo should not unmake the doc. */
+  clearUndoHistory(): void {
+    this.undoManager.clear()
+  }
+
+  /** Detaches from the Y.Doc (the doc itself stays usable). */
+  destroy(): void {
+    this.doc.off('afterTransaction', this.onAfterTransaction)
+    this.undoManager.destroy()
+    this.listeners.clear()
+  }
+
+  // ------------------------------------------------------------------------------ entities, rows, conflicts
+
+  /** Finds the top-level entity named by a path segment `kind:id`; subclasses add their own collections. */
+  protected locateTop(kind: string, id: string): EntityRef | undefined {
+    return this.root && kind === this.root.kind && id === this.root.id ? this.root : undefined
+  }
+
+  /** Resolves an entity path (`request:ID/headers/header:ROW`) to its entity, or throws NOT_FOUND. */
+  protected locate(path: string): EntityRef {
+    const segs = path.split('/')
+    const split = (seg: string) => {
+      const colon = seg.indexOf(':')
+      return [seg.slice(0, colon), decodeURIComponent(seg.slice(colon + 1))] as const
+    }
+    const [kind, id] = split(segs[0]!)
+    let ref = this.locateTop(kind, id)
+    if (!ref) throw new ModelError('NOT_FOUND', `no ${kind} ${id}`, path)
+    for (let i = 1; i + 1 < segs.length; i += 2) {
+      const field = segs[i]!
+      const [rowKind, rowId] = split(segs[i + 1]!)
+      const list = ref.container(field)
+      const row = list instanceof Y.Map ? list.get(rowId) : undefined
+      if (!(row instanceof Y.Map)) throw new ModelError('NOT_FOUND', `no row ${rowId}`, path)
+      ref = nestedRef(row, rowKind as EntityKind, rowId, `${ref.path}/${field}`, ref.ownerId)
+    }
+    return ref
+  }
+
+  /** The list container named by `list` (`headers`, or `headerPresets/ID/headers` for nested lists). */
+  protected listOf(owner: EntityRef, list: string): { list: Y.Map<unknown>; kind: EntityKind; path: string } {
+    const parts = list.split('/')
+    let ref = owner
+    for (let i = 0; i + 2 < parts.length; i += 2) {
+      const inner = this.listOf(ref, parts[i]!)
+      const row = inner.list.get(parts[i + 1]!)
+      if (!(row instanceof Y.Map) || isDeleted(row)) throw new ModelError('NOT_FOUND', `no row ${parts[i + 1]}`, inner.path)
+      ref = nestedRef(row, inner.kind, parts[i + 1]!, inner.path, owner.ownerId)
+    }
+    const field = parts[parts.length - 1]!
+    const fs = specOf(ref.kind)[field]
+    const container = ref.container(field)
+    if (!fs || fs.kind !== 'list' || !(container instanceof Y.Map))
+      throw new ModelError('INVALID_VALUE', `${ref.kind} has no list ${field}`, ref.path)
+    return { list: container, kind: fs.row, path: `${ref.path}/${field}` }
+  }
+
+  /** The entity a write addresses; subclasses refuse deleted ones. */
+  protected abstract writable(id: string): EntityRef
+
+  protected rowAdd(ownerId: string, list: string, row: RowInit, placement?: Placement): string {
+    return this.transact(() => {
+      const l = this.listOf(this.writable(ownerId), list)
+      return addRow(l.list, l.kind, row, placement, this.ctx, l.path)
+    })
+  }
+  protected rowUpdate(ownerId: string, list: string, rowId: string, patch: object): void {
+    this.transact(() => {
+      const l = this.listOf(this.writable(ownerId), list)
+      updateRow(l.list, l.kind, rowId, patch, this.ctx, l.path)
+    })
+  }
+  protected rowRemove(ownerId: string, list: string, rowId: string): void {
+    this.transact(() => {
+      const l = this.listOf(this.writable(ownerId), list)
+      removeRow(this.doc, l.list, l.kind, rowId, this.ctx, l.path)
+    })
+  }
+  protected rowMove(ownerId: string, list: string, rowId: string, placement: Placement): void {
+    this.transact(() => {
+      const l = this.listOf(this.writable(ownerId), list)
+      moveRow(l.list, rowId, placement, this.ctx, l.path)
+    })
+  }
+
+  /** Validates then writes a patch to an entity, in one transaction. */
+  protected patch(ref: EntityRef, patch: object): void {
+    validatePatch(ref.kind, patch, ref.path, false)
+    this.transact(() => applyPatch(ref, patch, this.ctx))
+  }
+
+  /** The open conflicts, as in the latest snapshot. */
+  abstract conflicts(): readonly Conflict[]
+
+  /**
+   * Resolves an open conflict. The resolution is an ordinary edit: it syncs, and closes the conflict on every
+   * replica that receives it. Throws NO_SUCH_CONFLICT if it is not open (anymore), BAD_CHOICE for a choice the
+   * conflict does not offer.
+   */
+  resolve(conflictId: string, choice: ConflictChoice): void {
+    const conflict = this.conflicts().find((c) => c.id === conflictId)
+    if (!conflict) throw new ModelError('NO_SUCH_CONFLICT', `conflict ${conflictId} is not open`)
+    this.transact(() => this.applyChoice(conflict, choice))
+  }
+
+  protected applyChoice(conflict: Conflict, choice: ConflictChoice): void {
+    const ref = this.locate(conflict.path)
+    if (conflict.kind === 'value') {
+      let value: Json
+      if (typeof choice === 'object' && 'pick' in choice) {
+        const alt = conflict.alternatives[choice.pick]
+        if (!alt) throw new ModelError('BAD_CHOICE', `no alternative ${choice.pick}`, conflict.path)
+        value = alt.value
+      } else if (typeof choice === 'object' && 'value' in choice) {
+        value = conflict.field === POSITION ? choice.value : checkValue(ref.kind, conflict.field, choice.value, ref.path)
+      } else throw new ModelError('BAD_CHOICE', `a value conflict takes { pick } or { value }`, conflict.path)
+      // Write even an unchanged value: superseding every alternative is what closes the conflict.
+      writeRegister(ref.map, conflict.field, value, this.ctx)
+      return
+    }
+    if (conflict.kind === 'delete' && choice === 'keep-deleted') return markDeleted(this.doc, ref, this.ctx)
+    if (conflict.kind === 'delete' && choice === 'restore') return this.restoreEntity(ref)
+    throw new ModelError('BAD_CHOICE', `choose one of ${conflict.choices.join(', ')}`, conflict.path)
+  }
+
+  /** Restores a deleted entity; the collection also restores its deleted folders. */
+  protected restoreEntity(ref: EntityRef): void {
+    markRestored(ref, this.ctx)
+  }
+
+  // Undo of registers and creations. Y.UndoManager restores what an action deleted under the same map key, but a
+  // register keeps one key per writer: restoring another writer's entry could silently replace that writer's
+  // concurrent write, and would revive an old value next to a peer's newer one. So register entries an action
+  // superseded are kept out of its undo step; undoing it writes the value back under this writer's own key, and
+  // only while this writer's entry is still the live one (a peer's later write is never overwritten). Undoing
+  // a creation marks the entity deleted instead of removing it, so that concurrent edits of it surface.
+
+  private pop(stack: readonly StackItem[], run: () => StackItem | null): boolean {
+    this.popping = { stash: [...stack], stack }
+    try {
+      return run() !== null
+    } finally {
+      this.popping = undefined
+    }
+  }
+
+  /** Called by the undo manager for each item an undo or redo would delete: whether to delete it. */
+  private undoDeletes(item: Y.Item): boolean {
+    const popping = this.popping
+    const step = popping?.stash[popping.stack.length]
+    const entry = mapEntryOf(item)
+    if (!step || !entry || item.deleted) return true
+    const created = outermostInserted(item, step.insertions)
+    if (created) {
+      const map = (created.content as Y.ContentType).type as Y.Map<unknown>
+      if (entry.map !== map || parseEntryKey(entry.key)?.field !== POSITION) return false
+      // Keep the position, as a fresh entry: the undo manager only counts a step as undone if it deleted something.
+      map.set(entry.key, entryContent(item))
+      markDeleted(this.doc, { map }, this.ctx)
+      return true
+    }
+    const field = parseEntryKey(entry.key)?.field
+    const restore = field === undefined ? undefined : (step.meta.get(SUPERSEDED) as Superseded | undefined)?.get(entry.map)?.get(field)
+    const current = entryContent(item)
+    if (restore && isStoredEntry(current)) {
+      entry.map.set(entry.key, { ...restore.entry, n: current.n })
+      // As Y.UndoManager does for what it restores: an earlier step that wrote the old entry now finds this one.
+      const from = Y.getItem(this.doc.store, restore.from)
+      if (from instanceof Y.Item && mapEntryOf(from)?.key === entry.key) from.redone = currentItem(entry.map, entry.key)!.id
+    }
+    return true
+  }
+
+  /** Keeps the register entries a recorded step superseded out of it, noting the value an undo writes back. */
+  private recordRegisters(tr: Y.Transaction, step: StackItem): void {
+    const superseded = new Map<Y.Map<unknown>, Map<string, Y.Item[]>>()
+    Y.iterateDeletedStructs(tr, tr.deleteSet, (struct) => {
+      if (!(struct instanceof Y.Item) || insertedBy(tr, struct)) return
+      const entry = mapEntryOf(struct)
+      const field = entry && parseEntryKey(entry.key)?.field
+      if (!entry || field === undefined) return
+      const fields = superseded.get(entry.map) ?? new Map<string, Y.Item[]>()
+      superseded.set(entry.map, fields)
+      fields.set(field, [...(fields.get(field) ?? []), struct])
+    })
+    const drop: Y.ID[] = []
+    const restores: Superseded = new Map()
+    for (const [map, fields] of superseded) {
+      for (const [field, items] of fields) {
+        const own = currentItem(map, `${field}@${this.doc.clientID}`)
+        if (!own || own.deleted || !insertedBy(tr, own)) continue
+        let winner: { entry: RegisterEntry; from: Y.ID } | undefined
+        for (const item of items) {
+          const value = entryContent(item)
+          if (!isStoredEntry(value)) continue
+          const entry = { ...value, client: parseEntryKey(mapEntryOf(item)!.key)!.client, key: '' }
+          if (!winner || compareEntries(entry, winner.entry) < 0) winner = { entry, from: item.id }
+        }
+        if (winner) {
+          const { client: _client, key: _key, ...entry } = winner.entry
+          restores.set(map, (restores.get(map) ?? new Map()).set(field, { entry, from: winner.from }))
+        }
+        drop.push(...items.map((i) => i.id))
+      }
+    }
+    if (restores.size) step.meta.set(SUPERSEDED, restores)
+    if (drop.length) step.deletions = deleteSetWithout(step.deletions, drop)
+  }
+
+  private migrate(from: number): void {
+    this.doc.transact(() => {
+      for (let v = from; v < SCHEMA_VERSION; v++) MIGRATIONS[v]?.(this.doc)
+      this.doc.getMap<unknown>('meta').set('schema', SCHEMA_VERSION)
+    }, MIGRATION_ORIGIN)
+  }
+
+  private afterTransaction(tr: Y.Transaction): void {
+    const step = this.recorded
+    this.recorded = undefined
+    if (step) this.recordRegisters(tr, step)
+    const ids = new Set<string>()
+    const touch = (type: YType) => {
+      this.reader.invalidate(type)
+      if (type instanceof Y.Map) {
+        const id = type.get('id')
+        if (typeof id === 'string') ids.add(id)
+      }
+      if (this.root && (type === this.root.map || this.rootContainers.has(type))) {
+        this.reader.invalidate(this.root.map)
+        ids.add(this.root.id)
+      }
+    }
+    for (const type of tr.changedParentTypes.keys()) touch(type)
+    for (const [type, keys] of tr.changed) {
+      touch(type)
+      // New entities created in this transaction are not "changed" themselves; their container is. A container
+      // (items, a list) is keyed by entity id, so a key that now holds no entity names one removed or malformed.
+      if (type instanceof Y.Map) {
+        const parent = type._item?.parent
+        const container = type._item ? parent instanceof Y.Map && typeof parent.get('id') === 'string' : this.rootIndexes.has(type)
+        for (const key of keys) {
+          if (key === null) continue
+          const child = type.get(key)
+          if (child instanceof Y.Map && typeof child.get('id') === 'string') ids.add(child.get('id') as string)
+          else if (container && !isEntryKey(key)) ids.add(key)
+        }
+      }
+    }
+    if (ids.size === 0) return
+    this.onChanged(ids, tr)
+    const event: ChangeEvent = { ids, local: tr.origin === this.origin || tr.origin === this.undoManager }
+    for (const listener of this.listeners) listener(event)
+  }
+}
+
+/** Step meta: per register of a step's writes, the entry an undo of it writes back and the item that held it. */
+const SUPERSEDED = Symbol('superseded')
+type Superseded = Map<Y.Map<unknown>, Map<string, { readonly entry: StoredEntry; readonly from: Y.ID }>>
+
+const isEntryKey = (key: string) => key.includes('@') || key === 'id' || key === 'kind'

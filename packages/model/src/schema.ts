@@ -1,0 +1,179 @@
+/**
+ * The schema: which fields each kind of entity has, how each one merges (register, text or list), where it
+ * sits in the entity's snapshot, and which values a write accepts. One table drives reading, writing,
+ * validation and conflict detection, so adding a field is one line.
+ */
+import { type Json, isJson, isJsonObject } from './json.js'
+
+export const SCHEMA_VERSION = 1
+
+export interface RegisterSpec {
+  readonly kind: 'register'
+  /** Where the value sits in the snapshot, e.g. ['body', 'mode']. */
+  readonly at: readonly string[]
+  readonly check: (v: unknown) => boolean
+  readonly expect: string
+  readonly fallback: Json
+}
+export interface TextSpec {
+  readonly kind: 'text'
+  readonly at: readonly string[]
+}
+export interface ListSpec {
+  readonly kind: 'list'
+  readonly at: readonly string[]
+  readonly row: EntityKind
+}
+export type FieldSpec = RegisterSpec | TextSpec | ListSpec
+
+const isString = (v: unknown) => typeof v === 'string'
+const isBool = (v: unknown) => typeof v === 'boolean'
+const isStringOrNull = (v: unknown) => v === null || typeof v === 'string'
+const isObjectOrNull = (v: unknown) => v === null || isJsonObject(v)
+const isCode = (v: unknown) => v === null || (Number.isInteger(v) && (v as number) >= 0 && (v as number) < 1000)
+const isTimeOrNull = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0)
+/** HTTP methods are tokens (RFC 9110): any custom method is fine, whitespace is not. */
+const isMethod = (v: unknown) => typeof v === 'string' && /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(v)
+
+const reg = (at: string, check: (v: unknown) => boolean, expect: string, fallback: Json): RegisterSpec => ({
+  kind: 'register',
+  at: at.split('.'),
+  check,
+  expect,
+  fallback,
+})
+const str = (at: string, fallback = '') => reg(at, isString, 'a string', fallback)
+const strOrNull = (at: string) => reg(at, isStringOrNull, 'a string or null', null)
+const bool = (at: string, fallback: boolean) => reg(at, isBool, 'a boolean', fallback)
+const json = (at: string, fallback: Json = null) => reg(at, (v) => isJson(v), 'a JSON value', fallback)
+const objectOrNull = (at: string) => reg(at, isObjectOrNull, 'a JSON object or null', null)
+const extra = () => reg('extra', isJsonObject, 'a JSON object', {})
+const text = (at: string): TextSpec => ({ kind: 'text', at: at.split('.') })
+const list = (at: string, row: EntityKind): ListSpec => ({ kind: 'list', at: at.split('.'), row })
+
+const keyValue = {
+  key: str('key'),
+  value: str('value'),
+  enabled: bool('enabled', true),
+  description: str('description'),
+  extra: extra(),
+}
+
+export type EntityKind =
+  | 'header'
+  | 'queryParam'
+  | 'urlencodedParam'
+  | 'pathVariable'
+  | 'formParam'
+  | 'variable'
+  | 'indexEntry'
+  | 'headerPreset'
+  | 'collection'
+  | 'folder'
+  | 'request'
+  | 'response'
+  | 'environment'
+  | 'globals'
+  | 'workspace'
+
+export const SPECS: Record<EntityKind, Spec> = {
+  // rows of lists
+  header: keyValue,
+  queryParam: keyValue,
+  urlencodedParam: keyValue,
+  pathVariable: { key: str('key'), value: str('value'), description: str('description'), extra: extra() },
+  formParam: {
+    key: str('key'),
+    type: str('type', 'text'),
+    value: str('value'),
+    src: json('src'),
+    contentType: str('contentType'),
+    enabled: bool('enabled', true),
+    description: str('description'),
+    extra: extra(),
+  },
+  variable: {
+    key: str('key'),
+    value: json('value', ''),
+    type: str('type', 'default'),
+    enabled: bool('enabled', true),
+    description: str('description'),
+    extra: extra(),
+  },
+  indexEntry: { docId: str('docId'), name: str('name'), extra: extra() },
+  headerPreset: { name: str('name'), headers: list('headers', 'header'), extra: extra() },
+  // entities
+  collection: {
+    name: str('name'),
+    description: text('description'),
+    version: json('version'),
+    auth: objectOrNull('auth'),
+    variables: list('variables', 'variable'),
+    prerequest: text('scripts.prerequest'),
+    test: text('scripts.test'),
+    protocolProfileBehavior: objectOrNull('protocolProfileBehavior'),
+    extra: extra(),
+  },
+  folder: {
+    name: str('name'),
+    description: text('description'),
+    auth: objectOrNull('auth'),
+    variables: list('variables', 'variable'),
+    prerequest: text('scripts.prerequest'),
+    test: text('scripts.test'),
+    protocolProfileBehavior: objectOrNull('protocolProfileBehavior'),
+    extra: extra(),
+  },
+  request: {
+    name: str('name'),
+    description: text('description'),
+    method: reg('method', isMethod, 'an HTTP method token', 'GET'),
+    url: str('url.raw'),
+    query: list('url.query', 'queryParam'),
+    pathVariables: list('url.variables', 'pathVariable'),
+    urlExtra: reg('url.extra', isJsonObject, 'a JSON object', {}),
+    headers: list('headers', 'header'),
+    bodyMode: strOrNull('body.mode'),
+    bodyRaw: text('body.raw'),
+    bodyLanguage: str('body.language'),
+    urlencoded: list('body.urlencoded', 'urlencodedParam'),
+    formdata: list('body.formdata', 'formParam'),
+    bodyFile: json('body.file'),
+    graphqlQuery: text('body.graphql.query'),
+    graphqlVariables: text('body.graphql.variables'),
+    graphqlOperationName: str('body.graphql.operationName'),
+    bodyExtra: reg('body.extra', isJsonObject, 'a JSON object', {}),
+    auth: objectOrNull('auth'),
+    prerequest: text('scripts.prerequest'),
+    test: text('scripts.test'),
+    protocolProfileBehavior: objectOrNull('protocolProfileBehavior'),
+    extra: extra(),
+  },
+  response: {
+    name: str('name'),
+    originalRequest: json('originalRequest'),
+    status: str('status'),
+    code: reg('code', isCode, 'an HTTP status code or null', null),
+    headers: list('headers', 'header'),
+    cookies: reg('cookies', (v) => Array.isArray(v) && isJson(v), 'a JSON array', []),
+    body: text('body'),
+    responseTime: reg('responseTime', isTimeOrNull, 'a time in ms or null', null),
+    extra: extra(),
+  },
+  environment: { name: str('name'), variables: list('variables', 'variable'), extra: extra() },
+  globals: { name: str('name', 'Globals'), variables: list('variables', 'variable'), extra: extra() },
+  workspace: {
+    name: str('name'),
+    collections: list('collections', 'indexEntry'),
+    environments: list('environments', 'indexEntry'),
+    headerPresets: list('headerPresets', 'headerPreset'),
+    extra: extra(),
+  },
+}
+export type Spec = Readonly<Record<string, FieldSpec>>
+export const specOf = (kind: EntityKind): Spec => SPECS[kind]
+
+/** Fields every entity has that the schema tables do not list: lifecycle and placement. */
+export const DELETED = 'deleted'
+/** Items of a tree: `{ parent, order, from }`; rows of a list and saved responses: `{ order }` (plus `owner`). */
+export const POSITION = 'position'

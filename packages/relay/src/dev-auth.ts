@@ -1,0 +1,128 @@
+/**
+ * Dev auth (`--dev-auth`): POST /dev/token issues tokens for a name and a device so the demo runs with no
+ * other service. Each name gets a stable random account id and a personal workspace (granted as owner);
+ * other workspaces can be requested with a role, which is how a demo shares a workspace with a second account
+ * (e.g. as viewer). Anyone who can reach the endpoint gets any grant: never enable it in production.
+ */
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { Role } from './auth.js'
+import { roles } from './auth.js'
+import { isWorkspaceId } from './doc-name.js'
+import type { SqliteDatabase } from './sqlite.js'
+import { signToken, type SigningKey } from './token.js'
+
+export interface DevTokenRequest {
+  /** The person's name; `account` is accepted as an alias. */
+  name: string
+  /** Device name shown in the session list. Default 'dev device'. */
+  device?: string
+  /** Refresh the token of this session instead of starting a new one (must be this name's). */
+  sid?: string
+  /** Extra workspaces to grant: id → role. */
+  workspaces?: Record<string, Role>
+  /** Token lifetime in seconds. Default 3600. */
+  expiresIn?: number
+}
+
+export interface DevTokenResponse {
+  token: string
+  sub: string
+  sid: string
+  ws: Record<string, Role>
+  personalWorkspace: string
+  /** Epoch seconds. */
+  expiresAt: number
+}
+
+export class DevAuthError extends Error {
+  override readonly name = 'DevAuthError'
+  readonly code = 'BAD_DEV_TOKEN_REQUEST'
+}
+
+export class DevAuth {
+  /** The HS256 secret dev tokens are signed with when the relay has no secret configured (kept in the DB). */
+  readonly secret: string
+  private readonly s
+
+  constructor(
+    db: SqliteDatabase,
+    private readonly signing: { secret?: string; issuer?: string; audience?: string },
+  ) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS dev_accounts (name TEXT PRIMARY KEY, sub TEXT NOT NULL, workspace TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS dev_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `)
+    this.s = {
+      account: db.prepare('SELECT sub, workspace FROM dev_accounts WHERE name = ?'),
+      addAccount: db.prepare('INSERT INTO dev_accounts (name, sub, workspace) VALUES (?, ?, ?)'),
+      setting: db.prepare('SELECT value FROM dev_settings WHERE key = ?'),
+      addSetting: db.prepare('INSERT OR IGNORE INTO dev_settings (key, value) VALUES (?, ?)'),
+    }
+    if (signing.secret) this.secret = signing.secret
+    else {
+      // Persisted so that demo tokens survive a relay restart.
+      this.s.addSetting.run('secret', randomBytes(32).toString('base64url'))
+      this.secret = (this.s.setting.get('secret') as { value: string }).value
+    }
+  }
+
+  /** Validate a request body; throws DevAuthError with a message for the 400 response. */
+  static parseRequest(body: unknown): DevTokenRequest {
+    if (typeof body !== 'object' || body === null) throw new DevAuthError('expected a JSON object')
+    const b = body as Record<string, unknown>
+    const name = b.name ?? b.account
+    if (typeof name !== 'string' || name.trim() === '' || name.length > 100) throw new DevAuthError('name must be a non-empty string')
+    const optionalString = (key: string) => {
+      const v = b[key]
+      if (v !== undefined && (typeof v !== 'string' || v.length === 0 || v.length > 200)) throw new DevAuthError(`${key} must be a string`)
+      return v as string | undefined
+    }
+    const workspaces: Record<string, Role> = {}
+    if (b.workspaces !== undefined) {
+      if (typeof b.workspaces !== 'object' || b.workspaces === null || Array.isArray(b.workspaces))
+        throw new DevAuthError('workspaces must be an object of id → role')
+      for (const [id, role] of Object.entries(b.workspaces)) {
+        if (!isWorkspaceId(id) || !roles.includes(role as Role)) throw new DevAuthError(`bad workspace grant ${id}`)
+        workspaces[id] = role as Role
+      }
+    }
+    const expiresIn = b.expiresIn
+    if (expiresIn !== undefined && (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0 || expiresIn > 30 * 86400))
+      throw new DevAuthError('expiresIn must be seconds, at most 30 days')
+    return {
+      name: name.trim(),
+      device: optionalString('device'),
+      sid: optionalString('sid'),
+      workspaces,
+      expiresIn: expiresIn as number | undefined,
+    }
+  }
+
+  /** The account of `name`, created on first use with a random id and a random personal workspace. */
+  account(name: string): { sub: string; workspace: string } {
+    const existing = this.s.account.get(name) as { sub: string; workspace: string } | undefined
+    if (existing) return existing
+    const created = { sub: randomUUID(), workspace: randomUUID() }
+    this.s.addAccount.run(name, created.sub, created.workspace)
+    return created
+  }
+
+  /** Issue a token. `sessionAccount(sid)` says which account a known session belongs to. */
+  async issue(request: DevTokenRequest, sessionAccount: (sid: string) => string | null): Promise<DevTokenResponse> {
+    const { sub, workspace } = this.account(request.name)
+    let sid = request.sid
+    if (sid !== undefined) {
+      const owner = sessionAccount(sid)
+      if (owner !== null && owner !== sub) throw new DevAuthError('sid belongs to another account')
+    } else sid = randomUUID()
+    const ws: Record<string, Role> = { ...request.workspaces, [workspace]: 'owner' }
+    const expiresIn = request.expiresIn ?? 3600
+    const key: SigningKey = { secret: this.secret }
+    const token = await signToken({ sub, sid, ws, name: request.device ?? 'dev device' }, key, {
+      expiresIn,
+      issuer: this.signing.issuer,
+      audience: this.signing.audience,
+    })
+    return { token, sub, sid, ws, personalWorkspace: workspace, expiresAt: Math.floor(Date.now() / 1000) + expiresIn }
+  }
+}

@@ -1,0 +1,21 @@
+/** @apisync/relay: the server every apisync client syncs through. */
+export { createRelay, DEFAULT_MAX_MESSAGE_BYTES, type Relay, type RelayOptions, type RelayStats } from './relay.js'
+export { startRelay, type RunningRelay, type StartRelayOptions } from './server.js'
+export { signToken, type SignOptions, type SigningKey, type TokenClaims } from './token.js'
+export { createTokenVerifier, roles, type AccessClaims, type AuthConfig, type Role, type TokenVerifier } from './auth.js'
+export type { DocStore, StoredDoc, UpdateEntry } from './store.js'
+export { SqliteDocStore, type SqliteDocStoreOptions } from './sqlite-store.js'
+export type { DevicePolicy, SessionInfo } from './sessions.js'
+export type { DevTokenRequest, DevTokenResponse } from './dev-auth.js'
+export { CloseCode, MAX_CLOSE_REASON_BYTES } from './close-codes.js'
+export { ConfigError, ProtocolError, RelayError, TokenError } from './errors.js'
+export { createJsonLogger, silentLogger, type JsonLoggerOptions, type LogFields, type Logger, type LogLevel } from './logger.js'
+export type { RelayMetrics } from './metrics.js'
+export {
+  encodeAck,
+  MessageType,
+  readAck,
+  SyncMessageType,
+  type Ack,
+} from './protocol.js'
+export { parseDocName, type DocName } from './doc-name.js'

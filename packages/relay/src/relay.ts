@@ -1,0 +1,184 @@
+/** createRelay: the relay as a Hono app plus its WebSocket server, ready to embed in a Node HTTP server. */
+import { upgradeWebSocket } from '@hono/node-server'
+import { Hono, type Context } from 'hono'
+import { cors } from 'hono/cors'
+import type { WebSocket, WebSocketServer } from 'ws'
+import { createTokenVerifier, type AuthConfig } from './auth.js'
+import { DevAuth } from './dev-auth.js'
+import { docNameFromPath } from './doc-name.js'
+import { ConfigError, RelayError, TokenError } from './errors.js'
+import { bearerToken, registerHttpApi } from './http-api.js'
+import { createJsonLogger, describeError, type Logger } from './logger.js'
+import { RelayMetrics } from './metrics.js'
+import { Sessions, type DevicePolicy } from './sessions.js'
+import { createWebSocketServer } from './socket.js'
+import { openDatabase, type SqliteDatabase } from './sqlite.js'
+import { SqliteDocStore } from './sqlite-store.js'
+import type { DocStore } from './store.js'
+import { SyncHub, type SyncAdmission } from './sync.js'
+
+export interface RelayOptions {
+  auth: AuthConfig
+  /** Directory holding apisync.sqlite (created if missing). Default './data'. */
+  dataDir?: string
+  /**
+   * Where docs are stored; overrides dataDir. Sessions live in the same database when it is a
+   * SqliteDocStore, else in memory. The relay does not close a store it was given.
+   */
+  store?: DocStore
+  /** Adds POST /dev/token (see dev-auth.ts). Never in production. */
+  devAuth?: boolean
+  /** Sessions of one account connected at once. Default 3; 0 = no limit. */
+  maxDevices?: number
+  /** What happens to the session that would exceed maxDevices. Default 'refuse' (close 4409). */
+  devicePolicy?: DevicePolicy
+  /** Largest message accepted; a bigger one closes the connection with 4413. Default 16 MiB. */
+  maxMessageBytes?: number
+  /** Grace before a doc with no connections is unloaded from memory. Default 30 s. */
+  unloadAfterMs?: number
+  /** JSON-lines logger; tokens are never logged. Default: JSON lines on stdout, level 'warn'. */
+  logger?: Logger
+  /** Compact a doc's update log into a snapshot once it holds this many updates. Default 500. */
+  compactAfterUpdates?: number
+  /** Delay between a log reaching compactAfterUpdates and its (background) compaction. Default 1 s. */
+  compactDelayMs?: number
+  /** Refuse sync connections past this many with 1013. Default 0 (no limit). */
+  maxConnections?: number
+  /** WebSocket ping interval; a connection that misses a pong is dropped. Default 30 s. */
+  pingIntervalMs?: number
+}
+
+export interface RelayStats {
+  connections: number
+  docs: number
+  sessions: number
+}
+
+export interface Relay {
+  /** The Hono app: /sync/*, /healthz, /metrics, /sessions, /account, /dev/token. */
+  readonly app: Hono
+  /** Give this to @hono/node-server: `serve({ fetch: relay.app.fetch, websocket: relay.websocket })`. */
+  readonly websocket: { server: WebSocketServer }
+  readonly metrics: RelayMetrics
+  /** Commit (and ack) everything received so far. */
+  flush(): Promise<void>
+  stats(): RelayStats
+  /** Graceful: commit, close every connection with 1012, commit again, release storage. */
+  close(): Promise<void>
+}
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+export function createRelay(options: RelayOptions): Relay {
+  const logger = options.logger ?? createJsonLogger({ level: 'warn' })
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  if (!(maxMessageBytes > 0)) throw new ConfigError('maxMessageBytes must be positive')
+
+  const store = options.store ?? new SqliteDocStore({ dataDir: options.dataDir ?? './data' })
+  const ownsStore = options.store === undefined
+  const sharedDb = store instanceof SqliteDocStore ? store.database : null
+  const db: SqliteDatabase = sharedDb ?? openDatabase(':memory:')
+
+  const sessions = new Sessions(db, {
+    maxDevices: options.maxDevices ?? 3,
+    devicePolicy: options.devicePolicy ?? 'refuse',
+  })
+  const devAuth = options.devAuth ? new DevAuth(db, options.auth) : null
+  const verify = createTokenVerifier(devAuth ? { ...options.auth, secret: devAuth.secret } : options.auth)
+
+  let hub: SyncHub | undefined
+  const metrics = new RelayMetrics({
+    connections: () => hub?.connections.size ?? 0,
+    docs: () => hub?.rooms.size ?? 0,
+    sessions: () => sessions.liveSessions,
+  })
+  hub = new SyncHub({
+    store,
+    sessions,
+    metrics,
+    logger,
+    unloadAfterMs: options.unloadAfterMs ?? 30_000,
+    compactAfterUpdates: options.compactAfterUpdates ?? 500,
+    compactDelayMs: options.compactDelayMs ?? 1_000,
+    maxConnections: options.maxConnections ?? 0,
+    maxBacklogBytes: Math.max(4 * maxMessageBytes, 64 * 1024 * 1024),
+    pingIntervalMs: options.pingIntervalMs ?? 30_000,
+  })
+  const syncHub = hub
+  const wss = createWebSocketServer(maxMessageBytes)
+  let closing: Promise<void> | null = null
+
+  const app = new Hono()
+  const allowCors = cors({ origin: '*', allowHeaders: ['Authorization', 'Content-Type'], allowMethods: ['GET', 'POST', 'DELETE'] })
+  app.use('*', async (c, next) => (c.req.path.startsWith('/sync/') ? next() : allowCors(c, next)))
+  app.use('*', async (c, next) => {
+    const started = performance.now()
+    await next()
+    // The path only: a query string may carry a token.
+    logger.debug('http', { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) })
+  })
+
+  registerHttpApi(app, { verify, sessions, hub, metrics, devAuth, logger, isClosing: () => closing !== null })
+
+  app.get(
+    '/sync/*',
+    upgradeWebSocket(
+      async (c) => {
+        const admission = await admit(c)
+        let conn: ReturnType<SyncHub['open']> = null
+        return {
+          onOpen: (_event, ws) => {
+            // We created the server, so the raw socket is ws's WebSocket (our RelaySocket).
+            conn = syncHub.open(ws.raw as unknown as WebSocket, admission)
+          },
+          onMessage: (event) => {
+            if (conn) syncHub.receive(conn, typeof event.data === 'string' ? event.data : toBytes(event.data))
+          },
+          onClose: () => conn?.socketClosed(),
+        }
+      },
+      { onError: (err) => logger.error('sync.handler-error', { error: describeError(err) }) },
+    ),
+    (c) => c.json({ error: 'UpgradeRequired', message: 'connect with a WebSocket' }, 426),
+  )
+
+  /** Authenticate and authorise the upgrade request before the socket opens; failures close it with a code. */
+  async function admit(c: Context): Promise<SyncAdmission> {
+    try {
+      const token = c.req.query('token') ?? bearerToken(c.req.header('authorization'))
+      if (!token) throw new TokenError('token missing')
+      const claims = await verify(token)
+      const doc = docNameFromPath(new URL(c.req.url).pathname)
+      const role = claims.ws[doc.workspaceId]
+      if (!role) throw new RelayError(4403, 'workspace not granted')
+      return { ok: true, claims, doc, role, wantsAck: c.req.query('ack') === '1', userAgent: c.req.header('user-agent') ?? null }
+    } catch (err) {
+      if (err instanceof RelayError) return { ok: false, error: err }
+      logger.error('sync.admit-error', { error: describeError(err) })
+      return { ok: false, error: new RelayError(1011, 'server error') }
+    }
+  }
+
+  return {
+    app,
+    websocket: { server: wss },
+    metrics,
+    flush: () => syncHub.flush(),
+    stats: () => ({ connections: syncHub.connections.size, docs: syncHub.rooms.size, sessions: sessions.liveSessions }),
+    close: () =>
+      (closing ??= (async () => {
+        await syncHub.close()
+        sessions.flush()
+        wss.close()
+        if (ownsStore) await store.close()
+        if (!sharedDb) db.close()
+      })()),
+  }
+}
+
+/** Hono hands binary frames over as an ArrayBuffer. */
+function toBytes(data: ArrayBufferLike | ArrayBufferView | Blob): Uint8Array | string {
+  if (data instanceof Blob) return '' // never produced by the Node adapter; treated like a text frame
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  return new Uint8Array(data)
+}

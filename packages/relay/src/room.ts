@@ -1,0 +1,173 @@
+/**
+ * A loaded doc: its Y.Doc, the awareness of the people in it, and the peers (connections) attached to it.
+ * Every change goes through `applyUpdate`, which captures the doc's own update events so that an update that
+ * fails halfway is neither broadcast nor stored.
+ */
+import * as awarenessProtocol from 'y-protocols/awareness'
+import * as Y from 'yjs'
+import type { DocName } from './doc-name.js'
+import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from './protocol.js'
+import type { StoredDoc } from './store.js'
+
+/** A connection as a room sees it. */
+export interface Peer {
+  send(message: Uint8Array): void
+  /** Awareness client ids this peer has announced, removed from the room when it leaves. */
+  awarenessIds: Set<number> | null
+}
+
+export type RoomState = 'loading' | 'ready' | 'closing'
+
+export interface RoomHooks<P extends Peer> {
+  /** The doc changed: queue `update` for storage. */
+  changed(room: Room<P>, update: Uint8Array): void
+}
+
+const loadOrigin = Symbol('load')
+
+export class Room<P extends Peer = Peer> {
+  readonly name: string
+  readonly workspaceId: string
+  doc: Y.Doc
+  /** Awareness is bound to a small placeholder doc so that the content doc can be rebuilt under it. */
+  readonly awareness: awarenessProtocol.Awareness
+  readonly peers = new Set<P>()
+  state: RoomState = 'loading'
+  /** Settles when the doc is loaded (or reloaded); rejects if loading failed. */
+  ready: Promise<void> = Promise.resolve()
+  /** Settles when an unload that started has finished. */
+  closed: Promise<void> = Promise.resolve()
+  /** The state vector of what storage holds, as of the last commit. */
+  committedStateVector: Uint8Array = Y.encodeStateVector(new Y.Doc())
+  /** Updates logged in storage after the snapshot. */
+  logLength = 0
+  unloadTimer: NodeJS.Timeout | null = null
+  compactionTimer: NodeJS.Timeout | null = null
+  private capture: Uint8Array[] | null = null
+  /** Sync step 2 for a client that has nothing yet (most joins), until the doc changes. */
+  private fullStateMessage: Uint8Array | null = null
+  private destroyed = false
+
+  constructor(
+    doc: DocName,
+    private readonly hooks: RoomHooks<P>,
+  ) {
+    this.name = doc.name
+    this.workspaceId = doc.workspaceId
+    this.doc = this.createDoc()
+    this.awareness = new awarenessProtocol.Awareness(new Y.Doc())
+    this.awareness.setLocalState(null)
+    this.awareness.on('update', this.onAwarenessUpdate)
+  }
+
+  /** Replace the doc's content with what storage holds. */
+  load(stored: StoredDoc): void {
+    const doc = this.createDoc()
+    Y.transact(doc, () => {
+      for (const update of stored.updates) Y.applyUpdate(doc, update)
+    }, loadOrigin)
+    this.doc.destroy()
+    this.doc = doc
+    this.fullStateMessage = null
+    this.logLength = stored.logLength
+    this.committedStateVector = Y.encodeStateVector(doc)
+  }
+
+  /**
+   * Apply a validated update from `origin`. Returns false if Yjs threw while integrating it: the doc may then
+   * hold part of it and must be rebuilt from storage (nothing of it was broadcast or queued).
+   */
+  applyUpdate(update: Uint8Array, origin: P): boolean {
+    const captured: Uint8Array[] = (this.capture = [])
+    try {
+      Y.applyUpdate(this.doc, update, origin)
+    } catch {
+      return false
+    } finally {
+      this.capture = null
+    }
+    for (const change of captured) this.publish(change, origin)
+    return true
+  }
+
+  /** The reply to a client's sync step 1: what the doc has that the client's state vector lacks. */
+  syncStep2(stateVector: Map<number, number>, encodedStateVector: Uint8Array): Uint8Array {
+    if (stateVector.size > 0) return encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, encodedStateVector))
+    return (this.fullStateMessage ??= encodeSyncStep2(Y.encodeStateAsUpdate(this.doc)))
+  }
+
+  /** Messages a peer gets when it joins: sync step 1, then the awareness states if there are any. */
+  greeting(): Uint8Array[] {
+    const messages = [encodeSyncStep1(Y.encodeStateVector(this.doc))]
+    const awareness = this.awarenessMessage()
+    if (awareness) messages.push(awareness)
+    return messages
+  }
+
+  /** All awareness states, or null if nobody announced any. */
+  awarenessMessage(): Uint8Array | null {
+    const states = this.awareness.getStates()
+    if (states.size === 0) return null
+    return encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...states.keys()]))
+  }
+
+  applyAwareness(update: Uint8Array, origin: P): void {
+    awarenessProtocol.applyAwarenessUpdate(this.awareness, update, origin)
+  }
+
+  join(peer: P): void {
+    this.peers.add(peer)
+  }
+
+  leave(peer: P): void {
+    if (!this.peers.delete(peer)) return
+    if (peer.awarenessIds && peer.awarenessIds.size > 0) {
+      awarenessProtocol.removeAwarenessStates(this.awareness, [...peer.awarenessIds], null)
+    }
+  }
+
+  destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    if (this.unloadTimer) clearTimeout(this.unloadTimer)
+    if (this.compactionTimer) clearTimeout(this.compactionTimer)
+    this.awareness.off('update', this.onAwarenessUpdate)
+    this.awareness.destroy()
+    this.doc.destroy()
+  }
+
+  private createDoc(): Y.Doc {
+    const doc = new Y.Doc({ gc: true })
+    doc.on('update', (update: Uint8Array, origin: unknown) => {
+      this.fullStateMessage = null
+      if (origin === loadOrigin) return
+      if (this.capture) this.capture.push(update)
+      else this.publish(update, null)
+    })
+    return doc
+  }
+
+  /** Queue a change for storage and send it to every peer but the one it came from. */
+  private publish(update: Uint8Array, origin: P | null): void {
+    this.hooks.changed(this, update)
+    const message = encodeUpdate(update)
+    for (const peer of this.peers) if (peer !== origin) peer.send(message)
+  }
+
+  private readonly onAwarenessUpdate = (
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ): void => {
+    const peer = this.peers.has(origin as P) ? (origin as P) : null
+    if (peer) {
+      peer.awarenessIds ??= new Set()
+      for (const id of added) peer.awarenessIds.add(id)
+      for (const id of removed) peer.awarenessIds.delete(id)
+    }
+    const changed = [...added, ...updated, ...removed]
+    // Like the reference server, echo to everyone including the sender: a lone client's y-websocket provider
+    // treats 30 s without any message as a dead connection, and its own awareness renewals keep it alive.
+    const message = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed))
+    for (const p of this.peers) p.send(message)
+  }
+}

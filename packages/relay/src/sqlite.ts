@@ -1,0 +1,23 @@
+/** Opening the relay's SQLite database: one file, WAL, fsync on every commit (synchronous=FULL). */
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+
+export type SqliteDatabase = Database.Database
+
+export const DATABASE_FILE = 'apisync.sqlite'
+
+/** Open (creating if needed) `{dataDir}/apisync.sqlite`, or an in-memory database for ':memory:'. */
+export function openDatabase(dataDirOrMemory: string): SqliteDatabase {
+  if (dataDirOrMemory === ':memory:') return configure(new Database(':memory:'))
+  mkdirSync(dataDirOrMemory, { recursive: true })
+  return configure(new Database(join(dataDirOrMemory, DATABASE_FILE)))
+}
+
+function configure(db: SqliteDatabase): SqliteDatabase {
+  db.pragma('journal_mode = WAL')
+  // FULL: a commit is on disk when it returns, which is what an ack promises. Group commit keeps it fast.
+  db.pragma('synchronous = FULL')
+  db.pragma('busy_timeout = 5000')
+  return db
+}

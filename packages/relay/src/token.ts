@@ -1,0 +1,41 @@
+/** Signing access tokens, for host apps that issue their own (and for the relay's dev auth). */
+import { SignJWT } from 'jose'
+import type { Role } from './auth.js'
+
+export interface TokenClaims {
+  /** Account id. */
+  sub: string
+  /** Session id (one signed-in app); keep it across token refreshes of that app. */
+  sid: string
+  /** Workspace id → role. */
+  ws: Record<string, Role>
+  /** Device name, shown in the session list. */
+  name?: string
+}
+
+export type SigningKey = { secret: string } | { privateKey: CryptoKey; alg: 'ES256' | 'RS256' }
+
+export interface SignOptions {
+  /** Seconds from now (number) or a jose timespan ('2h', '15 min'). Default '1h'. */
+  expiresIn?: string | number
+  issuer?: string
+  audience?: string
+  /** Seconds from now (number) or a jose timespan. */
+  notBefore?: string | number
+}
+
+/** Sign an access token the relay accepts (HS256 with a secret, or ES256/RS256 with a private key). */
+export async function signToken(claims: TokenClaims, key: SigningKey, options: SignOptions = {}): Promise<string> {
+  const alg = 'secret' in key ? 'HS256' : key.alg
+  const now = Math.floor(Date.now() / 1000)
+  const at = (t: string | number) => (typeof t === 'number' ? now + t : t)
+  const jwt = new SignJWT({ sid: claims.sid, ws: claims.ws, ...(claims.name ? { name: claims.name } : {}) })
+    .setProtectedHeader({ alg, typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuedAt(now)
+    .setExpirationTime(at(options.expiresIn ?? '1h'))
+  if (options.issuer) jwt.setIssuer(options.issuer)
+  if (options.audience) jwt.setAudience(options.audience)
+  if (options.notBefore !== undefined) jwt.setNotBefore(at(options.notBefore))
+  return jwt.sign('secret' in key ? new TextEncoder().encode(key.secret) : key.privateKey)
+}

@@ -1,0 +1,151 @@
+/**
+ * Tokens and sessions against a real relay: a token that expires mid-session is replaced without the person
+ * noticing; revocation, the device limit and a missing grant stop syncing with the reason (local data kept).
+ */
+import { type SyncProblem, createSyncClient } from '@apisync/client'
+import { IDBFactory } from 'fake-indexeddb'
+import { WebSocket } from 'ws'
+import { afterEach, expect, test } from 'vitest'
+import { device, relay, sleep, token, until } from './helpers.js'
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+const later = <T extends { close(): Promise<void> }>(x: T): T => (cleanups.push(() => x.close()), x)
+const ws = { w1: 'owner' } as const
+
+test('a token that expires mid-session is refreshed once and the doc syncs on', async () => {
+  const r = later(await relay())
+  const a = later(device({ relayUrl: r.url, sub: 'alice', sid: 'a1', ws, expiresIn: 2 }))
+  const account = await a.signIn()
+  const w = await account.createWorkspace('w1', { name: 'Team' })
+  await w.manifest.whenInSync()
+  const calls = a.tokenCalls
+  const errors: (SyncProblem | null)[] = []
+  w.manifest.status.subscribe(() => errors.push(w.manifest.status.getSnapshot().error))
+
+  // The relay closes the socket with 4401 when the 2 s token lapses; the client gets a new one and goes on.
+  await sleep(2_600)
+  w.manifest.model.update({ name: 'after expiry' })
+  await until(w.manifest.status, (s) => s.state === 'in-sync' && s.pending === 0, 5_000)
+  expect(a.tokenCalls).toBeGreaterThan(calls)
+  expect(errors.filter(Boolean)).toEqual([])
+  const b = later(device({ relayUrl: r.url, sub: 'bob', sid: 'b1', ws }))
+  const wb = await (await b.signIn()).openWorkspace('w1')
+  await wb.manifest.whenInSync()
+  expect(wb.manifest.model.snapshot().name).toBe('after expiry')
+})
+
+test('a 4401 with a fresh token is final: error unauthorized, no retry loop', async () => {
+  const r = later(await relay())
+  const idb = new IDBFactory()
+  // getToken keeps returning tokens the relay refuses (signed with another secret).
+  const { signToken } = await import('@apisync/relay')
+  let calls = 0
+  const client = later(
+    createSyncClient({
+      relayUrl: r.url,
+      WebSocket,
+      indexedDB: idb,
+      backoff: { initialMs: 10, maxMs: 50 },
+      getToken: async () => {
+        calls++
+        return signToken({ sub: 'mallory', sid: 'm1', ws }, { secret: 'not-the-relays-secret-at-all-0123456789' })
+      },
+    }),
+  )
+  const account = await client.signIn()
+  const w = await account.openWorkspace('w1')
+  const s = await until(w.manifest.status, (st) => st.state === 'error')
+  expect(s.error).toMatchObject({ reason: 'unauthorized', closeCode: 4401 })
+  const before = calls
+  await sleep(300)
+  expect(calls).toBe(before)
+  expect(w.manifest.status.getSnapshot().state).toBe('error')
+})
+
+test('a revoked session shows error: revoked on every doc, keeps its local data, and stops retrying', async () => {
+  const r = later(await relay())
+  const laptop = later(device({ relayUrl: r.url, sub: 'alice', sid: 'laptop', ws }))
+  const phone = later(device({ relayUrl: r.url, sub: 'alice', sid: 'phone', ws }))
+  const onLaptop = await laptop.signIn()
+  const w = await onLaptop.createWorkspace('w1', { name: 'Team' })
+  const col = await w.createCollection({ name: 'API' })
+  await onLaptop.whenInSync()
+  const onPhone = await phone.signIn()
+  await (await onPhone.openWorkspace('w1')).manifest.whenInSync()
+
+  const listed = await onPhone.sessions.list()
+  expect(listed.map((s) => s.sid).sort()).toEqual(['laptop', 'phone'])
+  expect(listed.find((s) => s.sid === 'phone')?.current).toBe(true)
+  await onPhone.sessions.revoke('laptop')
+
+  const s = await until(onLaptop.status, (st) => st.state === 'error')
+  expect(s.error).toMatchObject({ reason: 'revoked', closeCode: 4410 })
+  expect(col.status.getSnapshot().error?.reason).toBe('revoked')
+  // Local data stays, and local edits still land locally.
+  col.model.createRequest({ name: 'while revoked' })
+  await col.whenStored()
+  expect(col.model.snapshot().items.map((i) => i.name)).toEqual(['while revoked'])
+  expect(col.status.getSnapshot()).toMatchObject({ state: 'error', pending: 1, stored: true })
+  expect((await onPhone.sessions.list()).map((x) => x.sid)).toEqual(['phone'])
+})
+
+test('device limit: the next device gets error device-limit with the connected sessions; revoking one lets it in', async () => {
+  const r = later(await relay({ maxDevices: 1 }))
+  const first = later(device({ relayUrl: r.url, sub: 'alice', sid: 'desk', ws }))
+  const second = later(device({ relayUrl: r.url, sub: 'alice', sid: 'tablet', ws }))
+  const one = await first.signIn()
+  await (await one.createWorkspace('w1', { name: 'Team' })).manifest.whenInSync()
+
+  const two = await second.signIn()
+  const w2 = await two.openWorkspace('w1')
+  const s = await until(two.status, (st) => st.state === 'error' && st.error?.sessions !== undefined)
+  expect(s.error).toMatchObject({ reason: 'device-limit', closeCode: 4409 })
+  expect(s.error!.sessions!.map((x) => x.sid)).toEqual(['desk'])
+
+  // The person signs the desk out from the tablet, then retries.
+  await two.sessions.revoke('desk')
+  await until(one.status, (st) => st.error?.reason === 'revoked')
+  two.reconnect()
+  await w2.manifest.whenInSync()
+  expect(w2.manifest.model.snapshot().name).toBe('Team')
+})
+
+test('a workspace the token does not grant: error forbidden for that doc only', async () => {
+  const r = later(await relay())
+  const a = later(device({ relayUrl: r.url, sub: 'alice', sid: 'a1', ws }))
+  const account = await a.signIn()
+  const granted = await account.createWorkspace('w1', { name: 'Mine' })
+  const other = await account.openWorkspace('w2')
+  const s = await until(other.manifest.status, (st) => st.state === 'error')
+  expect(s.error).toMatchObject({ reason: 'forbidden', closeCode: 4403 })
+  await granted.manifest.whenInSync()
+  expect(account.status.getSnapshot().state).toBe('error')
+})
+
+test('plain ws:// and http:// are refused except for localhost unless allowed', () => {
+  const base = { getToken: () => 'x', indexedDB: new IDBFactory(), WebSocket }
+  expect(() => createSyncClient({ ...base, relayUrl: 'http://relay.example.com' })).toThrow(expect.objectContaining({ code: 'INSECURE_URL' }))
+  expect(() => createSyncClient({ ...base, relayUrl: 'ws://10.0.0.5:8080' })).toThrow(expect.objectContaining({ code: 'INSECURE_URL' }))
+  expect(() => createSyncClient({ ...base, relayUrl: 'ftp://relay.example.com' })).toThrow(expect.objectContaining({ code: 'INVALID_URL' }))
+  const ok = [
+    createSyncClient({ ...base, relayUrl: 'https://relay.example.com/base/' }),
+    createSyncClient({ ...base, relayUrl: 'http://localhost:1234' }),
+    createSyncClient({ ...base, relayUrl: 'http://relay.lan', allowInsecure: true }),
+  ]
+  expect(ok.map((c) => c.relay)).toEqual([
+    { http: 'https://relay.example.com/base', sync: 'wss://relay.example.com/base/sync' },
+    { http: 'http://localhost:1234', sync: 'ws://localhost:1234/sync' },
+    { http: 'http://relay.lan', sync: 'ws://relay.lan/sync' },
+  ])
+  return Promise.all(ok.map((c) => c.close()))
+})
+
+test('signIn refuses a token without an account', async () => {
+  const client = later(createSyncClient({ relayUrl: 'http://localhost:1', getToken: () => 'x', indexedDB: new IDBFactory(), WebSocket }))
+  await expect(client.signIn('not a jwt')).rejects.toMatchObject({ code: 'INVALID_TOKEN' })
+  const noSub = await token('', 's', {})
+  await expect(client.signIn(noSub)).rejects.toMatchObject({ code: 'INVALID_TOKEN' })
+})
