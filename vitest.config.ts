@@ -12,6 +12,7 @@ export default defineConfig({
       '@apisync/relay': src('relay'),
       '@apisync/postman': src('postman'),
       '@apisync/client': src('client'),
+      '@apisync/crypto': src('crypto'),
     },
   },
   test: {

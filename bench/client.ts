@@ -50,7 +50,7 @@ async function reconnect() {
   const relay = await startRelay({ auth: { secret: SECRET }, dataDir, port: 0, logger: silentLogger })
   const token = () => signToken({ sub: 'bench', sid: 'bench', ws: { w: 'owner' } }, { secret: SECRET })
   const rows: string[][] = []
-  const ours = { bytes: [] as number[], changeBytes: [] as number[], minimal: [] as number[], ms: [] as number[] }
+  const ours = { bytes: [] as number[], changeBytes: [] as number[], minimal: [] as number[], ms: [] as number[], openMs: [] as number[] }
   const stock = { bytes: [] as number[], minimal: [] as number[], ms: [] as number[] }
   try {
     for (let run = 0; run < config.repeats; run++) {
@@ -68,10 +68,16 @@ async function reconnect() {
       await col.whenStored()
       const minimal = Y.encodeStateAsUpdate(col.doc, serverSV).byteLength
       const before = { ...col.traffic! }
+      let opened = 0
+      const unsubscribe = col.status.subscribe(() => {
+        if (!opened && col.status.getSnapshot().state === 'syncing') opened = now()
+      })
       const t0 = now()
       net.set(true)
       await col.whenInSync()
       ours.ms.push(now() - t0)
+      ours.openMs.push(opened - t0)
+      unsubscribe()
       ours.bytes.push(col.traffic!.bytesSent - before.bytesSent)
       ours.changeBytes.push(col.traffic!.changeBytesSent - before.changeBytesSent)
       ours.minimal.push(minimal)
@@ -136,6 +142,8 @@ async function reconnect() {
   console.log(`\n1. reconnect after ${config.edits} offline edits (median of ${config.repeats}; goals ≤ 1.10×, ≤ 100 ms on loopback)`)
   printTable(['client', 'minimal diff', 'sync frames', 'ratio', 'all frames', 'ratio', 'time p50', 'max'], rows)
   console.log('   sync frames = the sync step 2 (+ updates) carrying the changes; all frames adds sync step 1 and awareness.')
+  console.log(`   of our time, the WebSocket opening (token, TCP, upgrade, relay admission) took ${fmt.ms(med(ours.openMs))} (p50); the rest is`)
+  console.log('   the sync exchange and the relay\'s commit (SQLite synchronous=FULL: an fsync) before its ack.')
 }
 
 /** `edits` user actions: new requests, renames, method changes, header rows. */
@@ -236,10 +244,9 @@ async function coldOpenInChromium(): Promise<{ ours: number[]; raw: number[] } |
       const col = await (await client.scratchPad()).createCollection({ id: 'big', name: 'big' })
       buildCollection(col.model, n)
       await col.whenStored()
-      localStorage.setItem('state', btoa(String.fromCharCode(...Y.encodeStateAsUpdate(col.doc).subarray(0, 0))))
-      window.state = Y.encodeStateAsUpdate(col.doc)
+      const bytes = Y.encodeStateAsUpdate(col.doc).byteLength
       await client.close()
-      return window.state.byteLength
+      return bytes
     }
     window.coldOpen = async () => {
       const t0 = performance.now()
@@ -257,12 +264,12 @@ async function coldOpenInChromium(): Promise<{ ours: number[]; raw: number[] } |
       CollectionModel.open(doc).snapshot()
       return performance.now() - t0
     }
-    window.stateOf = async () => {
+    window.rawFromStored = async () => {
       const client = createSyncClient(opts)
       const col = await (await client.scratchPad()).collection('big')
-      const s = Y.encodeStateAsUpdate(col.doc)
+      const state = Y.encodeStateAsUpdate(col.doc)
       await client.close()
-      return s
+      return window.raw(state)
     }
   `
   const bundle = await build({
@@ -288,7 +295,7 @@ async function coldOpenInChromium(): Promise<{ ours: number[]; raw: number[] } |
   })
   try {
     const p = await browser.newPage()
-    type W = { prepare(n: number): Promise<number>; coldOpen(): Promise<{ ms: number; items: number }>; raw(s: number[]): number; stateOf(): Promise<Uint8Array> }
+    type W = { prepare(n: number): Promise<number>; coldOpen(): Promise<{ ms: number; items: number }>; rawFromStored(): Promise<number> }
     await p.goto(url)
     await p.waitForFunction(() => 'prepare' in window)
     await p.evaluate((n) => (window as unknown as W).prepare(n), config.requests)
@@ -302,7 +309,7 @@ async function coldOpenInChromium(): Promise<{ ours: number[]; raw: number[] } |
     }
     const raw: number[] = []
     for (let i = 0; i < config.repeats; i++)
-      raw.push(await p.evaluate(async () => (window as unknown as W).raw(Array.from(await (window as unknown as W).stateOf()) as unknown as number[])))
+      raw.push(await p.evaluate(() => (window as unknown as W).rawFromStored()))
     return { ours, raw }
   } finally {
     await browser.close()

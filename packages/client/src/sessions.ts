@@ -11,8 +11,11 @@ export interface SessionsApi {
   list(): Promise<DeviceSession[]>
   /** Signs one session out: its live connections close (4410) and it is refused from then on. */
   revoke(sessionId: string): Promise<void>
-  /** Signs every session of the account out, this one included. */
-  revokeAll(): Promise<void>
+  /**
+   * Signs the account's other sessions out; with `includeThisDevice`, this one too (sign out everywhere:
+   * this client's docs then stop with error `revoked`; sign out locally afterwards).
+   */
+  revokeAll(options?: { readonly includeThisDevice?: boolean }): Promise<void>
 }
 
 export const sessionsApi = (httpBase: string, tokens: TokenSource, fetchFn: typeof fetch): SessionsApi => {
@@ -43,8 +46,8 @@ export const sessionsApi = (httpBase: string, tokens: TokenSource, fetchFn: type
     async revoke(sessionId) {
       await call('DELETE', `/sessions/${encodeURIComponent(sessionId)}`)
     },
-    async revokeAll() {
-      await call('DELETE', '/sessions')
+    async revokeAll(options = {}) {
+      await call('DELETE', options.includeThisDevice ? '/sessions?all=1' : '/sessions')
     },
   }
 }

@@ -7,6 +7,7 @@
  * replica; an item whose folder was deleted concurrently sits at the root with an `orphan` conflict.
  * Snapshots are rebuilt incrementally: only changed items and their ancestors get new objects.
  */
+import { newId, newRowId } from './ids.js'
 import * as Y from 'yjs'
 import { DocModel, type OpenOptions } from './doc.js'
 import {
@@ -110,7 +111,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     validatePatch('collection', init, 'collection', true)
     const model = new CollectionModel(doc, options)
     model.transact(() => {
-      doc.getMap<unknown>('meta').set('id', init.id ?? globalThis.crypto.randomUUID())
+      doc.getMap<unknown>('meta').set('id', init.id ?? newId())
       applyPatch(model.root!, init, model.ctx)
     })
     model.clearUndoHistory()
@@ -563,7 +564,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
       const req = this.ref(requestId)
       if (req.kind !== 'request') throw new ModelError('WRONG_KIND', 'saved responses belong to requests', req.path)
       validatePatch('response', init, 'response', true)
-      const id = init.id ?? globalThis.crypto.randomUUID()
+      const id = init.id ?? newId()
       if (this.responses.has(id)) throw new ModelError('INVALID_VALUE', `response id ${id} exists`)
       const siblings: Ordered[] = (this.responsesOf.get(requestId) ?? EMPTY).map((rid) => ({
         id: rid,
@@ -652,7 +653,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     validatePatch(kind, init, kind, true)
     return this.transact(() => {
       const parent = this.checkParent(where.parent ?? null)
-      const id = init.id ?? globalThis.crypto.randomUUID()
+      const id = init.id ?? newId()
       if (typeof id !== 'string' || this.items.has(id)) throw new ModelError('INVALID_VALUE', `item id ${id} exists`)
       const order = this.orderIn(parent, where.placement, undefined, `${kind}:${id}`)
       const map = new Y.Map<unknown>()
@@ -694,7 +695,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     const rows = liveRows(list)
     const last = rows.length ? rows[rows.length - 1]!.order : null
     const map = new Y.Map<unknown>()
-    const id = globalThis.crypto.randomUUID()
+    const id = newRowId()
     list.set(id, map)
     map.set('id', id)
     createContainers(map, kind)

@@ -19,7 +19,7 @@ import {
 } from './entity.js'
 import type { Json } from './json.js'
 import { type RegisterEntry, type StoredEntry, compareEntries, isStoredEntry, parseEntryKey, writeRegister } from './register.js'
-import { type Placement, addRow, isDeleted, moveRow, removeRow, updateRow } from './rows.js'
+import { type Placement, addRow, forgetLastOrder, isDeleted, moveRow, removeRow, updateRow } from './rows.js'
 import { ModelError } from './errors.js'
 import type { WriteContext } from './register.js'
 import { type EntityKind, POSITION, SCHEMA_VERSION, specOf } from './schema.js'
@@ -427,8 +427,11 @@ export abstract class DocModel<S> {
     this.recorded = undefined
     if (step) this.recordRegisters(tr, step)
     const ids = new Set<string>()
+    const local = tr.origin === this.origin || tr.origin === this.undoManager
     const touch = (type: YType) => {
       this.reader.invalidate(type)
+      // Local appends keep the highest order key up to date themselves; others' changes may raise it.
+      if (!local) forgetLastOrder(type)
       if (type instanceof Y.Map) {
         const id = type.get('id')
         if (typeof id === 'string') ids.add(id)
@@ -456,7 +459,7 @@ export abstract class DocModel<S> {
     }
     if (ids.size === 0) return
     this.onChanged(ids, tr)
-    const event: ChangeEvent = { ids, local: tr.origin === this.origin || tr.origin === this.undoManager }
+    const event: ChangeEvent = { ids, local }
     for (const listener of this.listeners) listener(event)
   }
 }

@@ -6,6 +6,7 @@
 import * as Y from 'yjs'
 import { ModelError } from './errors.js'
 import { type Json, isJsonObject } from './json.js'
+import { newRowId } from './ids.js'
 import { orderBetween } from './order.js'
 import { type RegisterEntry, type WriteContext, isConflict, readEntries, writeRegister } from './register.js'
 import { DELETED, type EntityKind, type FieldSpec, POSITION, type Spec, specOf } from './schema.js'
@@ -392,7 +393,7 @@ export const createContainers = (map: Y.Map<unknown>, kind: EntityKind): void =>
 }
 
 export const insertRow = (list: Y.Map<unknown>, kind: EntityKind, init: RowInit, order: string, ctx: WriteContext): string => {
-  const id = typeof init.id === 'string' && init.id ? init.id : globalThis.crypto.randomUUID()
+  const id = typeof init.id === 'string' && init.id ? init.id : newRowId()
   const row = new Y.Map<unknown>()
   list.set(id, row)
   row.set('id', id)

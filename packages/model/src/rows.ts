@@ -77,7 +77,33 @@ export const addRow = (
   validatePatch(kind, init, path, true)
   if (init.id !== undefined && (typeof init.id !== 'string' || list.has(init.id)))
     throw new ModelError('INVALID_VALUE', 'row id must be a new string', path)
-  return insertRow(list, kind, init, orderFor(liveRows(list), placement, path), ctx)
+  const order = placement === undefined ? appendOrder(list) : orderFor(liveRows(list), placement, path)
+  const last = lastOrders.get(list)
+  if (last === undefined || order > last) lastOrders.set(list, order)
+  return insertRow(list, kind, init, order, ctx)
+}
+
+/**
+ * The highest order key in each list, so that appending (the common case: import, typing a new header) does not
+ * scan the list. An entry is dropped whenever a transaction touches its list (see `forgetLastOrder`).
+ */
+const lastOrders = new WeakMap<Y.Map<unknown>, string>()
+export const forgetLastOrder = (list: object): void => {
+  lastOrders.delete(list as Y.Map<unknown>)
+}
+
+const appendOrder = (list: Y.Map<unknown>): string => {
+  let last = lastOrders.get(list)
+  if (last === undefined) {
+    last = ''
+    list.forEach((row) => {
+      if (row instanceof Y.Map) {
+        const order = orderOf(row)
+        if (order > last!) last = order
+      }
+    })
+  }
+  return orderFor(last ? [{ id: '', order: last }] : [], undefined, '')
 }
 
 export const updateRow = (
@@ -99,5 +125,8 @@ export const removeRow = (doc: Y.Doc, list: Y.Map<unknown>, kind: EntityKind, ro
 export const moveRow = (list: Y.Map<unknown>, rowId: string, placement: Placement, ctx: WriteContext, path: string) => {
   const row = rowMap(list, rowId, path)
   const siblings = liveRows(list).filter((r) => r.id !== rowId)
-  writeRegister(row, POSITION, { order: orderFor(siblings, placement, path) }, ctx)
+  const order = orderFor(siblings, placement, path)
+  writeRegister(row, POSITION, { order }, ctx)
+  const last = lastOrders.get(list)
+  if (last !== undefined && order > last) lastOrders.set(list, order)
 }

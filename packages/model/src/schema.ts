@@ -68,6 +68,8 @@ export type EntityKind =
   | 'variable'
   | 'indexEntry'
   | 'headerPreset'
+  | 'member'
+  | 'keyWrap'
   | 'collection'
   | 'folder'
   | 'request'
@@ -102,6 +104,19 @@ export const SPECS: Record<EntityKind, Spec> = {
   },
   indexEntry: { docId: str('docId'), name: str('name'), extra: extra() },
   headerPreset: { name: str('name'), headers: list('headers', 'header'), extra: extra() },
+  /** A workspace member's public key (a JWK), for wrapping the workspace's data keys to them. */
+  member: { accountId: str('accountId'), name: str('name'), publicKey: objectOrNull('publicKey'), extra: extra() },
+  /**
+   * One generation (`kid`) of the workspace's data key wrapped for one member (JWE compact). One row per
+   * (kid, member), so two people adding different members concurrently both land.
+   */
+  keyWrap: {
+    kid: str('kid'),
+    createdAt: reg('createdAt', (v) => typeof v === 'number' && Number.isFinite(v), 'a time in ms', 0),
+    accountId: str('accountId'),
+    jwe: str('jwe'),
+    extra: extra(),
+  },
   // entities
   collection: {
     name: str('name'),
@@ -167,6 +182,8 @@ export const SPECS: Record<EntityKind, Spec> = {
     collections: list('collections', 'indexEntry'),
     environments: list('environments', 'indexEntry'),
     headerPresets: list('headerPresets', 'headerPreset'),
+    members: list('members', 'member'),
+    keyWraps: list('keyWraps', 'keyWrap'),
     extra: extra(),
   },
 }

@@ -2,6 +2,7 @@
  * Docs holding one entity: an environment, the workspace's globals, and the workspace manifest (name, index of
  * collections and environments, header presets). Same registers, texts, lists and conflicts as collections.
  */
+import { newId } from './ids.js'
 import * as Y from 'yjs'
 import { DocModel, type OpenOptions } from './doc.js'
 import { type Conflict, type EntityRef, type Problem, type RowInit, applyPatch, validatePatch } from './entity.js'
@@ -37,7 +38,7 @@ abstract class SingleEntityModel<S extends { conflicts: readonly Conflict[]; pro
   protected init(id: string | undefined, init: object): void {
     validatePatch(this.root!.kind, init, this.root!.kind, true)
     this.transact(() => {
-      this.doc.getMap<unknown>('meta').set('id', id ?? globalThis.crypto.randomUUID())
+      this.doc.getMap<unknown>('meta').set('id', id ?? newId())
       applyPatch(this.root!, init, this.ctx)
     })
     this.clearUndoHistory()
@@ -99,7 +100,7 @@ export class EnvironmentModel extends SingleEntityModel<EnvironmentSnapshot, Env
 export type GlobalsModel = EnvironmentModel
 export type { GlobalsSnapshot }
 
-type WorkspaceList = 'collections' | 'environments' | 'headerPresets' | `headerPresets/${string}/headers`
+type WorkspaceList = 'collections' | 'environments' | 'headerPresets' | `headerPresets/${string}/headers` | 'members' | 'keyWraps'
 
 export class WorkspaceModel extends SingleEntityModel<WorkspaceSnapshot, WorkspacePatch, WorkspaceList> {
   private constructor(doc: Y.Doc, options?: OpenOptions) {

@@ -154,12 +154,31 @@ export interface HeaderPreset extends Extra {
   readonly headers: readonly Header[]
 }
 
+export interface Member extends Extra {
+  readonly id: string
+  readonly accountId: string
+  readonly name: string
+  /** The member's public key (JWK) that the workspace's data keys are wrapped to. */
+  readonly publicKey: JsonObject | null
+}
+
+/** One generation (`kid`) of the workspace data key, wrapped (JWE, ECDH-ES+A256KW) for one member. */
+export interface KeyWrap extends Extra {
+  readonly id: string
+  readonly kid: string
+  readonly createdAt: number
+  readonly accountId: string
+  readonly jwe: string
+}
+
 export interface WorkspaceSnapshot extends Extra, DocState {
   readonly id: string
   readonly name: string
   readonly collections: readonly IndexEntry[]
   readonly environments: readonly IndexEntry[]
   readonly headerPresets: readonly HeaderPreset[]
+  readonly members: readonly Member[]
+  readonly keyWraps: readonly KeyWrap[]
 }
 
 // ---------------------------------------------------------------------------------------------- inputs

@@ -76,9 +76,9 @@ const infoField: Field<InfoValues> = {
   },
   write(out, value, form, cx) {
     const f = isObject(form) ? form : {}
+    if (f.absent === true && !cx.convertTo && value.name === '' && value.description === '' && value.version === null) return
     const info = infoObject.write(value, isObject(f.shape) ? (f.shape as Shape) : undefined, cx)
     if (cx.convertTo) info.schema = SCHEMA_URL[cx.convertTo]
-    if (f.absent === true && Object.keys(info).length === 0) return
     out.info = info
   },
 }

@@ -9,7 +9,10 @@ import { type Json, has } from './json.js'
 export interface ImportLimits {
   /** Longest input text, in UTF-16 code units (bytes for byte input). Default 256 Mi. */
   readonly maxLength?: number
-  /** Deepest nesting of arrays and objects (the top level is 1). Default 48. */
+  /**
+   * Deepest nesting of arrays and objects (the top level is 1). Default 48, at most 56: the model keeps JSON
+   * values up to 64 levels deep, and what it cannot model is kept inside a few levels of wrapping.
+   */
   readonly maxDepth?: number
   /** Longest string value or key. Default 16 Mi characters. */
   readonly maxStringLength?: number
@@ -24,8 +27,11 @@ export const DEFAULT_LIMITS: Required<ImportLimits> = {
 /** What the importers accept: JSON text (a leading BOM is fine), UTF-8 bytes, or the parsed value. */
 export type PostmanInput = string | Uint8Array | Json
 
+const MAX_DEPTH = 56
+
 export const readInput = (input: PostmanInput, limits: ImportLimits = {}): Json => {
   const l = { ...DEFAULT_LIMITS, ...limits }
+  l.maxDepth = Math.min(l.maxDepth, MAX_DEPTH)
   let value: unknown = input
   if (input instanceof Uint8Array) {
     if (input.length > l.maxLength) fail('TOO_LARGE', `input is ${input.length} bytes, the limit is ${l.maxLength}`, undefined)
@@ -104,6 +110,8 @@ const checkJson = (root: unknown, l: Required<ImportLimits>): void => {
       if (!has(o, key)) continue
       if (key.length > l.maxStringLength)
         fail('TOO_LARGE', `a key of ${key.length} characters exceeds the limit of ${l.maxStringLength}`, path)
+      // Yjs' encoding (lib0) would read it back as a prototype, not a key: refuse rather than lose it on sync.
+      if (key === '__proto__') fail('INVALID_SHAPE', 'a key named "__proto__" cannot be kept (it does not survive Yjs encoding)', at(path, key))
       values.push(o[key])
       paths.push(at(path, key))
       depths.push(depth + 1)

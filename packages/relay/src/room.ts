@@ -76,8 +76,13 @@ export class Room<P extends Peer = Peer> {
   /**
    * Apply a validated update from `origin`. Returns false if Yjs threw while integrating it: the doc may then
    * hold part of it and must be rebuilt from storage (nothing of it was broadcast or queued).
+   *
+   * The resulting changes go to every other peer, and back to `origin` too when they may hold more than it
+   * sent: when the doc had pending structs or deletions (from others) that this update completed, or when a
+   * nested transaction (e.g. Y.Text formatting cleanup) ran.
    */
   applyUpdate(update: Uint8Array, origin: P): boolean {
+    const hadPending = this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null
     const captured: Uint8Array[] = (this.capture = [])
     try {
       Y.applyUpdate(this.doc, update, origin)
@@ -86,7 +91,8 @@ export class Room<P extends Peer = Peer> {
     } finally {
       this.capture = null
     }
-    for (const change of captured) this.publish(change, origin)
+    const echo = hadPending || captured.length > 1
+    for (const change of captured) this.publish(change, echo ? null : origin)
     return true
   }
 

@@ -62,6 +62,24 @@ describe('bad input', () => {
     writer.close()
   })
 
+  it('changes completed by a writer’s update (others’ pending deletions) reach that writer too', async () => {
+    const writerDoc = new Y.Doc()
+    writerDoc.clientID = 1000
+    const writer = await SyncClient.connect(relay.syncUrl('w1/pending', await relay.token({ sid: 'w' }), '&ack=1'), writerDoc)
+    await writer.whenSynced()
+    // Another editor deletes clocks 0..4 of client 1000 before they exist: the relay keeps it pending.
+    const deleter = await SyncClient.connect(relay.syncUrl('w1/pending', await relay.token({ sid: 'd' }), '&ack=1'))
+    await deleter.whenSynced()
+    deleter.raw.send(encodeSyncMessage(2, new Uint8Array([0, 1, 0xe8, 0x07, 1, 0, 5])))
+    await eventually(() => deleter.acks.some((a) => a.committedMessages === 2), 5000, 'pending delete acked')
+    writerDoc.getText('t').insert(0, 'hello')
+    await writer.waitForAckCovering()
+    await eventually(() => writerDoc.getText('t').toString() === '', 5000, 'writer receives the deletion')
+    expect((await relay.storedDoc('w1/pending')).getText('t').toString()).toBe('')
+    writer.close()
+    deleter.close()
+  })
+
   it('a text frame, an empty frame, a truncated varint, an absurd length and trailing bytes each close with 4400', async () => {
     const token = await relay.token()
     const frames: Array<Uint8Array | string> = [

@@ -1,0 +1,455 @@
+/**
+ * The merge property: 2–5 replicas of one collection apply random sequences of every kind of operation and
+ * exchange their updates in random order, with duplicates and partitions. After a full exchange every replica
+ * shows the same snapshot and the same open conflicts, the tree is valid, and no register write is lost unless a
+ * writer who had seen it replaced it, or it is one of the alternatives of an open conflict.
+ *
+ * Writes are recorded below the API, from each local Yjs transaction (so resolutions, URL rewrites and undo are
+ * writes too), with the writer's state vector before the transaction: that is what decides "had seen it".
+ */
+import fc from 'fast-check'
+import { expect, test } from 'vitest'
+import * as Y from 'yjs'
+import {
+  CollectionModel,
+  ModelError,
+  type Conflict,
+  type ItemSnapshot,
+  type Json,
+  type RequestSnapshot,
+} from '@apisync/model'
+import { isStoredEntry, parseEntryKey } from '../src/register.js'
+import { jsonEqual } from '../src/json.js'
+import { fork } from './helpers'
+
+const RUNS = Number(process.env.APISYNC_PROPERTY_RUNS ?? 500)
+const REMOTE = Symbol('remote')
+
+// ------------------------------------------------------------------------------------------- operations
+
+const names = ['a', 'b', 'c']
+const methods = ['GET', 'POST', 'PUT']
+const urls = ['https://a.test', 'https://a.test/:id?x=1', 'https://b.test?x=2&y', '']
+const auths: Json[] = [null, { type: 'bearer', bearer: [{ key: 'token', value: 't' }] }, { type: 'custom', custom: { k: 1 } }]
+const modes = [null, 'raw', 'graphql']
+const texts = ['prerequest', 'test', 'description'] as const
+
+const idx = fc.nat({ max: 40 })
+const replica = fc.nat({ max: 4 })
+export const op = fc.oneof(
+  { arbitrary: fc.record({ t: fc.constant('createFolder' as const), r: replica, parent: fc.option(idx), name: fc.constantFrom(...names) }), weight: 2 },
+  { arbitrary: fc.record({ t: fc.constant('createRequest' as const), r: replica, parent: fc.option(idx), name: fc.constantFrom(...names) }), weight: 2 },
+  {
+    arbitrary: fc.record({
+      t: fc.constant('set' as const),
+      r: replica,
+      item: idx,
+      patch: fc.oneof(
+        fc.constantFrom(...names).map((name) => ({ name })),
+        fc.constantFrom(...methods).map((method) => ({ method })),
+        fc.constantFrom(...urls).map((raw) => ({ url: { raw } })),
+        fc.constantFrom(...auths).map((auth) => ({ auth })),
+        fc.constantFrom(...modes).map((mode) => ({ body: { mode } })),
+      ),
+    }),
+    weight: 6,
+  },
+  { arbitrary: fc.record({ t: fc.constant('text' as const), r: replica, item: idx, field: fc.constantFrom(...texts), at: fc.nat(), del: fc.nat({ max: 3 }), insert: fc.string({ maxLength: 3 }) }), weight: 3 },
+  { arbitrary: fc.record({ t: fc.constant('addHeader' as const), r: replica, item: idx, key: fc.constantFrom(...names), at: fc.option(idx) }), weight: 2 },
+  { arbitrary: fc.record({ t: fc.constant('updateHeader' as const), r: replica, row: idx, patch: fc.oneof(fc.constantFrom(...names).map((key) => ({ key })), fc.constantFrom(...names).map((value) => ({ value })), fc.boolean().map((enabled) => ({ enabled }))) }), weight: 3 },
+  { arbitrary: fc.record({ t: fc.constant('removeHeader' as const), r: replica, row: idx }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('moveHeader' as const), r: replica, row: idx, to: idx }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('editQuery' as const), r: replica, item: idx, row: idx, value: fc.constantFrom(...names) }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('move' as const), r: replica, item: idx, parent: fc.option(idx), to: idx }), weight: 4 },
+  { arbitrary: fc.record({ t: fc.constant('delete' as const), r: replica, item: idx }), weight: 2 },
+  { arbitrary: fc.record({ t: fc.constant('restore' as const), r: replica, item: idx }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('undo' as const), r: replica }), weight: 3 },
+  { arbitrary: fc.record({ t: fc.constant('redo' as const), r: replica }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('resolve' as const), r: replica, conflict: idx, choice: idx }), weight: 3 },
+  { arbitrary: fc.record({ t: fc.constant('snapshot' as const), r: replica }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      t: fc.constant('deliver' as const),
+      from: replica,
+      to: replica,
+      // Which of the sender's known updates to send, in this order; repeats are duplicates, the rest is withheld.
+      picks: fc.array(fc.nat(), { maxLength: 12 }),
+    }),
+    weight: 6,
+  },
+)
+type Op = typeof op extends fc.Arbitrary<infer T> ? T : never
+
+// ------------------------------------------------------------------------------------------- the world
+
+interface Write {
+  readonly replica: number
+  readonly entity: string
+  readonly field: string
+  /** Undefined for a clear: a local transaction that deleted an entry of the register without writing one. */
+  readonly value: Json | undefined
+  readonly id: Y.ID
+  /** The writer's state vector before the transaction (shared by the writes of one transaction). */
+  readonly saw: ReadonlyMap<number, number>
+}
+
+const entityIdOf = (doc: Y.Doc, map: Y.Map<unknown>): string | undefined => {
+  const id = map.get('id')
+  if (typeof id === 'string') return id
+  return map === doc.getMap('collection') ? 'collection' : undefined
+}
+
+/** Records every register entry a local transaction wrote and that is live after it, and every one it deleted. */
+const recordWrites = (doc: Y.Doc, replicaIndex: number, writes: Write[]) =>
+  doc.on('afterTransaction', (tr: Y.Transaction) => {
+    if (tr.origin === REMOTE) return
+    const inserted = (item: Y.Item) => item.id.clock >= (tr.beforeState.get(item.id.client) ?? 0)
+    const saw = new Map(tr.beforeState)
+    Y.iterateDeletedStructs(tr, tr.deleteSet, (item) => {
+      if (!(item instanceof Y.Item) || inserted(item) || !(item.parent instanceof Y.Map) || item.parentSub === null) return
+      const parsed = parseEntryKey(item.parentSub)
+      const entity = entityIdOf(doc, item.parent)
+      if (parsed && entity !== undefined)
+        writes.push({ replica: replicaIndex, entity, field: parsed.field, value: undefined, id: item.id, saw })
+    })
+    for (const [type, keys] of tr.changed) {
+      if (!(type instanceof Y.Map)) continue
+      const entity = entityIdOf(doc, type)
+      if (entity === undefined) continue
+      for (const key of keys) {
+        const parsed = key === null ? undefined : parseEntryKey(key)
+        if (!parsed || parsed.client !== doc.clientID) continue
+        const item = type._map.get(key!)
+        if (!item || item.deleted || !inserted(item)) continue
+        const stored = type.get(key!)
+        if (!isStoredEntry(stored)) continue
+        writes.push({ replica: replicaIndex, entity, field: parsed.field, value: stored.v, id: item.id, saw })
+      }
+    }
+  })
+
+const seedCollection = () => {
+  const seed = new Y.Doc()
+  seed.clientID = 1000
+  const m = CollectionModel.create(seed, { id: 'col', name: 'Seed' })
+  const F0 = m.createFolder({ id: 'F0', name: 'F0' })
+  const F1 = m.createFolder({ id: 'F1', name: 'F1' }, { parent: F0 })
+  m.createRequest({ id: 'R0', name: 'R0', headers: [{ id: 'h0', key: 'A', value: '1' }, { id: 'h1', key: 'B', value: '2' }] })
+  m.createRequest({ id: 'R1', name: 'R1', url: { raw: 'https://x.test?q=1' } }, { parent: F0 })
+  m.createRequest({ id: 'R2', name: 'R2' }, { parent: F1 })
+  m.destroy()
+  return seed
+}
+const SEED = Y.encodeStateAsUpdate(seedCollection())
+
+export class World {
+  readonly docs: Y.Doc[]
+  readonly models: CollectionModel[]
+  readonly updates: Uint8Array[] = []
+  readonly known: Set<number>[]
+  readonly writes: Write[] = []
+  readonly items = ['F0', 'F1', 'R0', 'R1', 'R2']
+  readonly folders = ['F0', 'F1']
+  readonly requests = ['R0', 'R1', 'R2']
+  readonly headers: { owner: string; id: string }[] = [
+    { owner: 'R0', id: 'h0' },
+    { owner: 'R0', id: 'h1' },
+  ]
+
+  constructor(n: number) {
+    this.docs = Array.from({ length: n }, (_, i) => {
+      const d = new Y.Doc()
+      d.clientID = i + 1
+      Y.applyUpdate(d, SEED, REMOTE)
+      return d
+    })
+    this.known = this.docs.map(() => new Set<number>())
+    this.docs.forEach((d, i) => {
+      d.on('update', (u: Uint8Array, origin: unknown) => {
+        if (origin === REMOTE) return
+        this.known[i]!.add(this.updates.push(u) - 1)
+      })
+      recordWrites(d, i, this.writes)
+    })
+    let clock = 0
+    this.models = this.docs.map((d, i) => CollectionModel.open(d, { actor: `r${i}`, now: () => ++clock }))
+  }
+
+  apply(o: Op): void {
+    try {
+      this.applyStrict(o)
+    } catch (e) {
+      if (!(e instanceof ModelError)) throw e
+    }
+  }
+
+  /** Applies an operation; a refused one throws its ModelError. */
+  applyStrict(o: Op): void {
+    if (o.t === 'deliver') return this.deliver(o.from % this.docs.length, o.to % this.docs.length, o.picks)
+    const r = o.r % this.docs.length
+    const m = this.models[r]!
+    const item = 'item' in o ? this.items[o.item % this.items.length]! : ''
+    const request = 'item' in o ? this.requests[o.item % this.requests.length]! : ''
+    // Mostly folders as parents; sometimes any item, which the model must refuse when it is a request.
+    const folder = (p: number | null) =>
+      p === null ? null : p % 8 === 7 ? this.items[p % this.items.length]! : this.folders[p % this.folders.length]!
+    const header = 'row' in o && o.t !== 'editQuery' ? this.headers[o.row % this.headers.length] : undefined
+    switch (o.t) {
+        case 'createFolder': {
+          const id = m.createFolder({ name: o.name }, { parent: folder(o.parent) })
+          this.items.push(id)
+          this.folders.push(id)
+          break
+        }
+        case 'createRequest': {
+          const id = m.createRequest({ name: o.name }, { parent: folder(o.parent) })
+          this.items.push(id)
+          this.requests.push(id)
+          break
+        }
+        case 'set':
+          m.updateItem('name' in o.patch ? item : request, o.patch as never)
+          break
+        case 'text': {
+          const len = m.text(item, o.field).length
+          m.editText(item, o.field, o.at % (len + 1), o.del, o.insert)
+          break
+        }
+        case 'addHeader': {
+          const at = o.at === null ? undefined : { index: o.at }
+          this.headers.push({ owner: request, id: m.addRow(request, 'headers', { key: o.key }, at) })
+          break
+        }
+        case 'updateHeader':
+          if (header) m.updateRow(header.owner, 'headers', header.id, o.patch)
+          break
+        case 'removeHeader':
+          if (header) m.removeRow(header.owner, 'headers', header.id)
+          break
+        case 'moveHeader':
+          if (header) m.moveRow(header.owner, 'headers', header.id, { index: o.to % 4 })
+          break
+        case 'editQuery': {
+          const query = (m.get(request) as RequestSnapshot | undefined)?.url?.query ?? []
+          const row = query[o.row % Math.max(1, query.length)]
+          if (row) m.updateRow(request, 'query', row.id, { value: o.value })
+          break
+        }
+        case 'move':
+          m.move(item, { parent: folder(o.parent), placement: { index: o.to % 4 } })
+          break
+        case 'delete':
+          m.delete(item)
+          break
+        case 'restore':
+          m.restore(item)
+          break
+        case 'undo':
+          m.undo()
+          break
+        case 'redo':
+          m.redo()
+          break
+        case 'resolve': {
+          const open = m.conflicts()
+          const c = open[o.conflict % Math.max(1, open.length)]
+          if (c) m.resolve(c.id, c.choices.length ? c.choices[o.choice % c.choices.length]! : { pick: o.choice % c.alternatives.length })
+          break
+        }
+        case 'snapshot':
+          m.snapshot()
+          break
+    }
+  }
+
+  deliver(from: number, to: number, picks: readonly number[]): void {
+    if (from === to) return
+    const known = [...this.known[from]!]
+    if (!known.length) return
+    for (const p of picks) {
+      const u = known[p % known.length]!
+      Y.applyUpdate(this.docs[to]!, this.updates[u]!, REMOTE)
+      this.known[to]!.add(u)
+    }
+  }
+
+  exchangeAll(): void {
+    for (let round = 0; round < 2; round++)
+      for (const a of this.docs)
+        for (const b of this.docs) if (a !== b) Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)), REMOTE)
+  }
+}
+
+// ------------------------------------------------------------------------------------------- checks
+
+interface Entry {
+  readonly v: Json
+  readonly n: number
+  readonly client: number
+  readonly item: Y.Item
+}
+/** Live entries of a register, winner first (highest counter, then client), read straight from Yjs. */
+const liveEntries = (map: Y.Map<unknown>, field: string): Entry[] => {
+  const out: Entry[] = []
+  for (const [key, item] of map._map) {
+    const parsed = parseEntryKey(key)
+    if (item.deleted || parsed?.field !== field) continue
+    const value = map.get(key)
+    if (isStoredEntry(value)) out.push({ v: value.v, n: value.n, client: parsed.client, item })
+  }
+  return out.sort((a, b) => b.n - a.n || b.client - a.client)
+}
+
+/** Every entity map of the doc by id, with the entity that owns it (a row's request). */
+const entities = (doc: Y.Doc) => {
+  const out = new Map<string, { map: Y.Map<unknown>; owner: string | undefined }>()
+  out.set('collection', { map: doc.getMap('collection'), owner: undefined })
+  doc.getMap('items').forEach((map, id) => {
+    if (!(map instanceof Y.Map)) return
+    out.set(id, { map, owner: undefined })
+    for (const list of ['headers', 'query', 'pathVariables']) {
+      const rows = map.get(list)
+      if (rows instanceof Y.Map) rows.forEach((row, rowId) => row instanceof Y.Map && out.set(rowId, { map: row, owner: id }))
+    }
+  })
+  return out
+}
+
+const isDeletedMap = (map: Y.Map<unknown>) => Boolean(liveEntries(map, 'deleted')[0]?.v)
+
+const checkConverged = (w: World) => {
+  const [first, ...rest] = w.models
+  for (const d of w.docs) {
+    expect(d.store.pendingStructs).toBeNull()
+    expect(d.store.pendingDs).toBeNull()
+  }
+  const snapshot = first!.snapshot()
+  for (const m of rest) expect(m.snapshot()).toEqual(snapshot)
+  // Incremental snapshots equal a snapshot built from scratch.
+  expect(CollectionModel.open(fork(w.docs[0]!, 9999)).snapshot()).toEqual(snapshot)
+  return snapshot
+}
+
+const checkTree = (doc: Y.Doc, m: CollectionModel, conflicts: readonly Conflict[]) => {
+  const shown = new Map<string, string | null>()
+  const walk = (items: readonly ItemSnapshot[], parent: string | null) => {
+    for (const i of items) {
+      expect(shown.has(i.id), `${i.id} shown twice`).toBe(false)
+      shown.set(i.id, parent)
+      if (i.kind === 'folder') walk(i.items, i.id)
+    }
+  }
+  walk(m.snapshot().items, null)
+  const items = doc.getMap('items')
+  const live = [...items.keys()].filter((id) => !isDeletedMap(items.get(id) as Y.Map<unknown>))
+  expect([...shown.keys()].sort()).toEqual(live.sort())
+  const orphans = new Set(conflicts.filter((c) => c.kind === 'orphan').map((c) => c.entityId))
+  for (const id of live) {
+    const pos = liveEntries(items.get(id) as Y.Map<unknown>, 'position')[0]?.v as { parent?: string | null; from?: string | null } | undefined
+    const parent = pos?.parent ?? null
+    const parentMap = parent === null ? undefined : (items.get(parent) as Y.Map<unknown> | undefined)
+    if (parentMap && isDeletedMap(parentMap)) {
+      expect(shown.get(id), `orphan ${id} at the top level`).toBeNull()
+      expect(orphans.has(id), `orphan ${id} surfaced`).toBe(true)
+    } else {
+      expect(orphans.has(id)).toBe(false)
+      // In place, or (a move that closed a cycle) back where it came from, or at the top level.
+      expect([parent, pos?.from ?? null, null]).toContain(shown.get(id))
+    }
+  }
+}
+
+const checkConflictsMatchRegisters = (doc: Y.Doc, conflicts: readonly Conflict[]) => {
+  const valueConflicts = new Map(conflicts.filter((c) => c.kind === 'value').map((c) => [`${c.entityId}#${c.field}`, c]))
+  for (const [id, { map }] of entities(doc)) {
+    const fields = new Set<string>()
+    for (const key of map.keys()) {
+      const f = parseEntryKey(key)?.field
+      if (f !== undefined && f !== 'deleted') fields.add(f)
+    }
+    for (const field of fields) {
+      const live = liveEntries(map, field)
+      const disagree = live.some((e) => !jsonEqual(e.v, live[0]!.v))
+      const c = valueConflicts.get(`${id}#${field}`)
+      if (disagree) {
+        expect(c, `conflict on ${id}.${field}`).toBeDefined()
+        expect(c!.alternatives.map((a) => a.value)).toEqual(live.map((e) => e.v))
+      } else expect(c, `no conflict on ${id}.${field}`).toBeUndefined()
+    }
+  }
+}
+
+/** Whether `later` was written by a replica that had seen `w` (or in the same transaction). */
+const seenBy = (w: Write, later: Write) => later.saw === w.saw || (later.saw.get(w.id.client) ?? 0) > w.id.clock
+
+const checkNoWriteLost = (w: World, conflicts: readonly Conflict[]) => {
+  const doc = w.docs[0]!
+  const all = entities(doc)
+  const alternatives = new Map(conflicts.filter((c) => c.kind === 'value').map((c) => [`${c.entityId}#${c.field}`, c.alternatives.map((a) => a.value)]))
+  const byRegister = new Map<string, Write[]>()
+  for (const x of w.writes) {
+    const k = `${x.entity}#${x.field}`
+    byRegister.set(k, [...(byRegister.get(k) ?? []), x])
+  }
+  for (const x of w.writes) {
+    if (x.field === 'deleted' || x.value === undefined) continue
+    const entity = all.get(x.entity)
+    expect(entity, `entity ${x.entity} still exists`).toBeDefined()
+    const current = liveEntries(entity!.map, x.field)[0]?.v
+    if (current !== undefined && jsonEqual(current, x.value)) continue
+    if (byRegister.get(`${x.entity}#${x.field}`)!.some((y) => y !== x && seenBy(x, y))) continue
+    if ((alternatives.get(`${x.entity}#${x.field}`) ?? []).some((v) => jsonEqual(v, x.value))) continue
+    throw new Error(`write lost: replica ${x.replica} set ${x.entity}.${x.field} = ${JSON.stringify(x.value)} (${x.id.client}:${x.id.clock})`)
+  }
+  // Delete vs edit: a deleted entity whose deletion did not see a live write in it (or in its rows) is surfaced.
+  const deleteConflicts = new Set(conflicts.filter((c) => c.kind === 'delete').map((c) => c.entityId))
+  const writeOf = new Map(w.writes.filter((x) => x.value !== undefined).map((x) => [`${x.id.client}:${x.id.clock}`, x]))
+  for (const [id, { map }] of all) {
+    const del = liveEntries(map, 'deleted')[0]
+    if (!del?.v) continue
+    const deletion = writeOf.get(`${del.item.id.client}:${del.item.id.clock}`)
+    if (!deletion) continue // written by the seed
+    const unseen = w.writes.filter((x) => {
+      if (x.field === 'deleted' || x.value === undefined || (x.entity !== id && all.get(x.entity)?.owner !== id)) return false
+      const item = Y.getItem(doc.store, x.id) as Y.Item
+      return !item.deleted && !seenBy(x, deletion)
+    })
+    if (unseen.length) expect(deleteConflicts.has(id), `delete conflict on ${id} (unseen ${unseen.map((x) => x.field)})`).toBe(true)
+  }
+}
+
+/** What each live request and its header rows show equals the winning register values. */
+const checkSnapshotValues = (doc: Y.Doc, m: CollectionModel) => {
+  const items = doc.getMap('items')
+  items.forEach((map, id) => {
+    const req = m.get(id)
+    if (!req || req.kind !== 'request' || !(map instanceof Y.Map)) return
+    const winner = (mp: Y.Map<unknown>, f: string, fallback: Json) => liveEntries(mp, f)[0]?.v ?? fallback
+    expect(req.name).toBe(winner(map, 'name', ''))
+    expect(req.method).toBe(winner(map, 'method', 'GET'))
+    expect(req.url.raw).toBe(winner(map, 'url', ''))
+    expect(req.auth).toEqual(winner(map, 'auth', null))
+    for (const h of req.headers) {
+      const row = (map.get('headers') as Y.Map<unknown>).get(h.id) as Y.Map<unknown>
+      expect([h.key, h.value, h.enabled]).toEqual([winner(row, 'key', ''), winner(row, 'value', ''), winner(row, 'enabled', true)])
+    }
+  })
+}
+
+export const runScenario = (replicas: number, ops: readonly Op[]): void => {
+  const w = new World(replicas)
+  for (const o of ops) w.apply(o)
+  w.exchangeAll()
+  const snapshot = checkConverged(w)
+  checkTree(w.docs[0]!, w.models[0]!, snapshot.conflicts)
+  checkConflictsMatchRegisters(w.docs[0]!, snapshot.conflicts)
+  checkSnapshotValues(w.docs[0]!, w.models[0]!)
+  checkNoWriteLost(w, snapshot.conflicts)
+}
+
+test(`replicas converge, keep a valid tree and lose no write (${RUNS} runs)`, { timeout: 600_000 }, () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 2, max: 5 }), fc.array(op, { minLength: 1, maxLength: 40 }), (n, ops) => runScenario(n, ops)),
+    { numRuns: RUNS },
+  )
+})
