@@ -32,6 +32,7 @@ import { envInt } from './lib/env.js'
 import * as fmt from './lib/format.js'
 import { summarize } from './lib/stats.js'
 import { buildCollection } from './lib/synthetic-collection.js'
+import { startServer } from './lib/servers.js'
 import { printTable } from './lib/table.js'
 
 const config = {
@@ -52,8 +53,10 @@ async function reconnect() {
   const rows: string[][] = []
   const ours = { bytes: [] as number[], changeBytes: [] as number[], minimal: [] as number[], ms: [] as number[], openMs: [] as number[] }
   const stock = { bytes: [] as number[], minimal: [] as number[], ms: [] as number[] }
+  const ref = { bytes: [] as number[], minimal: [] as number[], ms: [] as number[] }
+  const reference = await startServer('y-websocket')
   try {
-    for (let run = 0; run < config.repeats; run++) {
+    for (let run = 0; run <= config.repeats; run++) {
       // This client: offline through its network monitor, so the relay stays up and warm.
       const net = networkSwitch(true)
       const client = createSyncClient({ relayUrl: relay.url, getToken: token, indexedDB: new IDBFactory(), WebSocket, network: net })
@@ -75,47 +78,31 @@ async function reconnect() {
       const t0 = now()
       net.set(true)
       await col.whenInSync()
-      ours.ms.push(now() - t0)
-      ours.openMs.push(opened - t0)
+      const ms = now() - t0
       unsubscribe()
-      ours.bytes.push(col.traffic!.bytesSent - before.bytesSent)
-      ours.changeBytes.push(col.traffic!.changeBytesSent - before.changeBytesSent)
-      ours.minimal.push(minimal)
       await client.close()
-
-      // A stock y-websocket provider on the same relay, same edits.
-      const doc = new Y.Doc()
-      let sent = 0
-      class Counting extends WebSocket {
-        override send(data: Parameters<WebSocket['send']>[0], ...rest: unknown[]) {
-          sent += (data as Uint8Array).byteLength
-          return (super.send as (...a: unknown[]) => void)(data, ...rest)
-        }
+      if (run > 0) {
+        ours.ms.push(ms)
+        ours.openMs.push(opened - t0)
+        ours.bytes.push(col.traffic!.bytesSent - before.bytesSent)
+        ours.changeBytes.push(col.traffic!.changeBytesSent - before.changeBytesSent)
+        ours.minimal.push(minimal)
       }
-      const provider = new WebsocketProvider(`${relay.wsUrl}/sync`, `w/collection/s${run}`, doc, {
-        WebSocketPolyfill: Counting as unknown as typeof globalThis.WebSocket,
-        disableBc: true,
-        params: { token: await token() },
-      })
-      const model = CollectionModel.create(doc, { name: 'bench' })
-      const seed2 = model.createRequest({ name: 'seed' })
-      await new Promise<void>((r) => (provider.synced ? r() : provider.once('synced', () => r())))
-      await relay.relay.flush()
-      const sv = Y.encodeStateVector(doc)
-      provider.disconnect()
-      offlineEdits(model, seed2)
-      const stockMinimal = Y.encodeStateAsUpdate(doc, sv).byteLength
-      sent = 0
-      const t1 = now()
-      provider.connect()
-      await new Promise<void>((r) => provider.once('synced', () => r()))
-      stock.ms.push(now() - t1)
-      stock.bytes.push(sent)
-      stock.minimal.push(stockMinimal)
-      provider.destroy()
+
+      // A stock y-websocket provider, same edits: on the same relay, and on the reference server.
+      const onRelay = await stockReconnect(`${relay.wsUrl}/sync`, `w/collection/s${run}`, { token: await token() })
+      const onReference = await stockReconnect(reference.url(''), `w/collection/s${run}`, {})
+      if (run === 0) continue // warm-up
+      stock.ms.push(onRelay.ms)
+      stock.bytes.push(onRelay.bytes)
+      stock.minimal.push(onRelay.minimal)
+      ref.ms.push(onReference.ms)
+      ref.bytes.push(onReference.bytes)
+      ref.minimal.push(onReference.minimal)
     }
   } finally {
     await relay.close()
+    await reference.close()
     await rm(dataDir, { recursive: true, force: true })
   }
   const med = (xs: number[]) => summarize(xs).p50
@@ -139,11 +126,53 @@ async function reconnect() {
     fmt.ms(med(stock.ms)),
     fmt.ms(Math.max(...stock.ms)),
   ])
+  rows.push([
+    'stock y-websocket, reference server',
+    fmt.bytes(med(ref.minimal)),
+    '-',
+    '-',
+    fmt.bytes(med(ref.bytes)),
+    fmt.ratio(med(ref.bytes) / med(ref.minimal)),
+    fmt.ms(med(ref.ms)),
+    fmt.ms(Math.max(...ref.ms)),
+  ])
   console.log(`\n1. reconnect after ${config.edits} offline edits (median of ${config.repeats}; goals ≤ 1.10×, ≤ 100 ms on loopback)`)
   printTable(['client', 'minimal diff', 'sync frames', 'ratio', 'all frames', 'ratio', 'time p50', 'max'], rows)
   console.log('   sync frames = the sync step 2 (+ updates) carrying the changes; all frames adds sync step 1 and awareness.')
   console.log(`   of our time, the WebSocket opening (token, TCP, upgrade, relay admission) took ${fmt.ms(med(ours.openMs))} (p50); the rest is`)
   console.log('   the sync exchange and the relay\'s commit (SQLite synchronous=FULL: an fsync) before its ack.')
+}
+
+/** A stock provider: synced, offline edits, reconnect; bytes it sends and time to its `synced`. */
+async function stockReconnect(serverUrl: string, room: string, params: Record<string, string>) {
+  const doc = new Y.Doc()
+  let sent = 0
+  class Counting extends WebSocket {
+    override send(data: Parameters<WebSocket['send']>[0], ...rest: unknown[]) {
+      sent += (data as Uint8Array).byteLength
+      return (super.send as (...a: unknown[]) => void)(data, ...rest)
+    }
+  }
+  const provider = new WebsocketProvider(serverUrl, room, doc, {
+    WebSocketPolyfill: Counting as unknown as typeof globalThis.WebSocket,
+    disableBc: true,
+    params,
+  })
+  const model = CollectionModel.create(doc, { name: 'bench' })
+  const seed = model.createRequest({ name: 'seed' })
+  await new Promise<void>((r) => (provider.synced ? r() : provider.once('synced', () => r())))
+  await new Promise((r) => setTimeout(r, 50)) // let the seed reach the server
+  const sv = Y.encodeStateVector(doc)
+  provider.disconnect()
+  offlineEdits(model, seed)
+  const minimal = Y.encodeStateAsUpdate(doc, sv).byteLength
+  sent = 0
+  const t0 = now()
+  provider.connect()
+  await new Promise<void>((r) => provider.once('synced', () => r()))
+  const ms = now() - t0
+  provider.destroy()
+  return { ms, bytes: sent, minimal }
 }
 
 /** `edits` user actions: new requests, renames, method changes, header rows. */

@@ -129,3 +129,25 @@ test('markers set as variable values never reach the relay or its database in cl
     expect(disk.includes(value)).toBe(false)
   }
 })
+
+test('a second device of the account recovers its keys from the relay with the passphrase and reads values', async () => {
+  const { backUpAccountKeys, recoverAccountKeys } = await import('@apisync/crypto')
+  const ws = `w${crypto.randomUUID().slice(0, 8)}`
+  const laptop = await signToken({ sub: 'carol', sid: 'laptop', ws: { [ws]: 'owner' } }, { secret }, { expiresIn: '5m' })
+  const phone = await signToken({ sub: 'carol', sid: 'phone', ws: { [ws]: 'owner' } }, { secret }, { expiresIn: '5m' })
+  const stranger = await signToken({ sub: 'mallory', sid: 'm', ws: { [ws]: 'viewer' } }, { secret }, { expiresIn: '5m' })
+  const keys = await generateAccountKeys()
+  await backUpAccountKeys({ relayUrl: relay.url, token: laptop }, keys, 'carol recovery phrase')
+
+  const manifest = WorkspaceModel.create(new Y.Doc())
+  const ring = await initWorkspaceKeys(manifest, { accountId: 'carol', keys })
+  const env = EnvironmentModel.create(new Y.Doc())
+  await addVariable(environmentVariables(env), ring, { key: 'k', value: 'only-carol' })
+
+  expect(await recoverAccountKeys({ relayUrl: relay.url, token: stranger }, 'carol recovery phrase')).toBeUndefined()
+  await expect(recoverAccountKeys({ relayUrl: relay.url, token: phone }, 'not the phrase')).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' })
+  const recovered = await recoverAccountKeys({ relayUrl: relay.url, token: phone }, 'carol recovery phrase')
+  expect(recovered).toEqual(keys)
+  const ringPhone = await unlockKeyring(manifest, { accountId: 'carol', keys: recovered! })
+  expect((await readVariables(environmentVariables(env), ringPhone))[0]!.value).toBe('only-carol')
+})

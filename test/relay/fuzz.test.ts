@@ -200,7 +200,6 @@ it('survives thousands of generated frames: malformed → 4400/4413 and nothing 
     }),
     { numRuns: 100 },
   )
-  console.log(JSON.stringify([...counts]), relay.logs.filter((l) => l.includes("doc.reload") || l.includes("sync.error")))
   expect(frames).toBeGreaterThanOrEqual(2500)
   // Every category was exercised, and the "either" ones produced both outcomes overall.
   for (const kind of ['truncated varint', 'absurd length', 'unknown message type', 'oversized', 'mutated update', 'trailing bytes']) {

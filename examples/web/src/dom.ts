@@ -23,7 +23,7 @@ export interface Props {
 }
 
 /** Properties set as DOM properties (not attributes), so that patching can compare and copy them. */
-const PROPERTIES = new Set(['value', 'checked', 'disabled', 'readOnly', 'selected', 'indeterminate', 'open'])
+const PROPERTIES = new Set(['value', 'defaultValue', 'checked', 'disabled', 'readOnly', 'selected', 'indeterminate', 'open'])
 
 interface Meta {
   props: Props
@@ -49,7 +49,7 @@ export function h(tag: string, props?: Props | null, ...children: Child[]): HTML
   if (p.ytext) bindText(el as HTMLTextAreaElement, p.ytext, p.onedit)
   append(el, children)
   // A select's value names one of its options: set it once they exist.
-  if (tag === 'select' && 'value' in p) (el as HTMLSelectElement).value = String(p.value)
+  if (tag === 'select' && 'value' in p) setProperty(el, 'value', p.value, undefined)
   return el
 }
 
@@ -83,10 +83,9 @@ function setProp(el: HTMLElement, name: string, value: unknown, old: unknown): v
     return
   }
   if (PROPERTIES.has(name)) {
-    const target = el as unknown as Record<string, unknown>
-    // What the person is typing wins over the model until they leave the field.
-    if (name === 'value' && document.activeElement === el && old !== undefined) return
-    if (target[name] !== value) target[name] = value
+    // A select's value names one of its options: set once they are there (see h and patch).
+    if (name === 'value' && el.tagName === 'SELECT') return
+    setProperty(el, name, value, old)
     return
   }
   if (value === false || value === null || value === undefined) el.removeAttribute(name)
@@ -94,6 +93,25 @@ function setProp(el: HTMLElement, name: string, value: unknown, old: unknown): v
     const s = value === true ? '' : String(value)
     if (el.getAttribute(name) !== s) el.setAttribute(name, s)
   }
+}
+
+/** Inputs whose new value waited for the person to leave them. */
+const stale = new WeakSet<Element>()
+
+/**
+ * Properties follow the model, not the other way round: a property is written only when the view's value for
+ * it changed (so a half-typed field is not reset by an unrelated render), and a focused field's value waits
+ * until it loses focus (what the person is typing wins until then).
+ */
+function setProperty(el: HTMLElement, name: string, value: unknown, old: unknown): void {
+  const target = el as unknown as Record<string, unknown>
+  if (old !== undefined && Object.is(old, value) && !stale.has(el)) return
+  if (name === 'value' && old !== undefined && document.activeElement === el) {
+    stale.add(el)
+    return
+  }
+  stale.delete(el)
+  if (target[name] !== value) target[name] = name === 'value' ? String(value) : value
 }
 
 /** Makes `into` look like `from` (built by the same view), reusing nodes. Returns the node now in place. */
@@ -121,6 +139,7 @@ export function patch(into: Node, from: Node): Node {
     else if (!PROPERTIES.has(name)) el.removeAttribute(name)
   }
   for (const [name, value] of Object.entries(next.props)) setProp(el, name, value, prev.props[name])
+  const prevProps = prev.props
   prev.props = next.props
   const binding = bindings.get(el as HTMLTextAreaElement)
   if (binding && next.props.ytext) {
@@ -133,10 +152,7 @@ export function patch(into: Node, from: Node): Node {
     return el
   }
   patchChildren(el, from)
-  if (el.tagName === 'SELECT' && 'value' in next.props && document.activeElement !== el) {
-    const select = el as HTMLSelectElement
-    if (select.value !== String(next.props.value)) select.value = String(next.props.value)
-  }
+  if (el.tagName === 'SELECT' && 'value' in next.props) setProperty(el, 'value', next.props.value, prevProps.value)
   return el
 }
 

@@ -7,6 +7,8 @@ export type { CryptoErrorCode } from './errors.js'
 export { addMember, initWorkspaceKeys, newestKid, removeMember, unlockKeyring } from './keyring.js'
 export type { Keyring, Me } from './keyring.js'
 export { RECOVERY_ITERATIONS, lockAccountKeys, unlockAccountKeys } from './recovery.js'
+export { backUpAccountKeys, recoverAccountKeys } from './key-backup.js'
+export type { RelayAccess } from './key-backup.js'
 export { openValue, sealValue, sealedKid } from './seal.js'
 export type { Opened } from './seal.js'
 export {

@@ -22,9 +22,10 @@ import { anyJson, objectOrNull, own, str } from './fields.js'
 import { type CollectionFormat, SCHEMA_URL, detectFormat } from './format.js'
 import { type ImportLimits, type PostmanInput, readInput } from './input.js'
 import { type Json, type JsonObject, type Out, has, isObject } from './json.js'
-import { folderItem, folderValuesOf, requestItem, requestValuesOf } from './request.js'
+import { folderItem, requestItem, requestValuesOf } from './request.js'
 import { list, variableRow } from './rows.js'
-import { type Context, type Field, type Read, type Shape, claimId, isEmptyShape, objectCodec, shapeOf } from './shape.js'
+import { type Context, type Field, type Read, type Shape, isEmptyShape, isModel, objectCodec, shapeOf } from './shape.js'
+import { IMPORT_ORIGIN, ensureEmpty } from './target.js'
 import { description, scripts } from './text.js'
 
 export interface ImportProgress {
@@ -49,9 +50,6 @@ export interface ExportOptions {
   /** The collection format to write; default: the format the collection was imported from, else 2.1.0. */
   readonly version?: CollectionFormat
 }
-
-/** The origin of the transaction an import writes in (for observers that tell imports from edits). */
-export const IMPORT_ORIGIN: unique symbol = Symbol('apisync-postman-import')
 
 // ------------------------------------------------------------------------------------------------- codecs
 
@@ -123,7 +121,7 @@ interface Plan {
 }
 
 /** Checks a whole collection file and turns it into init objects; writes nothing. */
-export const plan = (root: Json, id: string, report: (done: number, total: number) => void): Plan => {
+const plan = (root: Json, id: string, report: (done: number, total: number) => void): Plan => {
   if (!isObject(root)) {
     if (Array.isArray(root)) fail('WRONG_KIND', 'expected a collection object, got an array (Postman globals? use importGlobals)', undefined)
     return expected('a collection object', undefined, root)
@@ -198,6 +196,14 @@ export const plan = (root: Json, id: string, report: (done: number, total: numbe
   }
 }
 
+/** The file's id when it is a usable, unused one; else a fresh one. */
+const claimId = (taken: Set<string>, ...candidates: (Json | undefined)[]): string => {
+  let id = candidates.find((c): c is string => typeof c === 'string' && c !== '' && !taken.has(c))
+  id ??= globalThis.crypto.randomUUID()
+  taken.add(id)
+  return id
+}
+
 const countItems = (list: Json | undefined): number => {
   if (!Array.isArray(list)) return 0
   let n = 0
@@ -206,12 +212,6 @@ const countItems = (list: Json | undefined): number => {
     if (isObject(entry)) n += countItems(own(entry, 'item'))
   }
   return n
-}
-
-/** Throws TARGET_NOT_EMPTY unless the doc has never held anything. */
-export const ensureEmpty = (doc: Y.Doc): void => {
-  if (doc.store.clients.size > 0)
-    fail('TARGET_NOT_EMPTY', 'the target Y.Doc already holds data: import into a new, empty doc', undefined)
 }
 
 /**
@@ -257,7 +257,7 @@ export const importCollection = (input: PostmanInput, options: ImportOptions = {
 
 /** Writes a collection as Postman JSON: as it was imported, with every edit made since. */
 export const exportCollection = (source: CollectionModel | CollectionSnapshot, options: ExportOptions = {}): JsonObject => {
-  const snap = source instanceof CollectionModel ? source.snapshot() : source
+  const snap = isModel(source) ? source.snapshot() : source
   const root = shapeOf(snap.extra) as RootShape | undefined
   const format: CollectionFormat = root?.format === '2.0.0' ? '2.0.0' : '2.1.0'
   const target = options.version ?? format
@@ -284,7 +284,7 @@ const exportItem = (item: ItemSnapshot, convertTo: CollectionFormat | undefined)
   const cx: Context = convertTo ? { owner: item.id, convertTo } : { owner: item.id }
   let out: Out
   if (item.kind === 'folder') {
-    out = folderItem.write(folderValuesOf(item), shape, cx)
+    out = folderItem.write(item, shape, cx)
     out.item = item.items.map((i) => exportItem(i, convertTo))
   } else out = requestItem.write(requestValuesOf(item), shape, cx)
   return shape ? out : { id: item.id, ...out }

@@ -1,13 +1,13 @@
 /** Environments and globals: named variable lists, in their own docs. Globals may also be a bare array (old newman files). */
 import { EnvironmentModel, type EnvironmentSnapshot, type Variable } from '@apisync/model'
 import * as Y from 'yjs'
-import { IMPORT_ORIGIN, ensureEmpty } from './collection.js'
 import { at, expected, fail } from './errors.js'
 import { own, str } from './fields.js'
 import { type ImportLimits, type PostmanInput, readInput } from './input.js'
 import { type Json, type JsonObject, type Out, has, isObject } from './json.js'
 import { list, valueRow } from './rows.js'
-import { type Shape, objectCodec, shapeOf } from './shape.js'
+import { type Shape, isModel, objectCodec, shapeOf } from './shape.js'
+import { IMPORT_ORIGIN, ensureEmpty } from './target.js'
 
 export interface EnvironmentImportOptions {
   /** The Y.Doc to import into; it must be empty. Default: a new Y.Doc. */
@@ -70,7 +70,7 @@ const importInto = (kind: 'environment' | 'globals', input: PostmanInput, option
 }
 
 const exportFrom = (kind: 'environment' | 'globals', source: EnvironmentModel | EnvironmentSnapshot): JsonObject | Json[] => {
-  const snap = source instanceof EnvironmentModel ? source.snapshot() : source
+  const snap = isModel(source) ? source.snapshot() : source
   const shape = shapeOf(snap.extra) as EnvShape | undefined
   const cx = { owner: snap.id }
   if (shape?.array && snap.name === GLOBALS_NAME) return snap.variables.map((v) => valueRow.write(v, cx))

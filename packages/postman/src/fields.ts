@@ -1,5 +1,5 @@
 /** Fields for scalar Postman keys: strings, flags, opaque JSON. */
-import { type Path, at, expected } from './errors.js'
+import { at, expected } from './errors.js'
 import { type Json, type JsonObject, has, isObject } from './json.js'
 import type { Field } from './shape.js'
 
@@ -102,10 +102,3 @@ export const objectOrNull = (key: string): Field<JsonObject | null> => ({
     if (value !== null) out[key] = value
   },
 })
-
-/** Reads an optional string sub-key (`script.type`, `body.options.raw.language`…) or fails naming it. */
-export const optionalString = (src: JsonObject, key: string, path: Path): string | undefined => {
-  const v = own(src, key)
-  if (v === undefined || typeof v === 'string') return v
-  return expected('a string', at(path, key), v)
-}

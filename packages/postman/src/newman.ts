@@ -8,7 +8,7 @@ import { type Path, at, expected } from './errors.js'
 import { own } from './fields.js'
 import { type ImportLimits, type PostmanInput, readInput } from './input.js'
 import { type Json, type Out, isObject } from './json.js'
-import { shapeOf } from './shape.js'
+import { isModel, shapeOf } from './shape.js'
 import { unparseUrl } from './url.js'
 
 export interface NewmanImportOptions {
@@ -47,7 +47,7 @@ const requestIndex = (collection: CollectionModel | CollectionSnapshot | undefin
       byName.set(item.name, byName.has(item.name) ? null : item.id)
     }
   }
-  if (collection) visit('snapshot' in collection ? collection.snapshot().items : collection.items)
+  if (collection) visit(isModel(collection) ? collection.snapshot().items : collection.items)
   return (fileId: string | undefined, name: string): string | null =>
     (fileId !== undefined ? byFileId.get(fileId) : undefined) ?? byName.get(name) ?? null
 }

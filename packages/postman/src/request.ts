@@ -1,5 +1,5 @@
 /** Items: folders and requests (with their saved responses), each read into the model's init objects. */
-import type { Body, FolderSnapshot, Header, JsonObject, RequestSnapshot, SavedResponse, Scripts, Url, Variable } from '@apisync/model'
+import type { Body, Header, JsonObject, RequestSnapshot, SavedResponse, Scripts, Url, Variable } from '@apisync/model'
 import { auth, convertRequestAuth } from './auth.js'
 import { bodyField } from './body.js'
 import { at, expected, fail } from './errors.js'
@@ -232,6 +232,4 @@ export const requestValuesOf = (r: RequestSnapshot): RequestItemValues => ({
   responses: r.responses,
   protocolProfileBehavior: r.protocolProfileBehavior,
 })
-
-export const folderValuesOf = (f: FolderSnapshot): FolderValues => f
 

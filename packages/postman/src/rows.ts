@@ -4,7 +4,7 @@
  */
 import type { FormParam, KeyValue, PathVariable, Variable } from '@apisync/model'
 import { type Path, at, expected } from './errors.js'
-import { anyJson, disabled, enabled, own, str } from './fields.js'
+import { anyJson, disabled, enabled, looseString, own, str } from './fields.js'
 import { type Json, type JsonObject, type Out, has, isObject, jsonEqual } from './json.js'
 import { type Context, type Field, type ObjectCodec, type Read, extraFor, objectCodec, shapeOf } from './shape.js'
 import { description } from './text.js'
@@ -141,17 +141,8 @@ export const valueRow: RowCodec<Variable> = rowCodec(variableCodec('environment'
 export const pathVariableRow: RowCodec<PathVariable> = rowCodec(
   objectCodec<Omit<PathVariable, 'id' | 'extra'>>({
     key: variableKey,
-    value: {
-      // Postman allows any type here; the model keeps strings, others stay as they are.
-      keys: ['value'],
-      read: (src) => {
-        const v = own(src, 'value')
-        return { value: typeof v === 'string' ? v : '' }
-      },
-      write: (out, value) => {
-        out.value = value
-      },
-    },
+    // Postman allows any type here; the model keeps strings, others stay as they are.
+    value: looseString('value', { always: true }),
     description: description(),
   }),
   'a path variable object',

@@ -13,7 +13,7 @@
  * exactly, or they are kept. So an import followed by an export gives back the input, whatever it held.
  */
 import type { Path } from './errors.js'
-import { type Json, type JsonObject, type Out, assignOwn, has, isObject, jsonEqual, omitKeys, setOwn } from './json.js'
+import { type Json, type JsonObject, type Out, assignOwn, has, isObject, jsonEqual, setOwn } from './json.js'
 
 export interface Shape {
   readonly rest?: JsonObject
@@ -30,13 +30,6 @@ export interface Context {
   readonly convertTo?: '2.0.0' | '2.1.0'
 }
 
-/** The file's id when it is a usable, unused one; else a fresh one. */
-export const claimId = (taken: Set<string>, ...candidates: unknown[]): string => {
-  let id = candidates.find((c): c is string => typeof c === 'string' && c !== '' && !taken.has(c))
-  id ??= globalThis.crypto.randomUUID()
-  taken.add(id)
-  return id
-}
 
 export interface Read<M> {
   readonly value: M
@@ -107,9 +100,10 @@ export const objectCodec = <V>(fields: Fields<V>, structural: readonly string[] 
 
     write(values, shape, cx) {
       const out: Out = {}
-      if (shape?.rest) assignOwn(out, shape.rest)
-      const forms = shape?.form
-      const kept = shape?.kept
+      // Shapes come from synced docs: anything malformed there is ignored, not trusted.
+      if (isObject(shape?.rest)) assignOwn(out, shape.rest)
+      const forms = isObject(shape?.form) ? shape.form : undefined
+      const kept = isObject(shape?.kept) ? shape.kept : undefined
       for (const [name, f] of list) {
         const value = (values as Record<string, unknown>)[name]
         const original = kept?.[name]
@@ -162,4 +156,6 @@ export const extraFor = (shape: Shape): JsonObject => (isEmptyShape(shape) ? EMP
 
 export const EMPTY: JsonObject = Object.freeze({}) as JsonObject
 
-export { omitKeys }
+/** A model handle rather than a snapshot (duck-typed: two copies of the model package may be loaded). */
+export const isModel = <M extends { snapshot(): unknown }>(source: M | object): source is M =>
+  typeof (source as { snapshot?: unknown }).snapshot === 'function'

@@ -246,7 +246,7 @@ describe('lossless or refused', () => {
         Y.applyUpdate(replica, Y.encodeStateAsUpdate(doc))
         expectSameJson(exportCollection(CollectionModel.open(replica)), input)
       }),
-      { numRuns: Number(process.env.POSTMAN_PROPERTY_RUNS ?? 300) },
+      { numRuns: Number(process.env.POSTMAN_PROPERTY_RUNS ?? 150) },
     )
     // The generator is meant to hit the import path mostly, not the refusals.
     if (process.env.POSTMAN_PROPERTY_RUNS) console.log({ imported, refused }, reasons)
@@ -269,7 +269,7 @@ describe('lossless or refused', () => {
         }
         expectSameJson(exportEnvironment(model), JSON.parse(text))
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     )
   })
 })

@@ -9,7 +9,7 @@ export const usage = `apisync-relay: durable y-websocket sync with JWT auth, ses
 Usage: apisync-relay [options]
 
   --port <n>                 PORT                       listen port (default 8787; 0 = any free port)
-  --host <addr>              HOST                       listen address (default 127.0.0.1)
+  --host <addr>              APISYNC_HOST               listen address (default 127.0.0.1)
   --data <dir>               APISYNC_DATA_DIR           directory of apisync.sqlite (default ./data)
   --jwt-secret <secret>      APISYNC_JWT_SECRET         HS256 secret
   --public-key <pem|file>    APISYNC_PUBLIC_KEY         ES256/RS256 public key (PEM text or file)
@@ -96,7 +96,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): CliConfig 
   const options: StartRelayOptions = {
     auth,
     port: int(pick(values.port, 'PORT'), '--port', 0) ?? DEFAULT_PORT,
-    host: pick(values.host, 'HOST') ?? '127.0.0.1',
+    host: pick(values.host, 'APISYNC_HOST') ?? '127.0.0.1',
     dataDir: pick(values.data, 'APISYNC_DATA_DIR') ?? './data',
     devAuth,
     maxDevices: int(pick(values['max-devices'], 'APISYNC_MAX_DEVICES'), '--max-devices', 0) ?? 3,

@@ -6,6 +6,7 @@ import type { Context, Hono } from 'hono'
 import type { AccessClaims, TokenVerifier } from './auth.js'
 import { DevAuth, DevAuthError } from './dev-auth.js'
 import { RelayError, TokenError } from './errors.js'
+import { KeyBackups, MAX_KEY_BACKUP_BYTES, isJweCompact } from './key-backups.js'
 import type { Logger } from './logger.js'
 import { describeError } from './logger.js'
 import type { RelayMetrics } from './metrics.js'
@@ -18,6 +19,7 @@ export interface HttpApiDeps {
   hub: SyncHub
   metrics: RelayMetrics
   devAuth: DevAuth | null
+  keyBackups: KeyBackups
   logger: Logger
   isClosing(): boolean
 }
@@ -103,8 +105,32 @@ export function registerHttpApi(app: Hono, deps: HttpApiDeps): void {
       .map(([id]) => id)
     for (const id of owned) sessions.deletions.markWorkspaceDeleted(id)
     sessions.deleteAccount(claims.sub)
+    deps.keyBackups.delete(claims.sub)
     const deletedDocs = await hub.deleteWorkspaces(owned)
     return c.json({ account: claims.sub, deletedWorkspaces: owned, deletedDocs })
+  })
+
+  // The account's end-to-end key pair, wrapped under its recovery passphrase by the client: opaque here.
+  app.get('/account/key-backup', async (c) => {
+    const claims = await authenticate(c)
+    const found = deps.keyBackups.get(claims.sub)
+    return found ? c.json(found) : c.json({ error: 'NotFound', message: 'this account has no key backup' }, 404)
+  })
+
+  app.put('/account/key-backup', async (c) => {
+    const claims = await authenticate(c)
+    const length = Number(c.req.header('content-length') ?? 0)
+    if (length > MAX_KEY_BACKUP_BYTES * 2) return c.json({ error: 'TooLarge', message: 'key backup too large' }, 413)
+    let body: unknown
+    try {
+      body = await c.req.json()
+    } catch {
+      return c.json({ error: 'BadRequest', message: 'expected a JSON body { backup }' }, 400)
+    }
+    const backup = (body as { backup?: unknown } | null)?.backup
+    if (!isJweCompact(backup)) return c.json({ error: 'BadRequest', message: 'backup must be a JWE compact string' }, 400)
+    deps.keyBackups.put(claims.sub, backup)
+    return c.json({ stored: true })
   })
 
   const devAuth = deps.devAuth

@@ -66,9 +66,6 @@ export class Histogram implements Series {
     this.count++
     for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]) this.counts[i]++
   }
-  get observations(): number {
-    return this.count
-  }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`]
     this.buckets.forEach((le, i) => lines.push(`${this.name}_bucket{le="${le}"} ${this.counts[i]}`))

@@ -3,11 +3,12 @@ import { upgradeWebSocket } from '@hono/node-server'
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
 import type { WebSocket, WebSocketServer } from 'ws'
-import { createTokenVerifier, type AuthConfig } from './auth.js'
+import { createTokenVerifier, type AuthConfig, type TokenVerifier } from './auth.js'
 import { DevAuth } from './dev-auth.js'
 import { docNameFromPath } from './doc-name.js'
 import { ConfigError, RelayError, TokenError } from './errors.js'
 import { bearerToken, registerHttpApi } from './http-api.js'
+import { KeyBackups } from './key-backups.js'
 import { createJsonLogger, describeError, type Logger } from './logger.js'
 import { RelayMetrics } from './metrics.js'
 import { Sessions, type DevicePolicy } from './sessions.js'
@@ -84,15 +85,21 @@ export function createRelay(options: RelayOptions): Relay {
     devicePolicy: options.devicePolicy ?? 'refuse',
   })
   const devAuth = options.devAuth ? new DevAuth(db, options.auth) : null
-  const verify = createTokenVerifier(devAuth ? { ...options.auth, secret: devAuth.secret } : options.auth)
+  let verify: TokenVerifier
+  try {
+    verify = createTokenVerifier(devAuth ? { ...options.auth, secret: devAuth.secret } : options.auth)
+  } catch (err) {
+    if (ownsStore) void store.close()
+    if (!sharedDb) db.close()
+    throw err
+  }
 
-  let hub: SyncHub | undefined
   const metrics = new RelayMetrics({
-    connections: () => hub?.connections.size ?? 0,
-    docs: () => hub?.rooms.size ?? 0,
+    connections: () => hub.connections.size,
+    docs: () => hub.rooms.size,
     sessions: () => sessions.liveSessions,
   })
-  hub = new SyncHub({
+  const hub = new SyncHub({
     store,
     sessions,
     metrics,
@@ -104,7 +111,6 @@ export function createRelay(options: RelayOptions): Relay {
     maxBacklogBytes: Math.max(4 * maxMessageBytes, 64 * 1024 * 1024),
     pingIntervalMs: options.pingIntervalMs ?? 30_000,
   })
-  const syncHub = hub
   const wss = createWebSocketServer(maxMessageBytes)
   let closing: Promise<void> | null = null
 
@@ -118,7 +124,8 @@ export function createRelay(options: RelayOptions): Relay {
     logger.debug('http', { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) })
   })
 
-  registerHttpApi(app, { verify, sessions, hub, metrics, devAuth, logger, isClosing: () => closing !== null })
+  const keyBackups = new KeyBackups(db)
+  registerHttpApi(app, { verify, sessions, hub, metrics, devAuth, keyBackups, logger, isClosing: () => closing !== null })
 
   app.get(
     '/sync/*',
@@ -129,10 +136,10 @@ export function createRelay(options: RelayOptions): Relay {
         return {
           onOpen: (_event, ws) => {
             // We created the server, so the raw socket is ws's WebSocket (our RelaySocket).
-            conn = syncHub.open(ws.raw as unknown as WebSocket, admission)
+            conn = hub.open(ws.raw as unknown as WebSocket, admission)
           },
           onMessage: (event) => {
-            if (conn) syncHub.receive(conn, typeof event.data === 'string' ? event.data : toBytes(event.data))
+            if (conn) hub.receive(conn, typeof event.data === 'string' ? event.data : toBytes(event.data))
           },
           onClose: () => conn?.socketClosed(),
         }
@@ -163,11 +170,11 @@ export function createRelay(options: RelayOptions): Relay {
     app,
     websocket: { server: wss },
     metrics,
-    flush: () => syncHub.flush(),
-    stats: () => ({ connections: syncHub.connections.size, docs: syncHub.rooms.size, sessions: sessions.liveSessions }),
+    flush: () => hub.flush(),
+    stats: () => ({ connections: hub.connections.size, docs: hub.rooms.size, sessions: sessions.liveSessions }),
     close: () =>
       (closing ??= (async () => {
-        await syncHub.close()
+        await hub.close()
         sessions.flush()
         wss.close()
         if (ownsStore) await store.close()

@@ -211,9 +211,9 @@ export class Sessions {
   /** Forget the account's sessions and refuse every token of it issued until now. */
   deleteAccount(account: string): void {
     this.deletions.markAccountDeleted(account)
+    for (const session of [...(this.liveByAccount.get(account) ?? [])]) this.closeLive(session.sid, 'account deleted')
     this.flush()
     this.s.deleteAccount.run(account)
-    for (const session of [...(this.liveByAccount.get(account) ?? [])]) this.closeLive(session.sid, 'account deleted')
   }
 
   /** The account a known session belongs to, or null. */

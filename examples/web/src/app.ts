@@ -1,0 +1,631 @@
+/**
+ * The app: which account and workspace are shown, the account's keys, what is selected, and every action a
+ * person can take. Views (views/*.ts) read it and call its actions; any change schedules one re-render.
+ */
+import {
+  type Account,
+  type AccountStatus,
+  type DeviceSession,
+  type Role,
+  type SyncClient,
+  PendingChangesError,
+  createSyncClient,
+} from '@apisync/client'
+import {
+  type Keyring,
+  type VariableList,
+  addMember,
+  addVariable,
+  environmentVariables,
+  generateAccountKeys,
+  initWorkspaceKeys,
+  resolveWithValue,
+  setVariableValue,
+  unlockKeyring,
+} from '@apisync/crypto'
+import { type CollectionModel, type ConflictChoice, type Json, ModelError, newRowId } from '@apisync/model'
+import { DevAuth, type Profile, profiles } from './dev-auth.js'
+import { downloadText, downloadBytes } from './files.js'
+import { EMPTY_KEYRING, KeyBackup, accountKeys, decodeMemberCode, encodeMemberCode, readBackup, recoverKeys, samePublicKey } from './keys.js'
+import type { DocRef } from './workspace-view.js'
+import { WorkspaceView } from './workspace-view.js'
+
+export type Selection =
+  | { readonly kind: 'welcome' }
+  | { readonly kind: 'collection'; readonly collectionId: string }
+  | { readonly kind: 'folder' | 'request'; readonly collectionId: string; readonly id: string }
+  | { readonly kind: 'runs'; readonly collectionId: string }
+  | { readonly kind: 'environment'; readonly id: string }
+  | { readonly kind: 'globals' }
+  | { readonly kind: 'presets' }
+  | { readonly kind: 'sessions' }
+  | { readonly kind: 'keys' }
+
+/**
+ * Where this device stands with the workspace's sealed values:
+ * `local` (scratch pad: values stay on this device, unsealed), `waiting` (the manifest has not synced yet),
+ * `ready`, `no-key` (the account's key is on another device: recover it), `not-member` (no data key was
+ * wrapped for this account: an owner adds it).
+ */
+export type KeyState = 'local' | 'waiting' | 'ready' | 'no-key' | 'not-member'
+
+export interface DialogField {
+  readonly name: string
+  readonly label: string
+  readonly value?: string
+  readonly type?: 'text' | 'password' | 'select' | 'textarea' | 'file' | 'checkbox'
+  readonly options?: readonly { readonly value: string; readonly label: string }[]
+  readonly placeholder?: string
+  readonly hint?: string
+}
+
+export interface Dialog {
+  readonly title: string
+  readonly body?: string
+  readonly fields: readonly DialogField[]
+  readonly submit: string
+  readonly danger?: boolean
+  readonly cancel?: string
+  /** Return a string to show as an error and keep the dialog open. */
+  readonly onSubmit: (values: Record<string, string>, files: Record<string, File | undefined>) => Promise<string | void> | string | void
+}
+
+export interface MenuItem {
+  readonly label: string
+  readonly action: () => void
+  readonly danger?: boolean
+  readonly disabled?: boolean
+}
+
+export interface StatusEvent {
+  readonly state: AccountStatus['state']
+  readonly pending: number
+  readonly at: number
+}
+
+export type RequestTab = 'params' | 'headers' | 'body' | 'auth' | 'scripts' | 'examples' | 'docs'
+export type CollectionTab = 'overview' | 'variables' | 'auth' | 'scripts'
+
+export interface UiState {
+  expanded: Set<string>
+  renaming: string | null
+  menu: { readonly x: number; readonly y: number; readonly items: readonly MenuItem[] } | null
+  dialog: (Dialog & { error?: string; busy?: boolean }) | null
+  toast: { readonly text: string; readonly kind: 'info' | 'error'; readonly id: number } | null
+  requestTab: RequestTab
+  collectionTab: CollectionTab
+  conflictsOpen: boolean
+  statusOpen: boolean
+  accountMenuOpen: boolean
+  revealed: Set<string>
+  sessions: readonly DeviceSession[] | null
+  sessionsError: string | null
+  dragging: { readonly collectionId: string; readonly id: string } | null
+  openRun: string | null
+}
+
+export class App {
+  readonly client: SyncClient
+  readonly auth: DevAuth
+  readonly backup: KeyBackup
+  account: Account | null = null
+  profile: Profile | null = null
+  view: WorkspaceView | null = null
+  selection: Selection = { kind: 'welcome' }
+  keyState: KeyState = 'waiting'
+  /** A key generated on this device that has no recovery backup yet. */
+  needsRecoverySetup = false
+  status: AccountStatus | null = null
+  readonly statusHistory: StatusEvent[] = []
+  /** Collections and environments the scratch pad holds while signed in (offered for adoption). */
+  scratchItems = 0
+  signingIn = false
+  booted = false
+  readonly ui: UiState = {
+    expanded: new Set(),
+    renaming: null,
+    menu: null,
+    dialog: null,
+    toast: null,
+    requestTab: 'params',
+    collectionTab: 'overview',
+    conflictsOpen: true,
+    statusOpen: false,
+    accountMenuOpen: false,
+    revealed: new Set(),
+    sessions: null,
+    sessionsError: null,
+    dragging: null,
+    openRun: null,
+  }
+  private unsubscribeAccount: (() => void) | null = null
+  private readonly views = new Map<string, WorkspaceView>()
+  private renderScheduled = false
+  private toastTimer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    readonly relayUrl: string,
+    private readonly render: () => void,
+  ) {
+    this.auth = new DevAuth(relayUrl)
+    this.backup = new KeyBackup(relayUrl, (id) => this.auth.token(id))
+    this.client = createSyncClient({ relayUrl, getToken: this.auth.getToken, backoff: { initialMs: 250, maxMs: 3_000 } })
+    this.client.subscribe(this.invalidate)
+  }
+
+  /** Schedules one render for everything that changed in this frame. */
+  readonly invalidate = (): void => {
+    if (this.renderScheduled) return
+    this.renderScheduled = true
+    requestAnimationFrame(() => {
+      this.renderScheduled = false
+      this.render()
+    })
+  }
+
+  async boot(): Promise<void> {
+    const current = await this.client.current()
+    if (current && profiles.get(current.id)) await this.enterAccount(current)
+    this.booted = true
+    this.invalidate()
+  }
+
+  // ------------------------------------------------------------------------------------- feedback
+
+  toast(text: string, kind: 'info' | 'error' = 'info'): void {
+    this.ui.toast = { text, kind, id: Date.now() }
+    clearTimeout(this.toastTimer)
+    this.toastTimer = setTimeout(() => {
+      this.ui.toast = null
+      this.invalidate()
+    }, kind === 'error' ? 8_000 : 4_000)
+    this.invalidate()
+  }
+
+  /** Runs an action; what it throws becomes a toast instead of an unhandled rejection. */
+  act(action: () => unknown): void {
+    try {
+      const result = action()
+      if (result instanceof Promise) result.catch((e: unknown) => this.fail(e)).finally(this.invalidate)
+    } catch (e) {
+      this.fail(e)
+    }
+    this.invalidate()
+  }
+
+  private fail(e: unknown): void {
+    console.error(e)
+    const message = e instanceof ModelError ? e.message : e instanceof Error ? e.message : String(e)
+    this.toast(message, 'error')
+  }
+
+  openDialog(dialog: Dialog): void {
+    this.ui.dialog = dialog
+    this.ui.menu = null
+    this.invalidate()
+  }
+
+  async submitDialog(values: Record<string, string>, files: Record<string, File | undefined>): Promise<void> {
+    const dialog = this.ui.dialog
+    if (!dialog || dialog.busy) return
+    this.ui.dialog = { ...dialog, busy: true }
+    this.invalidate()
+    try {
+      const error = await dialog.onSubmit(values, files)
+      if (this.ui.dialog?.title !== dialog.title) return // the action opened another dialog
+      this.ui.dialog = error ? { ...dialog, error, busy: false } : null
+    } catch (e) {
+      this.ui.dialog = { ...dialog, busy: false, error: e instanceof Error ? e.message : String(e) }
+    }
+    this.invalidate()
+  }
+
+  openMenu(event: MouseEvent, items: readonly MenuItem[]): void {
+    event.preventDefault()
+    event.stopPropagation()
+    const target = event.currentTarget as HTMLElement | null
+    const rect = target?.getBoundingClientRect()
+    this.ui.menu = { x: rect ? rect.left : event.clientX, y: rect ? rect.bottom + 2 : event.clientY, items }
+    this.invalidate()
+  }
+
+  select(selection: Selection): void {
+    this.selection = selection
+    this.ui.menu = null
+    if (selection.kind === 'sessions') this.act(() => this.loadSessions())
+    this.invalidate()
+  }
+
+  // ------------------------------------------------------------------------------------- accounts
+
+  /** Dev sign-in: a name and a device; the account becomes current. */
+  async signIn(name: string, device: string): Promise<void> {
+    this.signingIn = true
+    try {
+      const { token } = await this.auth.signIn(name.trim(), device.trim())
+      const account = await this.client.signIn(token)
+      await this.enterAccount(account)
+    } finally {
+      this.signingIn = false
+    }
+  }
+
+  async switchAccount(id: string): Promise<void> {
+    const account = await this.client.switchAccount(id)
+    await this.enterAccount(account)
+  }
+
+  private async enterAccount(account: Account): Promise<void> {
+    this.unsubscribeAccount?.()
+    for (const v of this.views.values()) v.close()
+    this.views.clear()
+    this.account = account
+    this.profile = profiles.get(account.id)
+    this.view = null
+    this.selection = { kind: 'welcome' }
+    this.ui.sessions = null
+    this.needsRecoverySetup = !!accountKeys.get(account.id) && !accountKeys.backedUp(account.id)
+    this.statusHistory.length = 0
+    const onStatus = () => {
+      const s = account.status.getSnapshot()
+      const last = this.statusHistory[this.statusHistory.length - 1]
+      if (!last || last.state !== s.state) {
+        this.statusHistory.push({ state: s.state, pending: s.pending, at: Date.now() })
+        if (this.statusHistory.length > 30) this.statusHistory.shift()
+      }
+      this.status = s
+      this.invalidate()
+    }
+    this.unsubscribeAccount = account.status.subscribe(onStatus)
+    onStatus()
+    const target = this.profile?.lastWorkspace && account.grants[this.profile.lastWorkspace] ? this.profile.lastWorkspace : this.profile?.personalWorkspace
+    if (target) await this.openWorkspace(target)
+    void this.countScratch()
+  }
+
+  /** Opens one of the account's workspaces (or the scratch pad, when there is no account). */
+  async openWorkspace(id: string): Promise<void> {
+    const account = this.account
+    if (!account) return
+    let view = this.views.get(id)
+    if (!view) {
+      const ws = await account.openWorkspace(id)
+      const created: WorkspaceView = new WorkspaceView(ws, false, this.invalidate, () => this.act(() => this.setUpWorkspace(created)))
+      view = created
+      this.views.set(id, view)
+    }
+    this.view = view
+    this.selection = { kind: 'welcome' }
+    if (this.profile) this.profile = profiles.update(this.profile.accountId, { lastWorkspace: id })
+    await this.refreshKeys()
+    this.invalidate()
+  }
+
+  /** The scratch pad: a local-only workspace, no account needed. */
+  async openScratchPad(): Promise<void> {
+    this.unsubscribeAccount?.()
+    this.account = null
+    this.profile = null
+    this.status = null
+    const ws = await this.client.scratchPad()
+    this.view = new WorkspaceView(ws, true, this.invalidate, () => {})
+    this.keyState = 'local'
+    this.view.setKeyring(EMPTY_KEYRING)
+    this.selection = { kind: 'welcome' }
+    this.invalidate()
+  }
+
+  /** After the manifest first synced: name a new personal workspace, make or unlock keys. */
+  private async setUpWorkspace(view: WorkspaceView): Promise<void> {
+    const profile = this.profile
+    const m = view.manifest
+    if (profile && view.id === profile.personalWorkspace && view.workspace.role === 'owner' && m.snapshot().name === '' && !m.openError)
+      m.update({ name: `${profile.name}'s workspace` })
+    if (view === this.view) await this.refreshKeys()
+  }
+
+  /** Works out the key state of the shown workspace (see KeyState), generating keys on first use. */
+  async refreshKeys(): Promise<void> {
+    const view = this.view
+    const account = this.account
+    if (!view || !account || view.local) return
+    const m = view.manifest
+    const snap = m.snapshot()
+    let keys = accountKeys.get(account.id)
+    const me = snap.members.find((x) => x.accountId === account.id)
+    const mine = snap.keyWraps.some((w) => w.accountId === account.id)
+    let ring: Keyring = EMPTY_KEYRING
+    let state: KeyState
+    if (keys && me?.publicKey && !samePublicKey(me.publicKey, keys.publicJwk)) state = 'no-key'
+    else if (keys && mine) {
+      ring = await unlockKeyring(m, { accountId: account.id, keys })
+      state = ring.current ? 'ready' : 'not-member'
+    } else if (!view.manifestSynced) state = 'waiting'
+    else if (!keys && me) state = 'no-key'
+    else if (view.readOnly) state = keys ? 'not-member' : 'no-key'
+    else if (snap.keyWraps.length > 0) state = keys ? 'not-member' : 'no-key'
+    else {
+      // A workspace without keys that this account may write: it becomes the first member.
+      if (!keys) {
+        if (view.id !== this.profile?.personalWorkspace) state = 'no-key'
+        else {
+          keys = await generateAccountKeys()
+          accountKeys.put(account.id, keys)
+          this.needsRecoverySetup = true
+        }
+      }
+      if (keys) {
+        ring = await initWorkspaceKeys(m, { accountId: account.id, name: this.profile?.name ?? '', keys })
+        state = ring.current ? 'ready' : 'not-member'
+      } else state = 'no-key'
+    }
+    if (view !== this.view) return
+    this.keyState = state
+    view.setKeyring(ring)
+    this.watchKeyWraps(view)
+    this.invalidate()
+  }
+
+  private readonly watchedWraps = new WeakSet<WorkspaceView>()
+  /** New key wraps (an owner added this account) unlock values at once. */
+  private watchKeyWraps(view: WorkspaceView): void {
+    if (this.watchedWraps.has(view)) return
+    this.watchedWraps.add(view)
+    let count = view.manifest.snapshot().keyWraps.length
+    view.manifest.subscribe(() => {
+      const next = view.manifest.snapshot().keyWraps.length
+      if (next !== count && view === this.view) {
+        count = next
+        this.act(() => this.refreshKeys())
+      }
+    })
+  }
+
+  memberCode(): string | null {
+    const account = this.account
+    const keys = account && accountKeys.get(account.id)
+    return keys && account ? encodeMemberCode({ accountId: account.id, name: this.profile?.name ?? '', publicJwk: keys.publicJwk }) : null
+  }
+
+  /** Owner: lets another account read the workspace's sealed values (their member code). */
+  async addMember(code: string): Promise<void> {
+    const view = this.requireWritable()
+    const account = this.account!
+    const keys = accountKeys.get(account.id)
+    if (!keys) throw new Error('this device has no key for your account')
+    const member = decodeMemberCode(code)
+    await addMember(view.manifest, { accountId: account.id, name: this.profile?.name ?? '', keys }, member)
+    this.toast(`${member.name || 'The member'} can now read this workspace's values`)
+  }
+
+  /** Sets the recovery passphrase: the key, locked with it, goes to the relay (or a file where it cannot). */
+  async saveRecovery(passphrase: string): Promise<void> {
+    const account = this.account
+    const keys = account && accountKeys.get(account.id)
+    if (!account || !keys) throw new Error('no key on this device to back up')
+    const { backup, stored } = await this.backup.save(account.id, keys, passphrase)
+    if (stored) {
+      accountKeys.noteBackup(account.id, 'relay')
+      this.toast('Recovery is set: your other devices can open values with the passphrase')
+    } else {
+      downloadText(`apisync-key-${this.profile?.name ?? account.id}.json`, JSON.stringify({ backup }, null, 2), 'application/json')
+      accountKeys.noteBackup(account.id, 'file')
+      this.toast('The relay does not keep key backups yet: the locked key was downloaded as a file. Keep it safe.')
+    }
+    this.needsRecoverySetup = false
+  }
+
+  /** A new device: the account's key from its backup (the relay's, or a file) and the passphrase. */
+  async recover(passphrase: string, file: File | undefined): Promise<string | void> {
+    const account = this.account
+    if (!account) return
+    const backup = file ? readBackup(await file.text()) : await this.backup.load(account.id)
+    if (!backup) return file ? 'that file is not a key backup' : 'no key backup on the relay: choose the backup file'
+    let keys
+    try {
+      keys = await recoverKeys(backup, passphrase)
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e)
+    }
+    accountKeys.put(account.id, keys)
+    accountKeys.noteBackup(account.id, file ? 'file' : 'relay')
+    this.needsRecoverySetup = false
+    await this.refreshKeys()
+    this.toast('Your key is on this device: values are readable')
+  }
+
+  /** Joins another account's workspace (dev auth grants the role asked for). */
+  async joinWorkspace(id: string, role: Role): Promise<void> {
+    const profile = this.profile
+    if (!profile) return
+    const trimmed = id.trim()
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(trimmed)) throw new Error('a workspace id is letters, digits, - and _')
+    this.profile = profiles.update(profile.accountId, { joined: { ...profile.joined, [trimmed]: role } })
+    await this.client.signIn(await this.auth.tokenFor(this.profile))
+    await this.openWorkspace(trimmed)
+  }
+
+  async signOut(force = false, forgetKey = false): Promise<void> {
+    const account = this.account
+    if (!account) return
+    let result
+    try {
+      result = await account.signOut({ force })
+    } catch (e) {
+      if (!(e instanceof PendingChangesError)) throw e
+      this.openDialog({
+        title: 'Changes not synced yet',
+        body: `${e.pending} change${e.pending === 1 ? ' is' : 's are'} not on the relay yet. Signing out now deletes them from this device; a backup file of them is downloaded first, and "Import backup" puts them back.`,
+        fields: [],
+        submit: 'Download backup and sign out',
+        danger: true,
+        onSubmit: () => this.signOut(true, forgetKey),
+      })
+      return
+    }
+    if (result.backup) downloadBytes(`apisync-unsynced-${this.profile?.name ?? account.id}.bin`, result.backup)
+    if (forgetKey) accountKeys.forget(account.id)
+    profiles.remove(account.id)
+    this.unsubscribeAccount?.()
+    for (const v of this.views.values()) v.close()
+    this.views.clear()
+    this.account = null
+    this.profile = null
+    this.view = null
+    this.status = null
+    const next = this.client.getSnapshot().accounts[0]
+    if (next && profiles.get(next.id)) await this.switchAccount(next.id)
+    this.invalidate()
+  }
+
+  /** This account's sessions on the relay. */
+  async loadSessions(): Promise<void> {
+    const account = this.account
+    if (!account) return
+    try {
+      this.ui.sessions = await account.sessions.list()
+      this.ui.sessionsError = null
+    } catch (e) {
+      this.ui.sessionsError = e instanceof Error ? e.message : String(e)
+    }
+    this.invalidate()
+  }
+
+  async revokeSession(sid: string): Promise<void> {
+    await this.account?.sessions.revoke(sid)
+    await this.loadSessions()
+  }
+
+  async revokeOtherSessions(): Promise<void> {
+    await this.account?.sessions.revokeAll()
+    await this.loadSessions()
+  }
+
+  /** After a remote sign-out of this device: a new session for the same account. */
+  async signInAgain(): Promise<void> {
+    const profile = this.profile
+    const account = this.account
+    if (!profile || !account) return
+    const { token } = await this.auth.signIn(profile.name, profile.device)
+    await this.client.signIn(token)
+    this.profile = profiles.get(account.id)
+    account.reconnect()
+  }
+
+  // ---------------------------------------------------------------------------------- scratch pad
+
+  private async countScratch(): Promise<void> {
+    const scratch = await this.client.scratchPad()
+    const m = scratch.manifest.model.snapshot()
+    this.scratchItems = m.collections.length + m.environments.length
+    this.invalidate()
+  }
+
+  /**
+   * Moves the scratch pad into the shown workspace. Values are sealed in the scratch docs first, under the
+   * workspace's data key and for the same doc and row ids they keep after the move: nothing readable reaches
+   * the relay (Yjs drops the overwritten clear values from the doc's state).
+   */
+  async adoptScratchPad(): Promise<void> {
+    const view = this.requireWritable()
+    const account = this.account!
+    const ring = this.requireRing()
+    const scratch = await this.client.scratchPad()
+    const m = scratch.manifest.model.snapshot()
+    const seal = async (list: VariableList) => {
+      for (const v of list.variables()) if (list.sealed(v.type)) await setVariableValue(list, ring, v.id, v.value)
+    }
+    for (const e of m.environments) await seal(environmentVariables((await scratch.environment(e.docId)).model))
+    // Globals are copied row by row into the workspace's globals; neither globals doc has an id of its own
+    // (the app never sets one), so the seals' context is the same on both sides.
+    await seal(environmentVariables((await scratch.globals()).model))
+    const result = await account.adoptScratchPad(view.id)
+    this.scratchItems = 0
+    this.toast(`Moved ${result.collections.length} collection(s) and ${result.environments.length} environment(s) into ${view.manifest.snapshot().name || 'this workspace'}`)
+  }
+
+  // --------------------------------------------------------------------------------- writing guards
+
+  requireWritable(): WorkspaceView {
+    const view = this.view
+    if (!view) throw new Error('no workspace open')
+    if (view.readOnly) throw new Error('you can view this workspace but not edit it')
+    return view
+  }
+
+  collection(id: string): CollectionModel | null {
+    return this.view?.collections.get(id)?.model ?? null
+  }
+
+  /** An edit of a collection, refused for viewers. */
+  edit(collectionId: string, fn: (model: CollectionModel) => void): void {
+    this.act(() => {
+      this.requireWritable()
+      const model = this.collection(collectionId)
+      if (model) fn(model)
+    })
+  }
+
+  // ------------------------------------------------------------------------------------- variables
+
+  /** Writes a variable's shared value: sealed where the list seals it (never in the scratch pad). */
+  async setSharedValue(doc: DocRef, rowId: string, value: Json): Promise<void> {
+    const view = this.requireWritable()
+    const list = view.variableList(doc)
+    if (!list) return
+    const v = list.variables().find((x) => x.id === rowId)
+    if (!v) return
+    if (view.local || !list.sealed(v.type)) list.update(rowId, { value })
+    else await setVariableValue(list, this.requireRing(), rowId, value)
+  }
+
+  async addVariable(doc: DocRef, row: { key: string; value: string; type?: string }): Promise<void> {
+    const view = this.requireWritable()
+    const list = view.variableList(doc)
+    if (!list) return
+    if (view.local || !list.sealed(row.type ?? 'default')) list.add({ id: newRowId(), ...row })
+    else await addVariable(list, this.requireRing(), row)
+  }
+
+  /** Changing the type can change whether the value is sealed (collection variables: `secret`). */
+  async setVariableType(doc: DocRef, rowId: string, type: string): Promise<void> {
+    const view = this.requireWritable()
+    const list = view.variableList(doc)
+    if (!list) return
+    const opened = view.opened.get(view.handle(doc)!.name)?.get(rowId)
+    list.update(rowId, { type })
+    if (!view.local && opened?.state === 'open') {
+      const now = list.sealed(type)
+      if (now) await setVariableValue(list, this.requireRing(), rowId, opened.value)
+      else list.update(rowId, { value: opened.value })
+    }
+  }
+
+  private requireRing(): Keyring {
+    const ring = this.view?.ring
+    if (!ring?.current) {
+      throw new Error(
+        this.keyState === 'no-key'
+          ? "this device doesn't have your account key yet: recover it (Keys & recovery) to write values"
+          : 'no data key of this workspace for your account: ask an owner to add you',
+      )
+    }
+    return ring
+  }
+
+  // ------------------------------------------------------------------------------------- conflicts
+
+  async resolveConflict(doc: DocRef, conflictId: string, choice: ConflictChoice | { readonly clear: Json }): Promise<void> {
+    const view = this.requireWritable()
+    const handle = view.handle(doc)
+    if (!handle) return
+    if (typeof choice === 'object' && 'clear' in choice) {
+      const list = view.variableList(doc)
+      const conflict = handle.model.conflicts().find((c) => c.id === conflictId)
+      if (list && conflict && conflict.field === 'value' && !view.local) await resolveWithValue(list, this.requireRing(), conflict, choice.clear)
+      else handle.model.resolve(conflictId, { value: choice.clear })
+      return
+    }
+    handle.model.resolve(conflictId, choice)
+  }
+}

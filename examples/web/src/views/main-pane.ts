@@ -1,0 +1,81 @@
+/** The middle pane: whatever is selected. */
+import type { App } from '../app.js'
+import { h } from '../dom.js'
+import { accountPage } from './account.js'
+import { collectionEditor, folderEditor } from './collection.js'
+import { presetsEditor } from './presets.js'
+import { requestEditor } from './request.js'
+import { runsView } from './runs.js'
+import { button } from './ui.js'
+import { variablesEditor } from './variables.js'
+
+export function mainPane(app: App): HTMLElement {
+  return h('main', { class: 'main', 'data-testid': 'main' }, content(app))
+}
+
+function content(app: App): HTMLElement {
+  const view = app.view!
+  const sel = app.selection
+  switch (sel.kind) {
+    case 'request': {
+      const model = view.collections.get(sel.collectionId)?.model
+      const item = model?.get(sel.id)
+      return item?.kind === 'request' ? requestEditor(app, sel.collectionId, item) : gone(app)
+    }
+    case 'folder': {
+      const model = view.collections.get(sel.collectionId)?.model
+      const item = model?.get(sel.id)
+      return item?.kind === 'folder' ? folderEditor(app, sel.collectionId, item) : gone(app)
+    }
+    case 'collection':
+      return view.collections.has(sel.collectionId) ? collectionEditor(app, sel.collectionId) : gone(app)
+    case 'runs':
+      return runsView(app, sel.collectionId)
+    case 'environment':
+      return variablesEditor(app, { kind: 'environment', id: sel.id })
+    case 'globals':
+      return variablesEditor(app, { kind: 'globals' })
+    case 'presets':
+      return presetsEditor(app)
+    case 'sessions':
+    case 'keys':
+      return accountPage(app, sel.kind)
+    case 'welcome':
+      return welcome(app)
+  }
+}
+
+function gone(app: App): HTMLElement {
+  return h(
+    'div',
+    { class: 'placeholder' },
+    h('h2', null, 'Not here anymore'),
+    h('p', { class: 'muted' }, 'It was deleted or moved away (perhaps on another device).'),
+    button('Back', () => app.select({ kind: 'welcome' })),
+  )
+}
+
+function welcome(app: App): HTMLElement {
+  const view = app.view!
+  const m = view.manifest.snapshot()
+  return h(
+    'div',
+    { class: 'placeholder welcome' },
+    h('h1', null, view.local ? 'Scratch pad' : m.name || 'Your workspace'),
+    h(
+      'p',
+      { class: 'lead' },
+      view.readOnly
+        ? 'You can follow this workspace live; only its owner and editors change it.'
+        : 'Pick a request on the left, or create a collection. Everything you do is saved in this browser first and synced when the relay is reachable.',
+    ),
+    h(
+      'ul',
+      { class: 'tips' },
+      h('li', null, h('strong', null, 'Offline: '), 'stop the relay and keep working; the indicator shows what is pending.'),
+      h('li', null, h('strong', null, 'Two devices: '), 'sign in with the same name in another browser; edit the same URL on both while offline to see a conflict.'),
+      h('li', null, h('strong', null, 'Teammates: '), 'share the workspace id; a viewer follows along without editing.'),
+      h('li', null, h('strong', null, 'Postman: '), 'import collections, environments, globals and newman reports; export them back unchanged.'),
+    ),
+  )
+}

@@ -1,0 +1,433 @@
+/** The frame: top bar (workspace, sync indicator, accounts), the three panes, the status bar, overlays. */
+import type { App, Dialog } from '../app.js'
+import { h } from '../dom.js'
+import { conflictsPane } from './conflicts.js'
+import { mainPane } from './main-pane.js'
+import { sidebar } from './sidebar.js'
+import { signInScreen } from './signin.js'
+import { button, clock, iconButton } from './ui.js'
+
+export function shell(app: App): HTMLElement {
+  if (!app.booted) return h('div', { class: 'boot' }, 'Loading…')
+  if (!app.view) return h('div', { class: 'root' }, signInScreen(app), overlays(app))
+  const conflicts = app.view.conflicts()
+  return h(
+    'div',
+    {
+      class: ['root', 'app', app.ui.conflictsOpen && 'with-conflicts'],
+      onclick: () => {
+        if (app.ui.menu || app.ui.accountMenuOpen || app.ui.statusOpen) {
+          app.ui.menu = null
+          app.ui.accountMenuOpen = false
+          app.ui.statusOpen = false
+          app.invalidate()
+        }
+      },
+    },
+    topBar(app, conflicts.length),
+    banners(app),
+    h('div', { class: 'panes' }, sidebar(app), mainPane(app), app.ui.conflictsOpen && conflictsPane(app, conflicts)),
+    statusBar(app),
+    overlays(app),
+  )
+}
+
+const STATE_LABEL: Record<string, string> = { offline: 'OFFLINE', connecting: 'CONNECTING', syncing: 'SYNCING', 'in-sync': 'IN SYNC', error: 'STOPPED' }
+
+const REASON: Record<string, string> = {
+  revoked: 'This device was signed out remotely',
+  'device-limit': 'Too many devices of this account are connected',
+  forbidden: 'The relay refuses this workspace',
+  unauthorized: 'The relay does not accept this sign-in',
+  'bad-request': 'The relay could not read a change',
+  'too-large': 'A change is too large for the relay',
+  rejected: 'The relay stopped syncing',
+  'read-only': 'You can only view this workspace: your edits stay on this device',
+  storage: 'This browser refused to store data',
+}
+
+export function syncIndicator(app: App): HTMLElement {
+  const s = app.status
+  const state = app.view?.local ? 'offline' : (s?.state ?? 'offline')
+  const pending = s?.pending ?? 0
+  const title = app.view?.local ? 'The scratch pad is on this device only' : s?.error ? `${REASON[s.error.reason] ?? s.error.reason}: ${s.error.message}` : 'Sync status'
+  return h(
+    'div',
+    { class: 'sync-wrap' },
+    h(
+      'button',
+      {
+        type: 'button',
+        class: ['sync', `sync-${state}`],
+        'data-testid': 'sync-indicator',
+        'data-state': state,
+        'data-pending': String(pending),
+        title,
+        onclick: (e: MouseEvent) => {
+          e.stopPropagation()
+          app.ui.statusOpen = !app.ui.statusOpen
+          app.invalidate()
+        },
+      },
+      h('span', { class: 'dot' }),
+      h('span', { class: 'sync-label' }, app.view?.local ? 'LOCAL ONLY' : STATE_LABEL[state]),
+      pending > 0 && h('span', { class: 'pending', 'data-testid': 'pending-count' }, `${pending} pending`),
+    ),
+    h(
+      'div',
+      { class: ['popover', 'sync-popover', app.ui.statusOpen && 'open'], onclick: (e: MouseEvent) => e.stopPropagation() },
+      h('div', { class: 'popover-title' }, 'Sync'),
+      h(
+        'p',
+        { class: 'muted' },
+        state === 'in-sync'
+          ? 'The relay has stored every change made here.'
+          : state === 'syncing'
+            ? 'Connected: sending and receiving changes.'
+            : state === 'connecting'
+              ? 'The relay is out of reach: edits are kept in this browser and sent when it is back.'
+              : state === 'error'
+                ? title
+                : 'Not connected.',
+      ),
+      s && h('p', { class: 'muted' }, `${s.docs} open doc${s.docs === 1 ? '' : 's'} · ${s.pending} change${s.pending === 1 ? '' : 's'} not on the relay yet`),
+      h('div', { class: 'popover-title' }, 'Recent'),
+      h(
+        'ol',
+        { class: 'history', 'data-testid': 'sync-history' },
+        app.statusHistory.map((e, i) => h('li', { key: String(i), 'data-state': e.state }, h('span', { class: ['dot', `dot-${e.state}`] }), `${STATE_LABEL[e.state]} `, h('span', { class: 'muted' }, clock(e.at)))),
+      ),
+    ),
+  )
+}
+
+function topBar(app: App, conflictCount: number): HTMLElement {
+  const view = app.view!
+  const m = view.manifest.snapshot()
+  return h(
+    'header',
+    { class: 'topbar' },
+    h('div', { class: 'brand' }, h('span', { class: 'logo' }, '◆'), 'apisync'),
+    h(
+      'div',
+      { class: 'ws-title', 'data-testid': 'workspace-title' },
+      view.local ? 'Scratch pad' : m.name || 'Untitled workspace',
+      view.readOnly && h('span', { class: 'badge badge-viewer', 'data-testid': 'viewer-badge' }, 'view only'),
+    ),
+    h('div', { class: 'spacer' }),
+    syncIndicator(app),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: ['conflicts-toggle', conflictCount > 0 && 'has-conflicts'],
+        'data-testid': 'conflicts-toggle',
+        onclick: () => {
+          app.ui.conflictsOpen = !app.ui.conflictsOpen
+          app.invalidate()
+        },
+      },
+      '⚑ Conflicts',
+      h('span', { class: 'count', 'data-testid': 'conflict-count' }, String(conflictCount)),
+    ),
+    accountSwitcher(app),
+  )
+}
+
+const initials = (name: string) =>
+  name
+    .split(/\s+/)
+    .map((p) => p[0] ?? '')
+    .join('')
+    .slice(0, 2)
+    .toUpperCase() || '?'
+
+function accountSwitcher(app: App): HTMLElement {
+  const accounts = app.client.getSnapshot().accounts
+  const profile = app.profile
+  const current = app.account
+  return h(
+    'div',
+    { class: 'account-wrap' },
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'account-btn',
+        'data-testid': 'account-button',
+        onclick: (e: MouseEvent) => {
+          e.stopPropagation()
+          app.ui.accountMenuOpen = !app.ui.accountMenuOpen
+          app.invalidate()
+        },
+      },
+      h('span', { class: 'avatar' }, initials(profile?.name ?? 'Scratch')),
+      h('span', { class: 'account-name' }, profile ? profile.name : 'Not signed in', h('small', null, profile ? profile.device : 'scratch pad')),
+      '▾',
+    ),
+    h(
+      'div',
+      { class: ['popover', 'account-menu', app.ui.accountMenuOpen && 'open'], 'data-testid': 'account-menu', onclick: (e: MouseEvent) => e.stopPropagation() },
+      h('div', { class: 'popover-title' }, 'Accounts on this device'),
+      accounts.map((a) => {
+        const p = a.id === current?.id ? profile : null
+        return h(
+          'button',
+          {
+            type: 'button',
+            key: a.id,
+            class: ['menu-item', a.id === current?.id && 'current'],
+            'data-testid': 'account-option',
+            onclick: () => {
+              app.ui.accountMenuOpen = false
+              app.act(() => app.switchAccount(a.id))
+            },
+          },
+          h('span', { class: 'avatar small' }, initials(p?.name ?? a.name ?? '?')),
+          accountLabel(a.id, a.name),
+          a.id === current?.id && h('span', { class: 'muted' }, ' · current'),
+        )
+      }),
+      h('div', { class: 'menu-sep' }),
+      menuButton('＋ Add another account', () => app.openDialog(signInDialog(app)), 'add-account'),
+      menuButton('Scratch pad (local only)', () => app.act(() => app.openScratchPad()), 'open-scratch'),
+      current && h('div', { class: 'menu-sep' }),
+      current && menuButton('Devices & sessions', () => app.select({ kind: 'sessions' }), 'open-sessions'),
+      current && menuButton('Keys & recovery', () => app.select({ kind: 'keys' }), 'open-keys'),
+      current && menuButton('Sign out', () => app.openDialog(signOutDialog(app)), 'sign-out', true),
+    ),
+  )
+}
+
+/** Account records keep the token's `name` claim, which dev auth sets to the device: show the stored profile. */
+function accountLabel(id: string, device: string | null): string {
+  const raw = localStorage.getItem(`apisync-web:profile:${id}`)
+  const p = raw ? (JSON.parse(raw) as { name: string; device: string }) : null
+  return p ? `${p.name} (${p.device})` : (device ?? id.slice(0, 8))
+}
+
+function menuButton(label: string, action: () => void, testid: string, danger = false): HTMLElement {
+  return h('button', { type: 'button', class: ['menu-item', danger && 'danger'], 'data-testid': testid, onclick: action }, label)
+}
+
+export function signInDialog(app: App): Dialog {
+  return {
+    title: 'Sign in',
+    body: 'Dev sign-in: the relay issues a token for any name. The same name on another device is the same account.',
+    fields: [
+      { name: 'name', label: 'Your name', placeholder: 'Alice' },
+      { name: 'device', label: 'This device', value: guessDevice(), placeholder: 'Laptop' },
+    ],
+    submit: 'Sign in',
+    onSubmit: async (v) => {
+      if (!v.name?.trim()) return 'enter a name'
+      await app.signIn(v.name, v.device?.trim() || guessDevice())
+    },
+  }
+}
+
+export const guessDevice = (): string => {
+  const ua = navigator.userAgent
+  const os = /Windows/.test(ua) ? 'Windows' : /Mac OS/.test(ua) ? 'Mac' : /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Linux/.test(ua) ? 'Linux' : 'Browser'
+  const browser = /Firefox/.test(ua) ? 'Firefox' : /Edg\//.test(ua) ? 'Edge' : /Chrome|Chromium/.test(ua) ? 'Chrome' : /Safari/.test(ua) ? 'Safari' : 'browser'
+  return `${browser} on ${os}`
+}
+
+function signOutDialog(app: App): Dialog {
+  const id = app.account!.id
+  const backedUp = localStorage.getItem(`apisync-web:key-backup:${id}`) !== null
+  return {
+    title: `Sign out ${app.profile?.name ?? ''}`,
+    body: 'Deletes this account’s data from this browser (it stays on the relay and your other devices). Changes the relay does not have yet are never dropped silently.',
+    fields: [
+      {
+        name: 'forget',
+        label: 'Also remove this account’s encryption key from this browser',
+        type: 'checkbox',
+        value: backedUp ? 'on' : '',
+        hint: backedUp ? 'You set a recovery passphrase: you can get it back.' : 'No recovery passphrase was set from here: keep it unless another device has it.',
+      },
+    ],
+    submit: 'Sign out',
+    danger: true,
+    onSubmit: (v) => app.signOut(false, v.forget === 'on'),
+  }
+}
+
+function banners(app: App): HTMLElement | null {
+  const s = app.status
+  const items: HTMLElement[] = []
+  if (s?.error?.reason === 'revoked')
+    items.push(
+      h(
+        'div',
+        { class: 'banner banner-error', 'data-testid': 'revoked-banner' },
+        h('strong', null, 'Signed out remotely. '),
+        'This device’s session was revoked; your unsynced edits are kept here. ',
+        button('Sign in again', () => app.act(() => app.signInAgain()), { class: 'small' }),
+      ),
+    )
+  else if (s?.error)
+    items.push(h('div', { class: 'banner banner-error', 'data-testid': 'error-banner' }, h('strong', null, `${REASON[s.error.reason] ?? 'Sync stopped'}. `), s.error.message))
+  if (app.view && !app.view.local) {
+    if (app.keyState === 'no-key')
+      items.push(
+        h(
+          'div',
+          { class: 'banner banner-warn', 'data-testid': 'no-key-banner' },
+          h('strong', null, 'Encrypted values are locked on this device. '),
+          'Your account’s key is on your other device: recover it with your passphrase. ',
+          button('Recover key', () => app.select({ kind: 'keys' }), { class: 'small' }),
+        ),
+      )
+    else if (app.keyState === 'not-member')
+      items.push(
+        h(
+          'div',
+          { class: 'banner banner-info', 'data-testid': 'not-member-banner' },
+          'Variable values of this workspace are encrypted for its members. Send an owner your member code (Keys & recovery) to read them.',
+        ),
+      )
+    else if (app.needsRecoverySetup && app.keyState === 'ready')
+      items.push(
+        h(
+          'div',
+          { class: 'banner banner-info', 'data-testid': 'recovery-banner' },
+          'Set a recovery passphrase so that your other devices can read encrypted values. ',
+          button('Set up recovery', () => app.select({ kind: 'keys' }), { class: 'small' }),
+          iconButton('✕', 'Later', () => {
+            app.needsRecoverySetup = false
+            app.invalidate()
+          }, { class: 'subtle' }),
+        ),
+      )
+    if (app.scratchItems > 0 && !app.view.readOnly)
+      items.push(
+        h(
+          'div',
+          { class: 'banner banner-info', 'data-testid': 'adopt-banner' },
+          `Your scratch pad holds ${app.scratchItems} collection(s) or environment(s). `,
+          button('Move them into this workspace', () => app.act(() => app.adoptScratchPad()), { class: 'small', 'data-testid': 'adopt-scratch' }),
+        ),
+      )
+  }
+  if (app.view?.local)
+    items.push(
+      h(
+        'div',
+        { class: 'banner banner-info', 'data-testid': 'scratch-banner' },
+        h('strong', null, 'Scratch pad. '),
+        'Everything here stays in this browser. Sign in to sync it and keep it. ',
+        button('Sign in', () => app.openDialog(signInDialog(app)), { class: 'small' }),
+      ),
+    )
+  return items.length ? h('div', { class: 'banners' }, items) : null
+}
+
+function statusBar(app: App): HTMLElement {
+  const view = app.view!
+  const s = app.status
+  const role = view.local ? 'local' : (view.workspace.role ?? '—')
+  return h(
+    'footer',
+    { class: 'statusbar' },
+    h('span', null, app.profile ? `${app.profile.name} · ${app.profile.device}` : 'No account'),
+    h('span', null, `role: ${role}`),
+    !view.local && h('span', { 'data-testid': 'key-state' }, `keys: ${app.keyState}`),
+    s && h('span', null, `${s.docs} docs open`),
+    h('span', { class: 'spacer' }),
+    h('span', { class: 'muted' }, view.local ? 'local only' : `relay ${app.relayUrl}`),
+  )
+}
+
+function overlays(app: App): (HTMLElement | null)[] {
+  return [menu(app), dialog(app), toast(app)]
+}
+
+function menu(app: App): HTMLElement | null {
+  const m = app.ui.menu
+  if (!m) return null
+  return h(
+    'div',
+    { class: 'menu', role: 'menu', 'data-testid': 'context-menu', style: `left:${Math.min(m.x, window.innerWidth - 220)}px;top:${Math.min(m.y, window.innerHeight - 40 * m.items.length - 10)}px`, onclick: (e: MouseEvent) => e.stopPropagation() },
+    m.items.map((item, i) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          key: String(i),
+          role: 'menuitem',
+          class: ['menu-item', item.danger && 'danger'],
+          disabled: !!item.disabled,
+          onclick: () => {
+            app.ui.menu = null
+            app.act(item.action)
+          },
+        },
+        item.label,
+      ),
+    ),
+  )
+}
+
+function dialog(app: App): HTMLElement | null {
+  const d = app.ui.dialog
+  if (!d) return null
+  const submit = (e: Event) => {
+    e.preventDefault()
+    const form = e.currentTarget as HTMLFormElement
+    const values: Record<string, string> = {}
+    const files: Record<string, File | undefined> = {}
+    for (const f of d.fields) {
+      const el = form.elements.namedItem(f.name) as HTMLInputElement | null
+      if (!el) continue
+      if (f.type === 'file') files[f.name] = el.files?.[0]
+      else if (f.type === 'checkbox') values[f.name] = el.checked ? 'on' : ''
+      else values[f.name] = el.value
+    }
+    void app.submitDialog(values, files)
+  }
+  const close = () => {
+    app.ui.dialog = null
+    app.invalidate()
+  }
+  return h(
+    'div',
+    { class: 'modal-backdrop', onclick: close },
+    h(
+      'form',
+      { class: 'modal', role: 'dialog', 'aria-label': d.title, 'data-testid': 'dialog', onsubmit: submit, onclick: (e: MouseEvent) => e.stopPropagation(), onkeydown: (e: KeyboardEvent) => e.key === 'Escape' && close() },
+      h('h2', null, d.title),
+      d.body && h('p', { class: 'muted' }, d.body),
+      d.fields.map((f, i) =>
+        h(
+          'label',
+          { key: f.name, class: ['form-field', f.type === 'checkbox' && 'check-field'] },
+          f.type !== 'checkbox' && h('span', null, f.label),
+          f.type === 'select'
+            ? h('select', { name: f.name, value: f.value ?? '' }, (f.options ?? []).map((o) => h('option', { value: o.value }, o.label)))
+            : f.type === 'textarea'
+              ? h('textarea', { name: f.name, rows: '4', placeholder: f.placeholder ?? '', autofocus: i === 0 }, f.value ?? '')
+              : f.type === 'checkbox'
+                ? h('input', { type: 'checkbox', name: f.name, checked: f.value === 'on' })
+                : h('input', { name: f.name, type: f.type ?? 'text', value: f.value ?? '', placeholder: f.placeholder ?? '', autofocus: i === 0, autocomplete: 'off', 'aria-label': f.label }),
+          f.type === 'checkbox' && h('span', null, f.label),
+          f.hint && h('small', { class: 'muted hint' }, f.hint),
+        ),
+      ),
+      d.error && h('p', { class: 'form-error', 'data-testid': 'dialog-error' }, d.error),
+      h(
+        'div',
+        { class: 'modal-actions' },
+        h('button', { type: 'button', class: 'btn', onclick: close }, d.cancel ?? 'Cancel'),
+        h('button', { type: 'submit', class: ['btn', d.danger ? 'danger' : 'primary'], disabled: !!d.busy, 'data-testid': 'dialog-submit' }, d.busy ? 'Working…' : d.submit),
+      ),
+    ),
+  )
+}
+
+function toast(app: App): HTMLElement | null {
+  const t = app.ui.toast
+  if (!t) return null
+  return h('div', { class: ['toast', `toast-${t.kind}`], role: 'status', 'data-testid': `toast-${t.kind}`, key: String(t.id) }, t.text)
+}
