@@ -17,7 +17,7 @@ import type { CollectionModel, CollectionSnapshot } from '@apisync/model'
 import { envInt } from './lib/env.js'
 import * as fmt from './lib/format.js'
 import { printTable } from './lib/table.js'
-import { exportCollection, importCollection } from '../packages/postman/src/index.js'
+import { exportCollection, importCollection } from '@apisync/postman'
 
 const FILE = 'SabreDevStudio__postman-collections__Booking_Management_API_v2026.04.postman_collection.json'
 const path = fileURLToPath(new URL(`../test/fixtures/postman/${FILE}`, import.meta.url))

@@ -151,7 +151,7 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<We
         const stopped = new Promise<void>((r) => server.close(() => r()))
         await relay.close()
         const grace = setTimeout(() => sockets.forEach((s) => s.destroy()), 3_000)
-        server.closeIdleConnections()
+        if ('closeIdleConnections' in server) server.closeIdleConnections()
         await stopped
         clearTimeout(grace)
       })()),

@@ -259,6 +259,7 @@ export class App {
     this.unsubscribeAccount?.()
     for (const v of this.views.values()) v.close()
     this.views.clear()
+    if (this.view?.local) this.view.close()
     this.account = account
     this.profile = profiles.get(account.id)
     this.view = null

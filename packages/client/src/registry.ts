@@ -25,6 +25,7 @@ const META = 'meta'
 
 export class Registry implements DatabaseList {
   private readonly noted = new Set<string>()
+  private loaded: Promise<void> | null = null
   private constructor(private readonly db: IDBDatabase) {}
 
   static async open(factory: IDBFactory): Promise<Registry> {
@@ -80,6 +81,9 @@ export class Registry implements DatabaseList {
   }
 
   async note(name: string): Promise<void> {
+    // Read the list once, then write only names not in it: opening a known doc writes nothing.
+    this.loaded ??= this.list('').then((names) => names.forEach((n) => this.noted.add(n)))
+    await this.loaded
     if (this.noted.has(name)) return
     const tx = this.db.transaction([DATABASES], 'readwrite')
     tx.objectStore(DATABASES).put(true, name)

@@ -94,6 +94,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
   private last: CollectionSnapshot | undefined
   /** Items placed by this handle in the running transaction, not yet in `childrenOf` (bulk creation, import). */
   private readonly placedInTransaction = new Map<string | null, Ordered[]>()
+  private readonly responsesPlacedInTransaction = new Map<string, Ordered[]>()
 
   private constructor(doc: Y.Doc, options?: OpenOptions) {
     super(doc, 'collection', 'collection', options)
@@ -141,6 +142,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
   protected override onChanged(ids: ReadonlySet<string>): void {
     for (const id of ids) this.dirty.add(id)
     this.placedInTransaction.clear()
+    this.responsesPlacedInTransaction.clear()
   }
 
   // -------------------------------------------------------------------------------------------- reading
@@ -566,17 +568,23 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
       validatePatch('response', init, 'response', true)
       const id = init.id ?? newId()
       if (this.responses.has(id)) throw new ModelError('INVALID_VALUE', `response id ${id} exists`)
-      const siblings: Ordered[] = (this.responsesOf.get(requestId) ?? EMPTY).map((rid) => ({
-        id: rid,
-        order: orderOf(this.responses.get(rid) as Y.Map<unknown>),
-      }))
+      this.snapshot()
+      // Responses added earlier in this transaction (an import) are not in `responsesOf` yet.
+      const placedHere = this.responsesPlacedInTransaction.get(requestId) ?? []
+      const siblings: Ordered[] = [
+        ...(this.responsesOf.get(requestId) ?? EMPTY).map((rid) => ({ id: rid, order: orderOf(this.responses.get(rid) as Y.Map<unknown>) })),
+        ...placedHere,
+      ].sort(byOrder)
       const map = new Y.Map<unknown>()
       this.responses.set(id, map)
       map.set('id', id)
       createContainers(map, 'response')
       const ref = nestedRef(map, 'response', id, '')
-      writeRegister(map, POSITION, { parent: requestId, order: orderFor(siblings, placement, ref.path) }, this.ctx)
-      applyPatch(ref, init, this.ctx)
+      const order = orderFor(siblings, placement, ref.path)
+      writeRegister(map, POSITION, { parent: requestId, order }, this.ctx, true)
+      applyPatch(ref, init, this.ctx, true)
+      placedHere.push({ id, order })
+      this.responsesPlacedInTransaction.set(requestId, placedHere)
       return id
     })
   }
@@ -661,10 +669,10 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
       map.set('id', id)
       map.set('kind', kind)
       createContainers(map, kind)
-      writeRegister(map, POSITION, { parent, order, from: parent }, this.ctx)
+      writeRegister(map, POSITION, { parent, order, from: parent }, this.ctx, true)
       this.placed(parent, id, order)
       const ref = nestedRef(map, kind, id, '')
-      applyPatch(ref, init, this.ctx)
+      applyPatch(ref, init, this.ctx, true)
       const raw = (init as RequestInit).url?.raw
       if (kind === 'request' && raw !== undefined && !(init as RequestInit).url?.query && !(init as RequestInit).url?.variables)
         this.syncUrlParts(ref, raw)
@@ -699,8 +707,8 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     list.set(id, map)
     map.set('id', id)
     createContainers(map, kind)
-    writeRegister(map, POSITION, { order: orderFor(last === null ? [] : [{ id: '', order: last }], undefined, '') }, this.ctx)
-    applyPatch(nestedRef(map, kind, id, ''), row, this.ctx)
+    writeRegister(map, POSITION, { order: orderFor(last === null ? [] : [{ id: '', order: last }], undefined, '') }, this.ctx, true)
+    applyPatch(nestedRef(map, kind, id, ''), row, this.ctx, true)
   }
 
   /** After a query row changed: the raw URL's query string follows the enabled rows. */

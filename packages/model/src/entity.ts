@@ -355,12 +355,12 @@ export const validatePatch = (kind: EntityKind, patch: unknown, path: string, wi
 }
 
 /** Writes the fields present in `patch` (already validated). Returns whether anything changed. */
-export const applyPatch = (ref: EntityRef, patch: object, ctx: WriteContext): boolean => {
+export const applyPatch = (ref: EntityRef, patch: object, ctx: WriteContext, fresh = false): boolean => {
   const spec = specOf(ref.kind)
   let changed = false
   eachPatchField(ref.kind, patch, ref.path, (field, v) => {
     const fs = spec[field]!
-    if (fs.kind === 'register') changed = writeRegister(ref.map, field, v as Json, ctx) || changed
+    if (fs.kind === 'register') changed = writeRegister(ref.map, field, v as Json, ctx, fresh) || changed
     else if (fs.kind === 'text') {
       const t = ref.container(field)
       if (t instanceof Y.Text && t.toString() !== v) {
@@ -398,8 +398,8 @@ export const insertRow = (list: Y.Map<unknown>, kind: EntityKind, init: RowInit,
   list.set(id, row)
   row.set('id', id)
   createContainers(row, kind)
-  writeRegister(row, POSITION, { order }, ctx)
-  applyPatch(nestedRef(row, kind, id, ''), init, ctx)
+  writeRegister(row, POSITION, { order }, ctx, true)
+  applyPatch(nestedRef(row, kind, id, ''), init, ctx, true)
   return id
 }
 

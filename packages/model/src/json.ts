@@ -10,6 +10,8 @@ export const isJson = (value: unknown, depth = 0): value is Json => {
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value)
     if (proto !== Object.prototype && proto !== null) return false
+    // Yjs decodes a `__proto__` key as the prototype on other replicas: refuse it rather than corrupt them.
+    if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return false
     return Object.values(value as object).every((v) => isJson(v, depth + 1))
   }
   return false

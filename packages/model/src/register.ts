@@ -48,22 +48,34 @@ export const compareEntries = (a: RegisterEntry, b: RegisterEntry): number => b.
  * (written by a buggy or hostile peer) are returned in `malformed` and otherwise ignored.
  */
 export const readEntries = (map: Y.Map<unknown>) => {
+  // Runs for every entity a snapshot reads: walk the map's items directly, no iterator or spread per entry.
   const byField = new Map<string, RegisterEntry[]>()
   const malformed: string[] = []
-  map.forEach((value, key) => {
-    const parsed = parseEntryKey(key)
-    if (!parsed) return
+  for (const [key, item] of map._map) {
+    if (item.deleted) continue
+    const at = key.lastIndexOf(SEP)
+    if (at <= 0 || !isClientSuffix(key, at + 1)) continue
+    const content = item.content.getContent()
+    const value = content[content.length - 1]
     if (!isStoredEntry(value)) {
       malformed.push(key)
-      return
+      continue
     }
-    const entry: RegisterEntry = { ...value, client: parsed.client, key }
-    const list = byField.get(parsed.field)
+    const entry = toEntry(value, Number(key.slice(at + 1)), key)
+    const field = key.slice(0, at)
+    const list = byField.get(field)
     if (list) list.push(entry)
-    else byField.set(parsed.field, [entry])
-  })
+    else byField.set(field, [entry])
+  }
   for (const list of byField.values()) if (list.length > 1) list.sort(compareEntries)
   return { byField, malformed }
+}
+
+const toEntry = (stored: StoredEntry, client: number, key: string): RegisterEntry => {
+  const entry: { v: Json; n: number; a?: string; t?: number; client: number; key: string } = { v: stored.v, n: stored.n, client, key }
+  if (stored.a !== undefined) entry.a = stored.a
+  if (stored.t !== undefined) entry.t = stored.t
+  return entry
 }
 
 /** Live entries of one field, winner first. */
@@ -74,7 +86,7 @@ export const fieldEntries = (map: Y.Map<unknown>, field: string): RegisterEntry[
     if (item.deleted || !key.startsWith(prefix)) continue
     const value = map.get(key)
     const parsed = parseEntryKey(key)
-    if (parsed && parsed.field === field && isStoredEntry(value)) out.push({ ...value, client: parsed.client, key })
+    if (parsed && parsed.field === field && isStoredEntry(value)) out.push(toEntry(value, parsed.client, key))
   }
   return out.length > 1 ? out.sort(compareEntries) : out
 }
@@ -94,7 +106,12 @@ export interface WriteContext {
  * conflict). Returns false and writes nothing if the value is already the single current value.
  * Must run inside a transaction.
  */
-export const writeRegister = (map: Y.Map<unknown>, field: string, value: Json, ctx: WriteContext): boolean => {
+export const writeRegister = (map: Y.Map<unknown>, field: string, value: Json, ctx: WriteContext, fresh = false): boolean => {
+  if (fresh) {
+    // An entity created in this transaction has no entries yet: nothing to scan or supersede.
+    map.set(entryKey(field, ctx.client), newEntry(value, 1, ctx))
+    return true
+  }
   // One pass over the map's keys (this runs on every edit): find this field's live entries, their highest
   // counter, and the ones to supersede. Malformed leftovers of the field are superseded too.
   const prefix = field + SEP
@@ -113,11 +130,15 @@ export const writeRegister = (map: Y.Map<unknown>, field: string, value: Json, c
   }
   if (count === 1 && isStoredEntry(only) && jsonEqual(only.v, value)) return false
   for (const key of superseded) map.delete(key)
-  const entry: { v: Json; n: number; a?: string; t?: number } = { v: value, n: n + 1 }
+  map.set(own, newEntry(value, n + 1, ctx))
+  return true
+}
+
+const newEntry = (value: Json, n: number, ctx: WriteContext): StoredEntry => {
+  const entry: { v: Json; n: number; a?: string; t?: number } = { v: value, n }
   if (ctx.actor !== undefined) entry.a = ctx.actor
   if (ctx.now) entry.t = ctx.now()
-  map.set(own, entry)
-  return true
+  return entry
 }
 
 const isClientSuffix = (key: string, from: number): boolean => {

@@ -454,7 +454,7 @@ export const runScenario = (replicas: number, ops: readonly Op[]): void => {
 
 test(`replicas converge, keep a valid tree and lose no write (${RUNS} runs)`, { timeout: 600_000 }, () => {
   fc.assert(
-    fc.property(fc.integer({ min: 2, max: 5 }), fc.array(op, { minLength: 1, maxLength: 50, size: "max" }), (n, ops) => runScenario(n, ops)),
+    fc.property(fc.integer({ min: 2, max: 5 }), fc.array(op, { minLength: 1, maxLength: 80, size: "max" }), (n, ops) => runScenario(n, ops)),
     { numRuns: RUNS },
   )
 })

@@ -43,15 +43,15 @@ export const parseHeaderText = (text: string): KeyValue[] =>
     .filter((line) => line.trim() !== '')
     .map((line, i) => ({ id: String(i), ...parseHeaderLine(line), enabled: true, description: '', extra: {} }))
 
-const keyValueCodec = (nullable: boolean) =>
-  objectCodec<Omit<KeyValue, 'id' | 'extra'>>({
-    key: str('key', { always: true, nullable }),
-    value: str('value', { always: true, nullable }),
-    enabled: disabled,
-    description: description(),
-  })
+/** Key-value rows. Keys and values may be null (query params say so; other generators write it too). */
+const keyValueCodec = objectCodec<Omit<KeyValue, 'id' | 'extra'>>({
+  key: str('key', { always: true, nullable: true }),
+  value: str('value', { always: true, nullable: true }),
+  enabled: disabled,
+  description: description(),
+})
 
-const headerRows = rowCodec(keyValueCodec(false), 'a header object')
+const headerRows = rowCodec(keyValueCodec, 'a header object')
 
 /** Header rows; an entry may also be a `Key: value` string (response headers), written back as one. */
 export const headerRow: RowCodec<KeyValue> = {
@@ -69,8 +69,8 @@ export const headerRow: RowCodec<KeyValue> = {
   },
 }
 
-export const queryRow: RowCodec<KeyValue> = rowCodec(keyValueCodec(true), 'a query parameter object')
-export const urlencodedRow: RowCodec<KeyValue> = rowCodec(keyValueCodec(false), 'a url-encoded parameter object')
+export const queryRow: RowCodec<KeyValue> = rowCodec(keyValueCodec, 'a query parameter object')
+export const urlencodedRow: RowCodec<KeyValue> = rowCodec(keyValueCodec, 'a url-encoded parameter object')
 
 export const formRow: RowCodec<FormParam> = rowCodec(
   objectCodec<Omit<FormParam, 'id' | 'extra'>>({

@@ -30,7 +30,6 @@ export interface Context {
   readonly convertTo?: '2.0.0' | '2.1.0'
 }
 
-
 export interface Read<M> {
   readonly value: M
   readonly form?: Json
@@ -154,7 +153,7 @@ export const shapeOf = (extra: JsonObject | undefined): Shape | undefined => {
 /** The `extra` to store for a shape: nothing when there is nothing to keep. */
 export const extraFor = (shape: Shape): JsonObject => (isEmptyShape(shape) ? EMPTY : { postman: shape as JsonObject })
 
-export const EMPTY: JsonObject = Object.freeze({}) as JsonObject
+const EMPTY: JsonObject = Object.freeze({}) as JsonObject
 
 /** A model handle rather than a snapshot (duck-typed: two copies of the model package may be loaded). */
 export const isModel = <M extends { snapshot(): unknown }>(source: M | object): source is M =>

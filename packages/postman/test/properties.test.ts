@@ -1,14 +1,16 @@
 /**
  * Property: any collection-shaped JSON either imports and exports back exactly (directly and through a Yjs
  * replica), or is refused with a PostmanImportError leaving the target doc empty.
+ * POSTMAN_PROPERTY_RUNS=5000 runs longer and prints why inputs were refused.
  */
-import { CollectionModel, EnvironmentModel } from '@apisync/model'
+import { CollectionModel, EnvironmentModel, type ItemSnapshot } from '@apisync/model'
 import fc from 'fast-check'
 import * as Y from 'yjs'
 import { describe, expect, it } from 'vitest'
 import { PostmanImportError, exportCollection, exportEnvironment, importCollection, importEnvironment } from '@apisync/postman'
 import { expectSameJson } from './fixtures.js'
 
+const RUNS = Number(process.env.POSTMAN_PROPERTY_RUNS ?? 150)
 const V20 = 'https://schema.getpostman.com/json/collection/v2.0.0/collection.json'
 const V21 = 'https://schema.getpostman.com/json/collection/v2.1.0/collection.json'
 
@@ -236,7 +238,8 @@ describe('lossless or refused', () => {
         } catch (e) {
           if (!(e instanceof PostmanImportError)) throw e
           expect(doc.store.clients.size).toBe(0)
-          if (process.env.POSTMAN_PROPERTY_RUNS) reasons.set(e.detail.replace(/got .*/, ''), (reasons.get(e.detail.replace(/got .*/, '')) ?? 0) + 1)
+          const reason = `${e.code}: ${e.detail.replace(/, got .*/, '')} at ${e.path.replace(/\[\d+\]/g, '[]')}`
+          reasons.set(reason, (reasons.get(reason) ?? 0) + 1)
           refused++
           return
         }
@@ -246,12 +249,50 @@ describe('lossless or refused', () => {
         Y.applyUpdate(replica, Y.encodeStateAsUpdate(doc))
         expectSameJson(exportCollection(CollectionModel.open(replica)), input)
       }),
-      { numRuns: Number(process.env.POSTMAN_PROPERTY_RUNS ?? 150) },
+      { numRuns: RUNS },
     )
-    // The generator is meant to hit the import path mostly, not the refusals.
     if (process.env.POSTMAN_PROPERTY_RUNS) console.log({ imported, refused }, reasons)
+    // The generator is meant to hit the import path mostly, not the refusals.
     expect(imported).toBeGreaterThan(refused)
-  })
+  }, 120_000)
+
+  it('after random edits, an export imports and exports back to itself', () => {
+    type Edit = { kind: 'name' | 'raw' | 'description' | 'test' | 'header' | 'method'; pick: number; text: string }
+    const edit = fc.record({
+      kind: fc.constantFrom('name', 'raw', 'description', 'test', 'header', 'method'),
+      pick: fc.nat(),
+      text: fc.oneof(str, urlString),
+    }) as fc.Arbitrary<Edit>
+    fc.assert(
+      fc.property(collection, fc.array(edit, { maxLength: 5 }), (c, edits) => {
+        let model: CollectionModel
+        try {
+          model = importCollection(JSON.stringify(c))
+        } catch (e) {
+          if (e instanceof PostmanImportError) return
+          throw e
+        }
+        const all: ItemSnapshot[] = []
+        const visit = (items: readonly ItemSnapshot[]) => items.forEach((i) => (all.push(i), i.kind === 'folder' && visit(i.items)))
+        visit(model.snapshot().items)
+        for (const e of edits) {
+          const item = all[e.pick % Math.max(1, all.length)]
+          if (!item) break
+          if (e.kind === 'name') model.updateItem(item.id, { name: e.text })
+          else if (e.kind === 'description') model.updateItem(item.id, { description: e.text })
+          else if (e.kind === 'test') model.editText(item.id, 'test', 0, 0, e.text)
+          else if (item.kind !== 'request') continue
+          else if (e.kind === 'raw') model.updateItem(item.id, { url: { raw: e.text } })
+          else if (e.kind === 'method') model.updateItem(item.id, { method: 'PATCH' })
+          else if (item.headers[0]) model.updateRow(item.id, 'headers', item.headers[0].id, { enabled: !item.headers[0].enabled })
+          else model.addRow(item.id, 'headers', { key: 'X-Added', value: e.text })
+        }
+        const once = exportCollection(model)
+        expectSameJson(exportCollection(importCollection(JSON.stringify(once))), JSON.parse(JSON.stringify(once)))
+      }),
+      { numRuns: Math.ceil(RUNS / 2) },
+    )
+  }, 120_000)
 
   it('environments', () => {
     const environment = withExtras(fc.record({ id: str, name: str, values: variables, _postman_variable_scope: fc.constant('environment') }, { requiredKeys: [] }))
@@ -269,7 +310,7 @@ describe('lossless or refused', () => {
         }
         expectSameJson(exportEnvironment(model), JSON.parse(text))
       }),
-      { numRuns: 100 },
+      { numRuns: Math.ceil(RUNS / 2) },
     )
-  })
+  }, 120_000)
 })

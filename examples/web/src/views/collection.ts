@@ -70,8 +70,8 @@ export function collectionEditor(app: App, collectionId: string): HTMLElement {
           h(
             'div',
             { class: 'inline-actions' },
-            button('＋ New request', () => newItemDialog(app, collectionId, 'request', null), { 'data-testid': 'new-request' }),
-            button('＋ New folder', () => newItemDialog(app, collectionId, 'folder', null), { 'data-testid': 'new-folder' }),
+            button('+ New request', () => newItemDialog(app, collectionId, 'request', null), { 'data-testid': 'new-request' }),
+            button('+ New folder', () => newItemDialog(app, collectionId, 'folder', null), { 'data-testid': 'new-folder' }),
           ),
         h('h3', null, 'Description'),
         textEditor(app, collectionId, model, collectionId, 'description', ro, { rows: '10', placeholder: 'What this API is, how to authenticate…' }),
@@ -113,8 +113,8 @@ export function folderEditor(app: App, collectionId: string, folder: FolderSnaps
       h(
         'div',
         { class: 'inline-actions' },
-        button('＋ New request here', () => newItemDialog(app, collectionId, 'request', id)),
-        button('＋ New folder here', () => newItemDialog(app, collectionId, 'folder', id)),
+        button('+ New request here', () => newItemDialog(app, collectionId, 'request', id)),
+        button('+ New folder here', () => newItemDialog(app, collectionId, 'folder', id)),
       ),
     h('p', { class: 'muted' }, `${folder.items.length} item(s) directly inside.`),
     h('h3', null, 'Description'),

@@ -43,7 +43,7 @@ export function presetsEditor(app: App): HTMLElement {
     ),
     !ro &&
       button(
-        '＋ New preset',
+        '+ New preset',
         () =>
           app.openDialog({
             title: 'New header preset',

@@ -200,7 +200,7 @@ function tabBody(
             textEditor(app, collectionId, model, r.id, 'body', ro, { rows: '6', placeholder: 'Response body' }),
           ),
         ),
-        !ro && button('＋ Save an example response', () => edit((m) => m.addResponse(id, { name: 'Example', code: 200, status: 'OK' })), { 'data-testid': 'add-example' }),
+        !ro && button('+ Save an example response', () => edit((m) => m.addResponse(id, { name: 'Example', code: 200, status: 'OK' })), { 'data-testid': 'add-example' }),
       ].filter(Boolean) as HTMLElement[]
     case 'docs':
       return [h('h3', null, 'Description'), textEditor(app, collectionId, model, id, 'description', ro, { rows: '12', placeholder: 'Markdown welcome' })]

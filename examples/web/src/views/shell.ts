@@ -189,7 +189,7 @@ function accountSwitcher(app: App): HTMLElement {
         )
       }),
       h('div', { class: 'menu-sep' }),
-      menuButton('＋ Add another account', () => app.openDialog(signInDialog(app)), 'add-account'),
+      menuButton('+ Add another account', () => app.openDialog(signInDialog(app)), 'add-account'),
       menuButton('Scratch pad (local only)', () => app.act(() => app.openScratchPad()), 'open-scratch'),
       current && h('div', { class: 'menu-sep' }),
       current && menuButton('Devices & sessions', () => app.select({ kind: 'sessions' }), 'open-sessions'),

@@ -19,7 +19,7 @@ export function sidebar(app: App): HTMLElement {
       'Collections',
       !ro && [
         iconButton('⤓', 'Import Postman files', () => app.act(() => importFiles(app)), { 'data-testid': 'import' }),
-        iconButton('＋', 'New collection', () => newCollection(app), { 'data-testid': 'new-collection' }),
+        iconButton('+', 'New collection', () => newCollection(app), { 'data-testid': 'new-collection' }),
       ],
     ),
     h(
@@ -28,7 +28,7 @@ export function sidebar(app: App): HTMLElement {
       m.collections.length === 0 && h('div', { class: 'empty small' }, ro ? 'No collections yet.' : 'No collections yet: create one or import a Postman file.'),
       m.collections.map((entry) => collectionNode(app, view, entry)),
     ),
-    section('Environments', !ro && iconButton('＋', 'New environment', () => newEnvironment(app), { 'data-testid': 'new-environment' })),
+    section('Environments', !ro && iconButton('+', 'New environment', () => newEnvironment(app), { 'data-testid': 'new-environment' })),
     h(
       'div',
       { class: 'list' },
@@ -51,7 +51,7 @@ export function sidebar(app: App): HTMLElement {
       { class: 'list' },
       navItem(app, { kind: 'presets' }, '☰', `Header presets (${m.headerPresets.length})`, { testid: 'presets-item' }),
       !view.local && navItem(app, { kind: 'sessions' }, '⌂', 'Devices & sessions', { testid: 'sessions-item' }),
-      !view.local && navItem(app, { kind: 'keys' }, '⚿', 'Keys & recovery', { testid: 'keys-item' }),
+      !view.local && navItem(app, { kind: 'keys' }, '◈', 'Keys & recovery', { testid: 'keys-item' }),
     ),
   )
 }
@@ -154,9 +154,8 @@ function newEnvironment(app: App): void {
 async function importFiles(app: App): Promise<void> {
   app.requireWritable()
   const files = await pickFiles()
-  const sel = app.selection
-  const hint = 'collectionId' in sel ? sel.collectionId : null
-  for (const file of files) app.toast(await importFile(app, file, hint))
+  // A newman report goes to the collection of the same name (or comes with its own); the runs page picks one.
+  for (const file of files) app.toast(await importFile(app, file, null))
 }
 
 export function confirmDelete(app: App, what: string, action: () => void): void {

@@ -1,0 +1,188 @@
+/**
+ * The demo web app in Chromium: the app built once, served with the relay by examples/web/server.ts on a free
+ * port, and browser "devices", each a Chromium with a fresh user-data-dir (its own IndexedDB and storage).
+ */
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { silentLogger } from '@apisync/relay'
+import { type BrowserContext, type Locator, type Page, chromium } from 'playwright-core'
+import { type WebServer, buildApp, startWebServer } from '../../examples/web/server.js'
+
+export const CHROMIUM = '/usr/bin/chromium'
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+export const available = existsSync(CHROMIUM)
+export const required = process.env.APISYNC_REQUIRE_SERVICES === '1'
+export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/web/', import.meta.url))
+export const FIXTURES = fileURLToPath(new URL('../fixtures/postman/', import.meta.url))
+
+if (!available && !required) {
+  console.warn(
+    `\n${'!'.repeat(78)}\n!! SKIPPING the web app tests: ${CHROMIUM} is missing (apt-get install -y chromium).\n!! Set APISYNC_REQUIRE_SERVICES=1 to make this a failure.\n${'!'.repeat(78)}\n`,
+  )
+}
+
+/** The app and relay on one port; `stop`/`restart` take the relay away and bring it back (same port, same data). */
+export interface Site {
+  url: string
+  dataDir: string
+  stop(): Promise<void>
+  restart(): Promise<void>
+  close(): Promise<void>
+}
+
+export async function site(): Promise<Site> {
+  const root = await mkdtemp(join(tmpdir(), 'apisync-web-'))
+  const outDir = join(root, 'dist')
+  const dataDir = join(root, 'data')
+  await buildApp({ outDir })
+  const start = (port: number) => startWebServer({ port, host: '127.0.0.1', dataDir, outDir, build: 'never', logger: silentLogger })
+  let web: WebServer | null = await start(0)
+  const port = web.port
+  return {
+    url: web.url,
+    dataDir,
+    async stop() {
+      await web?.close()
+      web = null
+    },
+    async restart() {
+      for (let i = 0; ; i++) {
+        try {
+          web = await start(port)
+          return
+        } catch (err) {
+          if (i > 40) throw err
+          await new Promise((r) => setTimeout(r, 50))
+        }
+      }
+    },
+    async close() {
+      await web?.close()
+      web = null
+      await rm(root, { recursive: true, force: true })
+    },
+  }
+}
+
+export interface Device {
+  readonly name: string
+  readonly context: BrowserContext
+  readonly page: Page
+  readonly errors: string[]
+  /** Waits for the sync indicator to show `state`. */
+  inState(state: 'offline' | 'connecting' | 'syncing' | 'in-sync' | 'error', timeout?: number): Promise<void>
+  /** The states the indicator went through, oldest first. */
+  history(): Promise<string[]>
+  shot(name: string): Promise<void>
+  close(): Promise<void>
+}
+
+export async function device(url: string, name: string): Promise<Device> {
+  const profile = await mkdtemp(join(tmpdir(), `apisync-chromium-${name}-`))
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: FLAGS,
+    viewport: { width: 1440, height: 880 },
+    acceptDownloads: true,
+  })
+  context.setDefaultTimeout(15_000)
+  const page = context.pages()[0] ?? (await context.newPage())
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  if (process.env.APISYNC_WEB_DEBUG) page.on('console', (m) => console.log(`[${name}] ${m.type()}: ${m.text()}`))
+  await page.goto(url)
+  const indicator = page.getByTestId('sync-indicator')
+  return {
+    name,
+    context,
+    page,
+    errors,
+    async inState(state, timeout = 20_000) {
+      await page.waitForFunction((s) => document.querySelector('[data-testid=sync-indicator]')?.getAttribute('data-state') === s, state, { timeout })
+    },
+    async history() {
+      await indicator.waitFor({ state: 'attached' })
+      return page.locator('[data-testid=sync-history] li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-state') ?? ''))
+    },
+    async shot(file) {
+      await mkdir(ARTIFACTS, { recursive: true })
+      await page.screenshot({ path: join(ARTIFACTS, `${file}.png`) })
+    },
+    async close() {
+      await context.close()
+      await rm(profile, { recursive: true, force: true })
+    },
+  }
+}
+
+export async function signIn(d: Device, name: string, deviceName: string): Promise<void> {
+  const form = d.page.getByTestId('signin-form')
+  await d.page.locator('[data-testid=signin-form], [data-testid=account-button]').first().waitFor()
+  if (await form.isVisible()) {
+    await form.getByLabel('Your name').fill(name)
+    await form.getByLabel('This device').fill(deviceName)
+    await d.page.getByTestId('signin-submit').click()
+  } else {
+    await d.page.getByTestId('account-button').click()
+    await d.page.getByTestId('add-account').click()
+    const dialog = d.page.getByTestId('dialog')
+    await dialog.getByLabel('Your name').fill(name)
+    await dialog.getByLabel('This device').fill(deviceName)
+    await dialog.getByTestId('dialog-submit').click()
+  }
+  await d.page.getByTestId('workspace-title').waitFor()
+}
+
+/** Fills a dialog's fields by label and submits it. */
+export async function submitDialog(page: Page, fields: Record<string, string> = {}): Promise<void> {
+  const dialog = page.getByTestId('dialog')
+  for (const [label, value] of Object.entries(fields)) await dialog.getByLabel(label, { exact: true }).fill(value)
+  await dialog.getByTestId('dialog-submit').click()
+  await dialog.waitFor({ state: 'detached' })
+}
+
+export const treeItem = (page: Page, name: string): Locator => page.locator(`[data-testid=tree-item][data-name="${name}"]`)
+
+/** Opens a request by clicking through the tree (collections and folders expand on click). */
+export async function openRequest(page: Page, collection: string, request: string): Promise<void> {
+  const item = treeItem(page, request)
+  if (!(await item.isVisible())) await treeItem(page, collection).click()
+  await item.click()
+  await page.getByTestId('request-editor').waitFor()
+}
+
+/** Runs an item's ⋯ menu entry. */
+export async function itemMenu(page: Page, name: string, entry: string): Promise<void> {
+  const row = treeItem(page, name)
+  await row.hover()
+  await row.getByTestId('item-menu').click()
+  await page.getByTestId('context-menu').getByRole('menuitem', { name: entry, exact: true }).click()
+}
+
+/** Types at the start or the end of a textarea, keystroke by keystroke (each one a character edit). */
+export async function typeIn(area: Locator, text: string, at: 'start' | 'end'): Promise<void> {
+  await area.click()
+  await area.press(at === 'start' ? 'Control+Home' : 'Control+End')
+  await area.pressSequentially(text)
+}
+
+export async function until(check: () => Promise<boolean>, timeout = 15_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeout
+  for (;;) {
+    if (await check()) return
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
