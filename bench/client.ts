@@ -10,7 +10,7 @@
  *      client in Chromium over real IndexedDB when /usr/bin/chromium exists;
  *   3. y-indexeddb's gaps, measured: rows added by re-opening a doc, and databases per workspace.
  *
- * Sizes: BENCH_CLIENT_EDITS (1000), BENCH_CLIENT_REQUESTS (10000), BENCH_CLIENT_REPEATS (5), BENCH_SCALE.
+ * Sizes: BENCH_CLIENT_EDITS (1000), BENCH_CLIENT_REQUESTS (10000), BENCH_CLIENT_REPEATS (3), BENCH_SCALE.
  */
 import 'fake-indexeddb/auto'
 import { existsSync } from 'node:fs'
@@ -38,7 +38,7 @@ import { printTable } from './lib/table.js'
 const config = {
   edits: envInt('CLIENT_EDITS', 1000),
   requests: envInt('CLIENT_REQUESTS', 10_000),
-  repeats: envInt('CLIENT_REPEATS', 5, { scaled: false }),
+  repeats: envInt('CLIENT_REPEATS', 3, { scaled: false }),
 }
 const SECRET = 'bench-client-secret-0123456789abcdef'
 const now = () => performance.now()
@@ -91,7 +91,7 @@ async function reconnect() {
 
       // A stock y-websocket provider, same edits: on the same relay, and on the reference server.
       const onRelay = await stockReconnect(`${relay.wsUrl}/sync`, `w/collection/s${run}`, { token: await token() })
-      const onReference = await stockReconnect(reference.url(''), `w/collection/s${run}`, {})
+      const onReference = await stockReconnect(reference.url('', {}), `w/collection/s${run}`, {})
       if (run === 0) continue // warm-up
       stock.ms.push(onRelay.ms)
       stock.bytes.push(onRelay.bytes)
@@ -160,7 +160,7 @@ async function stockReconnect(serverUrl: string, room: string, params: Record<st
   })
   const model = CollectionModel.create(doc, { name: 'bench' })
   const seed = model.createRequest({ name: 'seed' })
-  await new Promise<void>((r) => (provider.synced ? r() : provider.once('synced', () => r())))
+  await synced(provider)
   await new Promise((r) => setTimeout(r, 50)) // let the seed reach the server
   const sv = Y.encodeStateVector(doc)
   provider.disconnect()
@@ -169,11 +169,22 @@ async function stockReconnect(serverUrl: string, room: string, params: Record<st
   sent = 0
   const t0 = now()
   provider.connect()
-  await new Promise<void>((r) => provider.once('synced', () => r()))
+  await synced(provider)
   const ms = now() - t0
   provider.destroy()
   return { ms, bytes: sent, minimal }
 }
+
+const synced = (provider: WebsocketProvider) =>
+  new Promise<void>((resolve) => {
+    if (provider.synced) return resolve()
+    const on = (state: boolean) => {
+      if (!state) return
+      provider.off('sync', on)
+      resolve()
+    }
+    provider.on('sync', on)
+  })
 
 /** `edits` user actions: new requests, renames, method changes, header rows. */
 function offlineEdits(model: CollectionModel, seed: string) {

@@ -35,7 +35,8 @@ const editBench = () => {
     for (let i = 0; i < N; i++) {
       const id = model.createRequest({ name: `r${i}`, url: { raw: `https://api.test/r/${i}` }, headers: [{ key: 'Accept', value: 'x' }] })
       ids.push(id)
-      headerIds.push(model.get(id)!.kind === 'request' ? (model.get(id) as { headers: { id: string }[] }).headers[0]!.id : '')
+      const item = model.get(id)
+      headerIds.push(item?.kind === 'request' ? item.headers[0]!.id : '')
     }
     model.snapshot()
     return time(() => {

@@ -87,10 +87,10 @@ const connectMany = async (
 
 const closeAll = (clients: SyncClient[]) => Promise.all(clients.map((c) => c.close()))
 
-const withTimeout = <T>(what: string, promise: Promise<T>, ms = config.timeoutMs): Promise<T> => {
+const withTimeout = <T>(what: string | (() => string), promise: Promise<T>, ms = config.timeoutMs): Promise<T> => {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms)
+    timer = setTimeout(() => reject(new Error(`${typeof what === 'string' ? what : what()}: timed out after ${ms} ms`)), ms)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
@@ -145,7 +145,7 @@ const fanout = async (server: ServerProcess): Promise<FanoutResult> => {
       reached = resolve
     })
     check()
-    return withTimeout(`${server.kind} fan-out ${what} (received ${Math.min(...counts)} of ${n})`, p)
+    return withTimeout(() => `${server.kind} fan-out ${what} (a reader received ${Math.min(...counts)} of ${n})`, p)
   }
   readers.forEach((reader, k) => {
     reader.doc.getArray<number>('log').observe((event) => {

@@ -149,3 +149,61 @@ test('signIn refuses a token without an account', async () => {
   const noSub = await token('', 's', {})
   await expect(client.signIn(noSub)).rejects.toMatchObject({ code: 'INVALID_TOKEN' })
 })
+
+test('revokeAll signs the other sessions out and keeps this one; evict-lru revokes the least recently used', async () => {
+  const r = later(await relay({ maxDevices: 2, devicePolicy: 'evict-lru' }))
+  const [one, two, three] = ['one', 'two', 'three'].map((sid) => later(device({ relayUrl: r.url, sub: 'alice', sid, ws })))
+  const a1 = await one!.signIn()
+  await (await a1.createWorkspace('w1', { name: 'Team' })).manifest.whenInSync()
+  const a2 = await two!.signIn()
+  await (await a2.openWorkspace('w1')).manifest.whenInSync()
+
+  // A third device pushes the least recently active one (one) out.
+  const a3 = await three!.signIn()
+  await (await a3.openWorkspace('w1')).manifest.whenInSync()
+  const evicted = await until(a1.status, (s) => s.state === 'error')
+  expect(evicted.error).toMatchObject({ reason: 'revoked', closeCode: 4410, message: 'evicted: device limit' })
+
+  await a3.sessions.revokeAll()
+  expect((await until(a2.status, (s) => s.state === 'error')).error?.reason).toBe('revoked')
+  expect((await a3.sessions.list()).map((s) => s.sid)).toEqual(['three'])
+  expect(a3.status.getSnapshot().state).toBe('in-sync')
+})
+
+test('a viewer’s local edit is refused by the relay: error read-only, the edit stays local, updates keep coming', async () => {
+  const r = later(await relay())
+  const owner = later(device({ relayUrl: r.url, sub: 'alice', sid: 'a1', ws }))
+  const viewer = later(device({ relayUrl: r.url, sub: 'vic', sid: 'v1', ws: { w1: 'viewer' } }))
+  const wo = await (await owner.signIn()).createWorkspace('w1', { name: 'Team' })
+  await wo.manifest.whenInSync()
+  const wv = await (await viewer.signIn()).openWorkspace('w1')
+  expect(wv.role).toBe('viewer')
+  await wv.manifest.whenInSync()
+
+  wv.manifest.model.update({ name: 'vandalised' })
+  const s = await until(wv.manifest.status, (st) => st.state === 'error')
+  expect(s).toMatchObject({ pending: 1, error: { reason: 'read-only' } })
+  wo.manifest.model.update({ name: 'Team 2' })
+  await wo.manifest.whenInSync()
+  await until(wv.manifest.status, () => wv.manifest.model.snapshot().conflicts.length > 0 || wv.manifest.model.snapshot().name === 'Team 2')
+  // The relay never took the viewer's write: a fresh reader sees the owner's name only.
+  const reader = later(device({ relayUrl: r.url, sub: 'alice', sid: 'a2', ws }))
+  const wr = await (await reader.signIn()).openWorkspace('w1')
+  await wr.manifest.whenInSync()
+  expect(wr.manifest.model.snapshot().name).toBe('Team 2')
+})
+
+test('device limit with a session list too long for the close reason: the client fetches it from the relay', async () => {
+  const r = later(await relay({ maxDevices: 2 }))
+  const sid = (n: number) => `a-rather-long-session-identifier-for-device-number-${n}`
+  const devices = [1, 2, 3].map((n) => later(device({ relayUrl: r.url, sub: 'alice', sid: sid(n), ws })))
+  for (const d of devices.slice(0, 2)) await (await (await d.signIn()).createWorkspace('w1', { name: 'Team' })).manifest.whenInSync()
+  const third = await devices[2]!.signIn()
+  await third.openWorkspace('w1')
+  const s = await until(third.status, (st) => st.state === 'error' && st.error?.sessions !== undefined)
+  expect(s.error?.reason).toBe('device-limit')
+  expect(s.error?.message).toContain('GET /sessions')
+  const listed = s.error!.sessions!
+  expect(listed.filter((x) => (x.connections ?? 0) > 0).map((x) => x.sid).sort()).toEqual([sid(1), sid(2)])
+  expect(listed.find((x) => x.current)?.sid).toBe(sid(3))
+})

@@ -54,8 +54,10 @@ test('received is not stored: pending stays 1 while the relay has the edit but n
   gate.fail()
   await r.stop()
   await gate.close()
-  await until(wa.manifest.status, (s) => s.state === 'connecting')
-  expect(wa.manifest.status.getSnapshot().pending).toBe(1)
+  // Retrying with backoff: between attempts the status says when the next one starts.
+  const waiting = await until(wa.manifest.status, (s) => s.state === 'connecting' && s.retryAt !== null)
+  expect(waiting.pending).toBe(1)
+  expect(waiting.retryAt! - Date.now()).toBeLessThanOrEqual(200)
 
   await r.restart()
   await until(wa.manifest.status, (s) => s.state === 'in-sync', 15_000)

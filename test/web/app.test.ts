@@ -7,7 +7,7 @@
  */
 import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import {
   CHROMIUM,
   type Device,
@@ -41,8 +41,12 @@ beforeAll(async () => {
   web = await site()
 }, 90_000)
 
+// Each test's browsers go when it ends: a few Chromiums at a time, not all of them.
+afterEach(async () => {
+  await Promise.all(devices.splice(0).map((d) => d.close().catch(() => {})))
+})
+
 afterAll(async () => {
-  await Promise.all(devices.map((d) => d.close().catch(() => {})))
   await web?.close()
 })
 
@@ -53,6 +57,7 @@ const conflictCount = async (d: Device) => Number(await d.page.getByTestId('conf
 describe.skipIf(!run)('the demo web app', () => {
   test('two devices of one account: offline edits, script merge, URL conflict resolved once for both', async () => {
     const laptop = await open('laptop')
+    await laptop.page.getByTestId('signin-form').waitFor()
     await laptop.shot('01-sign-in')
     await signIn(laptop, 'Alice', 'Laptop')
     await laptop.inState('in-sync')
@@ -190,15 +195,20 @@ describe.skipIf(!run)('the demo web app', () => {
     await owner.page.getByRole('tab', { name: 'Headers' }).click()
     await owner.page.getByTestId('apply-preset').selectOption({ label: 'JSON API (1)' })
     await viewer.page.getByRole('tab', { name: /Headers/ }).click()
-    await until(async () => (await viewer.page.getByTestId('header-rows').getByLabel('value', { exact: true }).first().inputValue().catch(() => '')) === 'application/json', 10_000, 'the preset header on the viewer')
+    await until(async () => (await viewer.page.getByTestId('header-rows').getByLabel('value', { exact: true }).first().inputValue({ timeout: 500 }).catch(() => '')) === 'application/json', 10_000, 'the preset header on the viewer')
     await itemMenu(owner.page, 'Pets API', 'New folder')
     await submitDialog(owner.page, { Name: 'Cats' })
     await treeItem(owner.page, 'All pets').dragTo(treeItem(owner.page, 'Cats'))
     await until(async () => (await owner.page.locator('[data-testid=tree-item][data-name="All pets"]').getAttribute('style'))?.includes('padding-left:36px') ?? false, 10_000, 'the request in the folder')
     await treeItem(viewer.page, 'Cats').click()
     await until(async () => (await treeItem(viewer.page, 'All pets').getAttribute('style'))?.includes('padding-left:36px') ?? false, 10_000, 'the move on the viewer')
-    expect(await viewer.page.getByTestId('sync-indicator').getAttribute('data-state')).toBe('in-sync')
     await viewer.shot('05-viewer')
+    // Deleting the folder takes the request along, on the viewer too.
+    await itemMenu(owner.page, 'Cats', 'Delete')
+    await submitDialog(owner.page)
+    await treeItem(viewer.page, 'Cats').waitFor({ state: 'detached' })
+    expect(await treeItem(viewer.page, 'All pets').count()).toBe(0)
+    expect(await viewer.page.getByTestId('sync-indicator').getAttribute('data-state')).toBe('in-sync')
     expect([...owner.errors, ...viewer.errors]).toEqual([])
   }, 60_000)
 
@@ -220,7 +230,7 @@ describe.skipIf(!run)('the demo web app', () => {
     await row.getByTestId('local-value').press('Enter')
     expect(await row.getByTestId('shared-value').getAttribute('type')).toBe('password')
     await row.getByTestId('reveal').click()
-    expect(await row.getByTestId('shared-value').getAttribute('type')).toBe('text')
+    await row.locator('[data-testid=shared-value][type=text]').waitFor()
     expect(await row.getByTestId('shared-value').inputValue()).toBe(marker)
     await laptop.inState('in-sync')
     await laptop.shot('06-environment')
@@ -285,6 +295,15 @@ describe.skipIf(!run)('the demo web app', () => {
     await (await chooser).setFiles(corpusFile)
     await treeItem(d.page, 'HTTP Status Messages').waitFor()
 
+    // An environment: its values are sealed on import (the relay never sees them) and opened on export.
+    const envFile = join(FIXTURES, 'transferwise__public-api-postman-collectio__Cards_API_Sandbox.postman_environment.json')
+    const envChooser = d.page.waitForEvent('filechooser')
+    await d.page.getByTestId('import').click()
+    await (await envChooser).setFiles(envFile)
+    await d.page.locator('[data-testid=environment-item][data-name="Cards API Sandbox (empty)"]').waitFor()
+    await d.page.locator('[data-testid=variable-row][data-key=pci-host] [data-testid=shared-value]').waitFor()
+    expect(await d.page.locator('[data-testid=variable-row][data-key=pci-host] [data-testid=shared-value]').inputValue()).toBe('https://twcard.sandbox.transferwise.tech')
+
     // A newman report: its collection comes along, and its run is listed with pass/fail.
     const reportChooser = d.page.waitForEvent('filechooser')
     await d.page.getByTestId('import').click()
@@ -316,7 +335,14 @@ describe.skipIf(!run)('the demo web app', () => {
     const exported = JSON.parse(await readFile((await (await download).path())!, 'utf8')) as unknown
     const original = JSON.parse((await readFile(corpusFile, 'utf8')).replace(/^\uFEFF/, '')) as unknown
     expect(exported).toEqual(original)
-    await d.page.getByTestId('runs-view').count()
+    await d.page.locator('[data-testid=environment-item][data-name="Cards API Sandbox (empty)"]').click()
+    const envDownload = d.page.waitForEvent('download')
+    await d.page.getByTestId('export-variables').click()
+    const exportedEnv = JSON.parse(await readFile((await (await envDownload).path())!, 'utf8')) as unknown
+    expect(exportedEnv).toEqual(JSON.parse(await readFile(envFile, 'utf8')))
+    const stored = await Promise.all((await readdir(web.dataDir)).map((f) => readFile(join(web.dataDir, f))))
+    expect(stored.some((b) => b.includes('Cards API Sandbox'))).toBe(true)
+    expect(stored.some((b) => b.includes('twcard.sandbox.transferwise.tech'))).toBe(false)
     expect(d.errors).toEqual([])
   }, 60_000)
 
@@ -350,7 +376,7 @@ describe.skipIf(!run)('the demo web app', () => {
     await d.page.getByTestId('adopt-banner').waitFor({ state: 'detached' })
     await treeItem(d.page, 'Draft API').waitFor()
     await d.page.locator('[data-testid=environment-item][data-name=Local]').click()
-    await until(async () => (await row.getByTestId('shared-value').inputValue().catch(() => '')) === marker, 10_000, 'the adopted value')
+    await until(async () => (await row.getByTestId('shared-value').inputValue({ timeout: 500 }).catch(() => '')) === marker, 10_000, 'the adopted value')
     await d.inState('in-sync')
     const stored = await Promise.all((await readdir(web.dataDir)).map((f) => readFile(join(web.dataDir, f))))
     expect(stored.some((b) => b.includes('draft.test/ping'))).toBe(true)

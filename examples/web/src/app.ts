@@ -494,6 +494,8 @@ export class App {
 
   async revokeSession(sid: string): Promise<void> {
     await this.account?.sessions.revoke(sid)
+    // Under the device limit again: this device may connect now.
+    if (this.status?.error?.reason === 'device-limit') this.account?.reconnect()
     await this.loadSessions()
   }
 

@@ -53,13 +53,6 @@ export function h(tag: string, props?: Props | null, ...children: Child[]): HTML
   return el
 }
 
-/** A fragment of children, for views returning several nodes. */
-export function frag(...children: Child[]): DocumentFragment {
-  const f = document.createDocumentFragment()
-  append(f, children)
-  return f
-}
-
 function append(parent: Node, children: readonly Child[]): void {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue
@@ -236,7 +229,7 @@ function refreshText(el: HTMLTextAreaElement, b: TextBinding): void {
 }
 
 /** The one splice that turns `a` into `b` (common prefix and suffix kept). */
-export function splice(a: string, b: string): { index: number; deleteCount: number; insert: string } {
+function splice(a: string, b: string): { index: number; deleteCount: number; insert: string } {
   let start = 0
   const max = Math.min(a.length, b.length)
   while (start < max && a.charCodeAt(start) === b.charCodeAt(start)) start++

@@ -50,7 +50,6 @@ export class WorkspaceView {
   private readonly openedConflicts = new Map<string, OpenConflict>()
   private keyring: Keyring = EMPTY_KEYRING
   private readonly unsubscribe: (() => void)[] = []
-  private readonly opening = new Set<string>()
   /** True once the manifest reached `in-sync` (or at once for local-only workspaces). */
   manifestSynced: boolean
   private closed = false

@@ -8,10 +8,10 @@ import { decodeBackup, encodeBackup } from './backup.js'
 import type { DocSpace } from './doc-space.js'
 import type { AccountRecord, Role } from './registry.js'
 import type { SessionsApi } from './sessions.js'
+import { SyncClientError } from './errors.js'
 import { type AccountStatus, type Subscribable, whenState } from './status.js'
 import type { TokenInfo, TokenSource } from './token.js'
 import { Workspace } from './workspace.js'
-import { SyncClientError } from './errors.js'
 
 const IMPORT_ORIGIN = Symbol('apisync-import')
 
@@ -119,7 +119,6 @@ export class Account {
 
   /** Local changes the relay has not acked, over every doc of the account (open or not). */
   async pendingChanges(): Promise<number> {
-    await Promise.all(this.space.openDocs().map((d) => d.whenStored().catch(() => {})))
     let total = 0
     for (const n of (await this.space.pending()).values()) total += n
     return total
@@ -134,9 +133,11 @@ export class Account {
     return docs.length === 0 ? null : encodeBackup({ accountId: this.id, createdAt: Date.now(), docs })
   }
 
-  /** Applies a backup's changes to this account's docs (they become local changes and sync). */
+  /** Applies a backup's changes to this account's docs (they become local changes and sync); returns the doc names. */
   async importBackup(bytes: Uint8Array): Promise<string[]> {
     const backup = decodeBackup(bytes)
+    if (backup.accountId !== this.id)
+      throw new SyncClientError('BAD_BACKUP', `this backup holds changes of account ${backup.accountId}, not ${this.id}`)
     const names: string[] = []
     for (const { name, update } of backup.docs) {
       const address = parseDocName(name)

@@ -245,8 +245,12 @@ export class DocConnection {
             if (generation === this.generation) void this.connect()
           },
           (err: unknown) => {
-            if (generation === this.generation)
-              this.fail({ reason: 'unauthorized', message: `getToken() failed: ${(err as Error)?.message ?? err}`, closeCode: 4401 })
+            if (generation !== this.generation) return
+            if ((err as { code?: string }).code === 'INVALID_TOKEN')
+              return this.fail({ reason: 'unauthorized', message: (err as Error).message, closeCode: 4401 })
+            // getToken() is unreachable for now: keep the one refresh for the next attempt.
+            this.refreshedWithoutSync = false
+            this.scheduleRetry()
           },
         )
       }

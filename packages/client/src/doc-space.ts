@@ -91,7 +91,8 @@ export class DocSpace {
     this.online = online
     for (const { connection } of this.entries.values()) {
       if (!connection) continue
-      if (online && !this.problem) connection.retry()
+      // Coming online skips the backoff; a doc stopped by a problem stays stopped.
+      if (online && !this.problem && connection.phase === 'idle') connection.retry()
       else if (!online && connection.phase !== 'stopped') connection.stop()
     }
   }
@@ -99,7 +100,7 @@ export class DocSpace {
   /** The session ended (revoked, device limit): every doc stops with the problem, local data stays. */
   fail(problem: SyncProblem): void {
     this.problem = problem
-    for (const { connection } of this.entries.values()) if (connection && connection.problem === null) connection.fail(problem)
+    for (const { connection } of this.entries.values()) connection?.fail(problem)
   }
 
   /** Clears problems and reconnects every doc now. */

@@ -453,10 +453,10 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
 
   /** Edits part of a text: what a keystroke does. */
   editText(id: string, field: TextField, index: number, deleteCount: number, insert = ''): void {
-    this.writable(id) // refuses deleted or unknown items
+    const ref = this.writable(id) // refuses deleted or unknown items
     const t = this.text(id, field)
     if (!Number.isInteger(index) || index < 0 || index > t.length || !Number.isInteger(deleteCount) || deleteCount < 0)
-      throw new ModelError('INVALID_VALUE', 'index or deleteCount out of range', `${id}/${field}`)
+      throw new ModelError('INVALID_VALUE', 'index or deleteCount out of range', `${ref.path}/${field}`)
     this.transact(() => {
       if (deleteCount) t.delete(index, Math.min(deleteCount, t.length - index))
       if (insert) t.insert(index, insert)
@@ -496,7 +496,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
   restore(id: string): void {
     this.transact(() => {
       const map = this.items.get(id)
-      if (!(map instanceof Y.Map)) throw new ModelError('NOT_FOUND', `no item ${id}`)
+      if (!(map instanceof Y.Map)) throw new ModelError('NOT_FOUND', `no item ${id}`, `item:${encodeURIComponent(id)}`)
       this.restoreEntity(nestedRef(map, itemKind(map), id, ''))
     })
   }
@@ -567,7 +567,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
       if (req.kind !== 'request') throw new ModelError('WRONG_KIND', 'saved responses belong to requests', req.path)
       validatePatch('response', init, 'response', true)
       const id = init.id ?? newId()
-      if (this.responses.has(id)) throw new ModelError('INVALID_VALUE', `response id ${id} exists`)
+      if (this.responses.has(id)) throw new ModelError('INVALID_VALUE', `response id ${id} exists`, `response:${encodeURIComponent(id)}`)
       this.snapshot()
       // Responses added earlier in this transaction (an import) are not in `responsesOf` yet.
       const placedHere = this.responsesPlacedInTransaction.get(requestId) ?? []
@@ -605,15 +605,15 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     const item = this.items.get(id)
     if (item instanceof Y.Map) {
       const kind = itemKind(item)
-      if (isDeleted(item)) throw new ModelError('DELETED', `${kind} ${id} is deleted: restore it first`)
+      if (isDeleted(item)) throw new ModelError('DELETED', `${kind} ${id} is deleted: restore it first`, `${kind}:${encodeURIComponent(id)}`)
       return nestedRef(item, kind, id, '')
     }
     const response = this.responses.get(id)
     if (response instanceof Y.Map) {
-      if (isDeleted(response)) throw new ModelError('DELETED', `response ${id} is deleted`)
+      if (isDeleted(response)) throw new ModelError('DELETED', `response ${id} is deleted`, `response:${encodeURIComponent(id)}`)
       return nestedRef(response, 'response', id, '')
     }
-    throw new ModelError('NOT_FOUND', `no item ${id} in this collection`)
+    throw new ModelError('NOT_FOUND', `no item ${id} in this collection`, `item:${encodeURIComponent(id)}`)
   }
 
   private checkParent(parent: string | null): string | null {
@@ -662,7 +662,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     return this.transact(() => {
       const parent = this.checkParent(where.parent ?? null)
       const id = init.id ?? newId()
-      if (typeof id !== 'string' || this.items.has(id)) throw new ModelError('INVALID_VALUE', `item id ${id} exists`)
+      if (typeof id !== 'string' || this.items.has(id)) throw new ModelError('INVALID_VALUE', `item id ${id} exists`, `${kind}:${encodeURIComponent(String(id))}`)
       const order = this.orderIn(parent, where.placement, undefined, `${kind}:${id}`)
       const map = new Y.Map<unknown>()
       this.items.set(id, map)

@@ -31,6 +31,7 @@ import {
   entryContent,
   insertedBy,
   mapEntryOf,
+  markRedone,
   outermostInserted,
 } from './yjs-items.js'
 
@@ -373,8 +374,7 @@ export abstract class DocModel<S> {
     if (restore && isStoredEntry(current)) {
       entry.map.set(entry.key, { ...restore.entry, n: current.n })
       // As Y.UndoManager does for what it restores: an earlier step that wrote the old entry now finds this one.
-      const from = Y.getItem(this.doc.store, restore.from)
-      if (from instanceof Y.Item && mapEntryOf(from)?.key === entry.key) from.redone = currentItem(entry.map, entry.key)!.id
+      if (restore.from.client === item.id.client) this.doc.transact((tr) => markRedone(tr, restore.from, currentItem(entry.map, entry.key)!.id))
     }
     return true
   }
@@ -408,7 +408,10 @@ export abstract class DocModel<S> {
           const { client: _client, key: _key, ...entry } = winner.entry
           restores.set(map, (restores.get(map) ?? new Map()).set(field, { entry, from: winner.from }))
         }
-        drop.push(...items.map((i) => i.id))
+        for (const item of items) {
+          drop.push(item.id)
+          item.keep = false // the undo manager kept it for this step, which no longer restores it
+        }
       }
     }
     if (restores.size) step.meta.set(SUPERSEDED, restores)

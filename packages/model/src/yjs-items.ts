@@ -86,6 +86,19 @@ export const outermostInserted = (item: Y.Item, insertions: DeleteSet): Y.Item |
   return found
 }
 
+/**
+ * Records that the (deleted) item `from` was brought back as `to`, as Y.UndoManager does when it restores an item,
+ * so that an older undo step that inserted `from` acts on `to`. Splits `from` out of any struct it was merged into.
+ */
+export const markRedone = (tr: Y.Transaction, from: Y.ID, to: Y.ID): void => {
+  let item: Y.Item | Y.GC = Y.getItemCleanStart(tr, from)
+  if (item.length > 1) {
+    Y.getItemCleanEnd(tr, tr.doc.store, from)
+    item = Y.getItemCleanStart(tr, from)
+  }
+  if (item instanceof Y.Item) item.redone = to
+}
+
 /** A copy of `ds` without the given structs (map entries: one clock each). */
 export const deleteSetWithout = (ds: DeleteSet, drop: readonly Y.ID[]): DeleteSet => {
   const out = Y.createDeleteSet()

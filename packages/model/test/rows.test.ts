@@ -55,6 +55,23 @@ describe('rows', () => {
     expect(keys(ca)).toContain(y!.key)
   })
 
+  test('appending goes after every row: after a row moved to the end, after rows from a peer', () => {
+    const { a, b, ca, cb, r, keys, ids } = two()
+    ca.moveRow(r, 'headers', ids[0]!, { index: 5 })
+    ca.addRow(r, 'headers', { key: 'x' })
+    expect(keys(ca)).toEqual(['B', 'A', 'x'])
+    syncAll(a, b)
+    cb.addRow(r, 'headers', { key: 'from b 1' })
+    cb.addRow(r, 'headers', { key: 'from b 2' })
+    syncAll(a, b)
+    ca.addRow(r, 'headers', { key: 'y' })
+    ca.undo()
+    ca.moveRow(r, 'headers', ids[1]!, { index: 9 })
+    ca.undo()
+    ca.addRow(r, 'headers', { key: 'z' })
+    expect(keys(ca)).toEqual(['B', 'A', 'x', 'from b 1', 'from b 2', 'z'])
+  })
+
   test('concurrent edits of different fields of one row are both kept', () => {
     const { a, b, ca, cb, r, headers, ids } = two()
     ca.updateRow(r, 'headers', ids[0]!, { key: 'Accept' })

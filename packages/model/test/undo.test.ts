@@ -224,6 +224,26 @@ describe('undo and redo', () => {
     expect(values).toContain('PUT')
   })
 
+  // Found by the property: the entries of consecutive writes sit next to each other in Yjs' store and merge;
+  // the undo of the second write has to find the first one's entry among them.
+  test('undo of consecutive writes of one field walks back through each value, then redo forward', () => {
+    const { a, b, ma, mb, r, req } = setup()
+    const urls = ['https://a.test', 'https://a.test/:id?x=1', 'https://a.test']
+    for (const raw of urls) ma.updateItem(r, { url: { raw } })
+    ma.undo()
+    expect(req(ma)!.url).toMatchObject({ raw: urls[1], query: [{ key: 'x', value: '1' }], variables: [{ key: 'id' }] })
+    ma.undo()
+    expect(req(ma)!.url).toMatchObject({ raw: urls[0], query: [], variables: [] })
+    ma.undo()
+    expect(req(ma)!.url.raw).toBe('')
+    for (const raw of urls) {
+      ma.redo()
+      expect(req(ma)!.url.raw).toBe(raw)
+    }
+    syncAll(a, b)
+    expect(mb.snapshot()).toEqual(ma.snapshot())
+  })
+
   test('undo works the same in environments and the workspace', () => {
     const [d, e] = docs(2)
     const env = EnvironmentModel.create(d!, { name: 'Dev' })

@@ -10,7 +10,15 @@ import { button } from './ui.js'
 import { variablesEditor } from './variables.js'
 
 export function mainPane(app: App): HTMLElement {
-  return h('main', { class: 'main', 'data-testid': 'main' }, content(app))
+  let body: HTMLElement
+  try {
+    body = content(app)
+  } catch (e) {
+    // A doc that is still arriving (or malformed) must not take the whole app down.
+    console.error(e)
+    body = h('div', { class: 'placeholder' }, h('h2', null, 'This cannot be shown right now'), h('p', { class: 'muted' }, e instanceof Error ? e.message : String(e)))
+  }
+  return h('main', { class: 'main', 'data-testid': 'main' }, body)
 }
 
 function content(app: App): HTMLElement {
@@ -19,16 +27,22 @@ function content(app: App): HTMLElement {
   switch (sel.kind) {
     case 'request': {
       const model = view.collections.get(sel.collectionId)?.model
+      if (model && model.id !== sel.collectionId) return loading()
       const item = model?.get(sel.id)
       return item?.kind === 'request' ? requestEditor(app, sel.collectionId, item) : gone(app)
     }
     case 'folder': {
       const model = view.collections.get(sel.collectionId)?.model
+      if (model && model.id !== sel.collectionId) return loading()
       const item = model?.get(sel.id)
       return item?.kind === 'folder' ? folderEditor(app, sel.collectionId, item) : gone(app)
     }
-    case 'collection':
-      return view.collections.has(sel.collectionId) ? collectionEditor(app, sel.collectionId) : gone(app)
+    case 'collection': {
+      const model = view.collections.get(sel.collectionId)?.model
+      if (!model) return gone(app)
+      // A collection that has not arrived from the relay yet has no id.
+      return model.id === sel.collectionId ? collectionEditor(app, sel.collectionId) : loading()
+    }
     case 'runs':
       return runsView(app, sel.collectionId)
     case 'environment':
@@ -44,6 +58,8 @@ function content(app: App): HTMLElement {
       return welcome(app)
   }
 }
+
+const loading = () => h('div', { class: 'placeholder' }, h('p', { class: 'muted' }, 'Loading from the relay…'))
 
 function gone(app: App): HTMLElement {
   return h(

@@ -189,12 +189,12 @@ function accountSwitcher(app: App): HTMLElement {
         )
       }),
       h('div', { class: 'menu-sep' }),
-      menuButton('+ Add another account', () => app.openDialog(signInDialog(app)), 'add-account'),
-      menuButton('Scratch pad (local only)', () => app.act(() => app.openScratchPad()), 'open-scratch'),
+      menuButton(app, '+ Add another account', () => app.openDialog(signInDialog(app)), 'add-account'),
+      menuButton(app, 'Scratch pad (local only)', () => app.act(() => app.openScratchPad()), 'open-scratch'),
       current && h('div', { class: 'menu-sep' }),
-      current && menuButton('Devices & sessions', () => app.select({ kind: 'sessions' }), 'open-sessions'),
-      current && menuButton('Keys & recovery', () => app.select({ kind: 'keys' }), 'open-keys'),
-      current && menuButton('Sign out', () => app.openDialog(signOutDialog(app)), 'sign-out', true),
+      current && menuButton(app, 'Devices & sessions', () => app.select({ kind: 'sessions' }), 'open-sessions'),
+      current && menuButton(app, 'Keys & recovery', () => app.select({ kind: 'keys' }), 'open-keys'),
+      current && menuButton(app, 'Sign out', () => app.openDialog(signOutDialog(app)), 'sign-out', true),
     ),
   )
 }
@@ -206,8 +206,13 @@ function accountLabel(id: string, device: string | null): string {
   return p ? `${p.name} (${p.device})` : (device ?? id.slice(0, 8))
 }
 
-function menuButton(label: string, action: () => void, testid: string, danger = false): HTMLElement {
-  return h('button', { type: 'button', class: ['menu-item', danger && 'danger'], 'data-testid': testid, onclick: action }, label)
+function menuButton(app: App, label: string, action: () => void, testid: string, danger = false): HTMLElement {
+  const onclick = () => {
+    app.ui.accountMenuOpen = false
+    action()
+    app.invalidate()
+  }
+  return h('button', { type: 'button', class: ['menu-item', danger && 'danger'], 'data-testid': testid, onclick }, label)
 }
 
 export function signInDialog(app: App): Dialog {
@@ -254,7 +259,7 @@ function signOutDialog(app: App): Dialog {
   }
 }
 
-function banners(app: App): HTMLElement | null {
+function banners(app: App): HTMLElement {
   const s = app.status
   const items: HTMLElement[] = []
   if (s?.error?.reason === 'revoked')
@@ -265,6 +270,16 @@ function banners(app: App): HTMLElement | null {
         h('strong', null, 'Signed out remotely. '),
         'This device’s session was revoked; your unsynced edits are kept here. ',
         button('Sign in again', () => app.act(() => app.signInAgain()), { class: 'small' }),
+      ),
+    )
+  else if (s?.error?.reason === 'device-limit')
+    items.push(
+      h(
+        'div',
+        { class: 'banner banner-error', 'data-testid': 'device-limit-banner' },
+        h('strong', null, `${REASON['device-limit']}. `),
+        'Sign one of them out to sync here; your edits are kept meanwhile. ',
+        button('See devices', () => app.select({ kind: 'sessions' }), { class: 'small' }),
       ),
     )
   else if (s?.error)
@@ -321,7 +336,8 @@ function banners(app: App): HTMLElement | null {
         button('Sign in', () => app.openDialog(signInDialog(app)), { class: 'small' }),
       ),
     )
-  return items.length ? h('div', { class: 'banners' }, items) : null
+  // Always there (empty or not): the frame's grid has a row for it.
+  return h('div', { class: 'banners' }, items)
 }
 
 function statusBar(app: App): HTMLElement {

@@ -40,7 +40,7 @@ export function signInScreen(app: App): HTMLElement {
           ),
         ),
       h('div', { class: 'or' }, h('span', null, 'or')),
-      button('Try it without an account: open the scratch pad', () => app.act(() => app.openScratchPad()), { class: 'wide', 'data-testid': 'open-scratch' }),
+      button('Try it first: open the scratch pad (no account)', () => app.act(() => app.openScratchPad()), { class: 'wide', 'data-testid': 'open-scratch' }),
     ),
   )
 }
