@@ -357,17 +357,18 @@ export abstract class DocModel<S> {
   private undoDeletes(item: Y.Item): boolean {
     const popping = this.popping
     const step = popping?.stash[popping.stack.length]
+    if (!step || item.deleted) return true
     const entry = mapEntryOf(item)
-    if (!step || !entry || item.deleted) return true
     const created = outermostInserted(item, step.insertions)
     if (created) {
       const map = (created.content as Y.ContentType).type as Y.Map<unknown>
-      if (entry.map !== map || parseEntryKey(entry.key)?.field !== POSITION) return false
+      if (entry?.map !== map || parseEntryKey(entry.key)?.field !== POSITION) return false
       // Keep the position, as a fresh entry: the undo manager only counts a step as undone if it deleted something.
       map.set(entry.key, entryContent(item))
       markDeleted(this.doc, { map }, this.ctx)
       return true
     }
+    if (!entry) return true
     const field = parseEntryKey(entry.key)?.field
     const restore = field === undefined ? undefined : (step.meta.get(SUPERSEDED) as Superseded | undefined)?.get(entry.map)?.get(field)
     const current = entryContent(item)

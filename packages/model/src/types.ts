@@ -53,6 +53,13 @@ export interface Scripts {
 /** Auth of any type, including unknown ones: `{ type, [type]: params }` as Postman keeps it. */
 export type Auth = JsonObject | null
 
+/** An interface, not a type literal: patches and inits may then give any part of it. */
+export interface GraphqlBody {
+  readonly query: string
+  readonly variables: string
+  readonly operationName: string
+}
+
 export interface Body {
   /** none/raw/urlencoded/formdata/file/graphql or any other mode; null when the request has no body. */
   readonly mode: string | null
@@ -61,7 +68,7 @@ export interface Body {
   readonly urlencoded: readonly KeyValue[]
   readonly formdata: readonly FormParam[]
   readonly file: Json
-  readonly graphql: { readonly query: string; readonly variables: string; readonly operationName: string }
+  readonly graphql: GraphqlBody
   readonly extra: JsonObject
 }
 
@@ -183,9 +190,13 @@ export interface WorkspaceSnapshot extends Extra, DocState {
 
 // ---------------------------------------------------------------------------------------------- inputs
 
-/** A row to add: its fields (all optional), optionally with its id. */
-export type RowInput<R> = Partial<Omit<R, 'id'>> & { readonly id?: string }
-type DeepPartial<T> = { readonly [K in keyof T]?: T[K] extends readonly (infer R)[] ? readonly RowInput<R>[] : T[K] extends JsonObject | null | Json ? T[K] : DeepPartial<T[K]> }
+/** A row of a list has an id; other arrays (cookies, a file's src) are plain JSON values. */
+type Row = { readonly id: string }
+/** A row to add: its fields (all optional; nested lists as rows to add), optionally with its id. */
+export type RowInput<R> = { readonly [K in keyof Omit<R, 'id'>]?: R[K] extends readonly (infer E extends Row)[] ? readonly RowInput<E>[] : R[K] } & {
+  readonly id?: string
+}
+type DeepPartial<T> = { readonly [K in keyof T]?: T[K] extends readonly (infer R extends Row)[] ? readonly RowInput<R>[] : T[K] extends JsonObject | null | Json ? T[K] : DeepPartial<T[K]> }
 
 export type RequestInit = DeepPartial<Omit<RequestSnapshot, 'kind' | 'id' | 'responses'>> & { readonly id?: string }
 export type FolderInit = DeepPartial<Omit<FolderSnapshot, 'kind' | 'id' | 'items'>> & { readonly id?: string }
@@ -195,7 +206,7 @@ export type EnvironmentInit = DeepPartial<Omit<EnvironmentSnapshot, 'id' | 'conf
 export type WorkspaceInit = DeepPartial<Omit<WorkspaceSnapshot, 'id' | 'conflicts' | 'problems'>>
 
 /** Patches never contain lists (they change through row operations). */
-type NoLists<T> = { readonly [K in keyof T]?: T[K] extends readonly unknown[] ? never : T[K] extends JsonObject | null | Json ? T[K] : NoLists<T[K]> }
+type NoLists<T> = { readonly [K in keyof T]?: T[K] extends readonly Row[] ? never : T[K] extends JsonObject | null | Json ? T[K] : NoLists<T[K]> }
 export type RequestPatch = NoLists<Omit<RequestSnapshot, 'kind' | 'id' | 'responses'>>
 export type FolderPatch = NoLists<Omit<FolderSnapshot, 'kind' | 'id' | 'items'>>
 export type CollectionPatch = NoLists<Omit<CollectionSnapshot, 'id' | 'items' | 'conflicts' | 'problems'>>

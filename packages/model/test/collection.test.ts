@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { CollectionModel, type RequestSnapshot, type FolderSnapshot } from '@apisync/model'
-import { docs, fork, syncAll } from './helpers'
+import { docs, fork, syncAll } from './helpers.js'
 
 const open = () => {
   const [doc] = docs(1)

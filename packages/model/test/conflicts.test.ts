@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { CollectionModel, type Conflict, type RequestSnapshot } from '@apisync/model'
-import { docs, expectRefused, syncAll } from './helpers'
+import { docs, expectRefused, syncAll } from './helpers.js'
 
 /** Three replicas of one collection with one request, each with its own actor and clock. */
 const three = () => {

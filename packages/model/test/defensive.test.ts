@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { CollectionModel, EnvironmentModel, WorkspaceModel, type RequestSnapshot } from '@apisync/model'
-import { docs, fork, send, syncAll } from './helpers'
+import { docs, fork, send, syncAll } from './helpers.js'
 
 /** A healthy collection on `a`, and an evil peer (a raw Y.Doc) that writes whatever it likes. */
 const setup = () => {

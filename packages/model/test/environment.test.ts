@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import type * as Y from 'yjs'
 import { CollectionModel, EnvironmentModel } from '@apisync/model'
-import { docs, expectRefused, fork, syncAll } from './helpers'
+import { docs, expectRefused, fork, syncAll } from './helpers.js'
 
 const vars = (m: EnvironmentModel) => m.snapshot().variables.map(({ id: _id, ...v }) => v)
 

@@ -20,7 +20,7 @@ import {
 } from '@apisync/model'
 import { isStoredEntry, parseEntryKey } from '../src/register.js'
 import { jsonEqual } from '../src/json.js'
-import { fork } from './helpers'
+import { fork } from './helpers.js'
 
 const RUNS = Number(process.env.APISYNC_PROPERTY_RUNS ?? 500)
 const REMOTE = Symbol('remote')
@@ -61,6 +61,18 @@ const op = fc.oneof(
   { arbitrary: fc.record({ t: fc.constant('moveHeader' as const), r: replica, row: idx, to: idx }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('editQuery' as const), r: replica, item: idx, row: idx, value: fc.constantFrom(...names) }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('move' as const), r: replica, item: idx, parent: fc.option(idx), to: idx }), weight: 4 },
+  { arbitrary: fc.record({ t: fc.constant('setCollection' as const), r: replica, name: fc.constantFrom(...names) }), weight: 1 },
+  { arbitrary: fc.record({ t: fc.constant('addResponse' as const), r: replica, item: idx, code: fc.constantFrom(200, 404) }), weight: 1 },
+  {
+    arbitrary: fc.record({
+      t: fc.constant('updateResponse' as const),
+      r: replica,
+      response: idx,
+      patch: fc.oneof(fc.constantFrom(200, 201, 500).map((code) => ({ code })), fc.constantFrom(...names).map((name) => ({ name }))),
+    }),
+    weight: 1,
+  },
+  { arbitrary: fc.record({ t: fc.constant('deleteResponse' as const), r: replica, response: idx }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('delete' as const), r: replica, item: idx }), weight: 2 },
   { arbitrary: fc.record({ t: fc.constant('restore' as const), r: replica, item: idx }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('undo' as const), r: replica }), weight: 3 },
@@ -97,7 +109,7 @@ interface Write {
 const entityIdOf = (doc: Y.Doc, map: Y.Map<unknown>): string | undefined => {
   const id = map.get('id')
   if (typeof id === 'string') return id
-  return map === doc.getMap('collection') ? 'collection' : undefined
+  return map === doc.getMap('collection') ? (doc.getMap('meta').get('id') as string) : undefined
 }
 
 /** Records every register entry a local transaction wrote and that is live after it, and every one it deleted. */
@@ -153,6 +165,7 @@ class World {
   readonly items = ['F0', 'F1', 'R0', 'R1', 'R2']
   readonly folders = ['F0', 'F1']
   readonly requests = ['R0', 'R1', 'R2']
+  readonly responses: string[] = []
   readonly headers: { owner: string; id: string }[] = [
     { owner: 'R0', id: 'h0' },
     { owner: 'R0', id: 'h1' },
@@ -261,6 +274,18 @@ class World {
           if (c) m.resolve(c.id, c.choices.length ? c.choices[o.choice % c.choices.length]! : { pick: o.choice % c.alternatives.length })
           break
         }
+        case 'setCollection':
+          m.updateCollection({ name: o.name })
+          break
+        case 'addResponse':
+          this.responses.push(m.addResponse(request, { code: o.code }))
+          break
+        case 'updateResponse':
+          if (this.responses.length) m.updateResponse(this.responses[o.response % this.responses.length]!, o.patch)
+          break
+        case 'deleteResponse':
+          if (this.responses.length) m.deleteResponse(this.responses[o.response % this.responses.length]!)
+          break
         case 'snapshot':
           m.snapshot()
           break
@@ -308,7 +333,8 @@ const liveEntries = (map: Y.Map<unknown>, field: string): Entry[] => {
 /** Every entity map of the doc by id, with the entity that owns it (a row's request). */
 const entities = (doc: Y.Doc) => {
   const out = new Map<string, { map: Y.Map<unknown>; owner: string | undefined }>()
-  out.set('collection', { map: doc.getMap('collection'), owner: undefined })
+  out.set(doc.getMap('meta').get('id') as string, { map: doc.getMap('collection'), owner: undefined })
+  doc.getMap('responses').forEach((map, id) => map instanceof Y.Map && out.set(id, { map, owner: undefined }))
   doc.getMap('items').forEach((map, id) => {
     if (!(map instanceof Y.Map)) return
     out.set(id, { map, owner: undefined })

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { entryKey, fieldEntries, isConflict, parseEntryKey, readEntries, writeRegister } from '../src/register.js'
-import { docs, syncAll } from './helpers'
+import { docs, syncAll } from './helpers.js'
 
 const write = (doc: Y.Doc, value: unknown, actor?: string) =>
   doc.transact(() =>

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { CollectionModel, type RequestSnapshot } from '@apisync/model'
-import { docs, expectRefused, syncAll } from './helpers'
+import { CollectionModel, type FolderSnapshot, type RequestSnapshot } from '@apisync/model'
+import { docs, expectRefused, syncAll } from './helpers.js'
 
 const two = () => {
   const [a, b] = docs(2)
@@ -154,7 +154,7 @@ describe('rows', () => {
     const { a, b, ca, cb } = two()
     const f = ca.createFolder({ name: 'F', variables: [{ key: 'x', value: 1 }] })
     syncAll(a, b)
-    const v = (ca.get(f) as { variables: { id: string }[] }).variables[0]!.id
+    const v = (ca.get(f) as FolderSnapshot).variables[0]!.id
     ca.updateRow(f, 'variables', v, { value: 2 })
     cb.updateRow(f, 'variables', v, { value: 3 })
     cb.addRow(cb.id, 'variables', { key: 'token', value: 'abc', type: 'secret' })

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { RunsModel, type RunResult } from '@apisync/model'
-import { docs, expectRefused, fork, syncAll } from './helpers'
+import { docs, expectRefused, fork, syncAll } from './helpers.js'
 
 const run = (id: string, over: Partial<RunResult> = {}): RunResult => ({
   id,

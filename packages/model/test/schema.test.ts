@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { CollectionModel, EnvironmentModel, MIGRATIONS, RunsModel, SCHEMA_VERSION, WorkspaceModel, type RequestSnapshot } from '@apisync/model'
 import { MIGRATION_ORIGIN } from '../src/doc.js'
-import { docs, expectRefused, fork, syncAll } from './helpers'
+import { docs, expectRefused, fork, syncAll } from './helpers.js'
 
 /** A collection doc as a newer apisync would leave it: a higher schema number, maybe fields we do not know. */
 const fromTheFuture = () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { CollectionModel, type ChangeEvent, type FolderSnapshot, type RequestSnapshot } from '@apisync/model'
-import { countUpdates, docs, send, syncAll } from './helpers'
+import { countUpdates, docs, send, syncAll } from './helpers.js'
 
 const tree = () => {
   const [a, b] = docs(2)

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import type * as Y from 'yjs'
 import { CollectionModel, type CollectionSnapshot, type ItemSnapshot } from '@apisync/model'
-import { docs, expectRefused, fork, syncAll } from './helpers'
+import { docs, expectRefused, fork, syncAll } from './helpers.js'
 
 /** `name(child, child…)` rendering of a tree, for readable assertions. */
 const shape = (items: readonly ItemSnapshot[]): string =>

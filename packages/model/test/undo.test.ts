@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { CollectionModel, EnvironmentModel, WorkspaceModel, type RequestSnapshot } from '@apisync/model'
-import { docs, send, syncAll } from './helpers'
+import { docs, send, syncAll } from './helpers.js'
 
 /** `a` writes as client 1 and `b` as client 2, or the other way round with `swap`. */
 const setup = (swap = false) => {
@@ -158,6 +158,15 @@ describe('undo and redo', () => {
     syncAll(a, b)
     expect(req(ma)!.headers.map((x) => x.key)).toEqual(['A'])
     expect(ma.conflicts()).toMatchObject([{ kind: 'delete', entityId: h, ownerId: r }])
+  })
+
+  test('an undone creation keeps the whole entity: restoring it brings back its texts and rows', () => {
+    const { ma } = setup()
+    const r2 = ma.createRequest({ name: 'n', description: 'docs', scripts: { test: 'tests()' }, body: { raw: '{}' }, headers: [{ key: 'H' }] })
+    ma.undo()
+    expect(ma.get(r2)).toBeUndefined()
+    ma.restore(r2)
+    expect(ma.get(r2)).toMatchObject({ name: 'n', description: 'docs', scripts: { test: 'tests()' }, body: { raw: '{}' }, headers: [{ key: 'H' }] })
   })
 
   test('undo and redo of a creation go back and forth, one update each', () => {

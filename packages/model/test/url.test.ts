@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { CollectionModel, type RequestSnapshot } from '@apisync/model'
 import { parseQuery, pathVariableNames, withQuery } from '../src/url.js'
-import { docs, fork, syncAll } from './helpers'
+import { docs, fork, syncAll } from './helpers.js'
 
 const setup = (raw: string) => {
   const [doc] = docs(1)

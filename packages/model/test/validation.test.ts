@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { CollectionModel, EnvironmentModel, WorkspaceModel } from '@apisync/model'
-import { docs, expectRefused } from './helpers'
+import { docs, expectRefused } from './helpers.js'
 
 /** A collection `c` with folder `f`, request `r` (one header `h`) and saved response `s`. */
 const setup = () => {

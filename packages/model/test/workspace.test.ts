@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { WorkspaceModel, docName, parseDocName } from '@apisync/model'
-import { docs, expectRefused, fork, syncAll } from './helpers'
+import { docs, expectRefused, fork, syncAll } from './helpers.js'
 
 describe('workspace manifest', () => {
   test('name, index of collections and environments, header presets with their headers read back', () => {
