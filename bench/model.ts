@@ -53,8 +53,9 @@ const editBench = () => {
       }
     })
   }
-  const rawRun = () => {
+  const rawRun = (withUndo = false) => {
     const doc = new Y.Doc()
+    const origin = {}
     const items = doc.getMap<Y.Map<unknown>>('items')
     const maps: Y.Map<unknown>[] = []
     const headers: Y.Map<unknown>[] = []
@@ -75,7 +76,8 @@ const editBench = () => {
         headers.push(h)
       }
     })
-    return time(() => {
+    const undo = withUndo ? new Y.UndoManager([items], { trackedOrigins: new Set([origin]), captureTimeout: 0 }) : undefined
+    const run = time(() => {
       for (let i = 0; i < EDITS; i++) {
         const m = maps[i % N]!
         const v = values[i]!
@@ -87,14 +89,17 @@ const editBench = () => {
             case 3: (m.get('description') as Y.Text).insert(0, 'x'); break
             case 4: headers[i % N]!.set('value', v); break
           }
-        })
+        }, origin)
       }
     })
+    undo?.destroy()
+    return run
   }
-  modelRun(); rawRun() // warm up the JIT
+  modelRun(); rawRun(); rawRun(true) // warm up the JIT
   const model = median([modelRun(), modelRun(), modelRun()])
   const raw = median([rawRun(), rawRun(), rawRun()])
-  return { model, raw, ratio: model / raw }
+  const rawUndo = median([rawRun(true), rawRun(true), rawRun(true)])
+  return { model, raw, rawUndo, ratio: model / raw }
 }
 
 // ------------------------------------------------------------------------------------------ 2. load
@@ -149,6 +154,7 @@ const loadBench = () => {
 const e = editBench()
 console.log(`\n== model: ${EDITS} request field edits (name, method, url, description text, header value), one action each`)
 console.log(`model ${fmt(e.model)} (${((e.model / EDITS) * 1000).toFixed(1)} µs/edit) | raw Yjs ${fmt(e.raw)} (${((e.raw / EDITS) * 1000).toFixed(1)} µs/edit) | ratio ${e.ratio.toFixed(2)}× (goal ≤ 1.3×: ${verdict(e.ratio <= 1.3)})`)
+console.log(`  for scale: raw Yjs with a Y.UndoManager tracking the edits ${fmt(e.rawUndo)} (${((e.rawUndo / EDITS) * 1000).toFixed(1)} µs/edit); model / that ${(e.model / e.rawUndo).toFixed(2)}×`)
 
 const l = loadBench()
 console.log(`\n== model: synthetic ${REQUESTS}-request collection (5 folder levels, headers, bodies, scripts)`)
