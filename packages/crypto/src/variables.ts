@@ -23,7 +23,9 @@ export interface VariableList {
 }
 
 export const environmentVariables = (env: EnvironmentModel): VariableList => ({
-  docId: env.id,
+  // A workspace has one globals doc, which may never be given an id: bind its values to the kind instead, so
+  // that setting an id later does not make them read as tampered.
+  docId: env.kind === 'globals' ? 'globals' : env.id,
   ownerId: env.id,
   variables: () => env.snapshot().variables,
   add: (row) => void env.addRow('variables', row),
