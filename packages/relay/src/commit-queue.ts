@@ -1,6 +1,7 @@
 /**
  * Group commit. Doc changes are queued as they happen and written in one storage transaction per batch:
- * everything queued within one turn of the event loop (more under load, while the previous commit runs).
+ * everything queued within one turn of the event loop, and everything queued while the previous commit
+ * runs (the store commits off the main thread, see worker-store.ts, so the relay keeps working meanwhile).
  * After a batch is durable, each connection that sent updates in it gets an ack with its doc's state vector
  * as of the batch. All storage writes (commits, compactions, deletions) run one at a time through `exclusive`.
  */
@@ -32,6 +33,7 @@ export interface CommitHooks<P extends Peer> {
 export class CommitQueue<P extends Peer = Peer> {
   private pending = new Map<Room<P>, PendingDoc>()
   private tail: Promise<unknown> = Promise.resolve()
+  /** A commit is queued that has not taken its batch yet: what arrives now joins it. */
   private scheduled = false
 
   constructor(
@@ -78,6 +80,7 @@ export class CommitQueue<P extends Peer = Peer> {
 
   /** Commit what is queued now. Call only from inside `exclusive` (or through `flush`). */
   async commitNow(): Promise<void> {
+    this.scheduled = false
     if (this.pending.size === 0) return
     const batch = this.pending
     this.pending = new Map()
@@ -127,9 +130,6 @@ export class CommitQueue<P extends Peer = Peer> {
   private schedule(): void {
     if (this.scheduled) return
     this.scheduled = true
-    setImmediate(() => {
-      this.scheduled = false
-      void this.flush()
-    })
+    setImmediate(() => void this.flush())
   }
 }

@@ -1,5 +1,5 @@
 /** One sync connection: a WebSocket bound to one doc, with the claims of the token that opened it. */
-import type { WebSocket } from 'ws'
+import type { RawData, WebSocket } from 'ws'
 import type { AccessClaims, Role } from './auth.js'
 import { type CloseCode, closeReason } from './close-codes.js'
 import type { AckTarget } from './commit-queue.js'
@@ -7,9 +7,10 @@ import type { DocName } from './doc-name.js'
 import { encodeAck } from './protocol.js'
 import type { Peer, Room } from './room.js'
 import type { LiveConnection } from './sessions.js'
+import type { RelaySocket } from './socket.js'
 
 export interface ConnectionInit {
-  socket: WebSocket
+  socket: RelaySocket
   claims: AccessClaims
   doc: DocName
   role: Role
@@ -17,22 +18,23 @@ export interface ConnectionInit {
   wantsAck: boolean
 }
 
+/** What a connection reports to its hub (one object for all connections: no closures per connection). */
 export interface ConnectionHooks {
-  sent(bytes: number): void
+  /** A binary frame (Uint8Array) or a text frame (string) arrived. */
+  connectionReceived(conn: Connection, frame: Uint8Array | string): void
+  connectionSent(bytes: number): void
   /** The connection is closed (by us or by the peer); `code` is set when we closed it. */
-  closed(conn: Connection, code: CloseCode | null): void
+  connectionClosed(conn: Connection, code: CloseCode | null): void
 }
 
 /** Bytes a slow reader may have queued before it is closed with 1013 (it reconnects and resyncs). */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024
-/** setTimeout's limit; tokens that expire later are re-checked then. */
-const MAX_TIMER_MS = 2 ** 31 - 1
 
 let nextId = 1
 
 export class Connection implements Peer, AckTarget, LiveConnection {
   readonly id = nextId++
-  readonly socket: WebSocket
+  readonly socket: RelaySocket
   readonly claims: AccessClaims
   readonly doc: DocName
   readonly role: Role
@@ -47,7 +49,6 @@ export class Connection implements Peer, AckTarget, LiveConnection {
   /** Answered the last ping. */
   alive = true
   closed = false
-  private expiryTimer: NodeJS.Timeout | null = null
 
   constructor(
     init: ConnectionInit,
@@ -58,10 +59,8 @@ export class Connection implements Peer, AckTarget, LiveConnection {
     this.doc = init.doc
     this.role = init.role
     this.wantsAck = init.wantsAck
-    this.socket.on('pong', () => {
-      this.alive = true
-    })
-    this.scheduleExpiry()
+    this.socket.connection = this
+    this.socket.on('pong', onPong)
   }
 
   send(message: Uint8Array): void {
@@ -71,7 +70,7 @@ export class Connection implements Peer, AckTarget, LiveConnection {
       return
     }
     this.socket.send(message)
-    this.hooks.sent(message.byteLength)
+    this.hooks.connectionSent(message.byteLength)
   }
 
   sendAck(stateVector: Uint8Array, committedMessages: number): void {
@@ -87,33 +86,55 @@ export class Connection implements Peer, AckTarget, LiveConnection {
     } catch {
       this.socket.terminate()
     }
-    this.hooks.closed(this, code)
+    this.hooks.connectionClosed(this, code)
   }
 
   /** The socket closed from the other side (or after our close). */
   socketClosed(): void {
     if (this.closed) return
     this.finish()
-    this.hooks.closed(this, null)
+    this.hooks.connectionClosed(this, null)
+  }
+
+  received(frame: Uint8Array | string): void {
+    this.hooks.connectionReceived(this, frame)
   }
 
   private finish(): void {
     this.closed = true
     this.backlog = []
-    if (this.expiryTimer) clearTimeout(this.expiryTimer)
   }
+}
 
-  /** Close with 4401 when the token expires, so a connection never outlives its token. */
-  private scheduleExpiry(): void {
-    const left = this.claims.exp * 1000 - Date.now()
-    if (left <= 0) {
-      queueMicrotask(() => this.close(4401, 'token expired'))
-      return
-    }
-    this.expiryTimer = setTimeout(() => {
-      if (this.claims.exp * 1000 <= Date.now()) this.close(4401, 'token expired')
-      else this.scheduleExpiry()
-    }, Math.min(left, MAX_TIMER_MS))
-    this.expiryTimer.unref()
-  }
+/**
+ * The listeners of every sync socket, shared (`this` is the socket, which knows its connection), so that an
+ * idle connection holds no closures of its own.
+ */
+export const socketListeners = {
+  message(this: WebSocket, data: RawData, isBinary: boolean): void {
+    carried(this)?.received(isBinary ? frameBytes(data) : 'text')
+  },
+  close(this: WebSocket): void {
+    carried(this)?.socketClosed()
+  },
+  /** ws closes the socket after an error (with the relay's codes, see socket.ts); 'close' follows. */
+  error(): void {},
+}
+
+function onPong(this: WebSocket): void {
+  const conn = carried(this)
+  if (conn) conn.alive = true
+}
+
+/** Sync sockets are RelaySockets (socket.ts); ws types listeners' `this` as its own WebSocket. */
+const carried = (socket: WebSocket): Connection | null => (socket as RelaySocket).connection
+
+/**
+ * A binary frame from ws (a Buffer, unless binaryType was changed) as a plain Uint8Array over the same bytes:
+ * readClientMessage copies payloads out with Uint8Array's slice, which on a Buffer would be a view.
+ */
+export function frameBytes(data: RawData): Uint8Array {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data)
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : data
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }

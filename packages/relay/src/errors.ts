@@ -36,3 +36,15 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError'
   readonly code = 'CONFIG'
 }
+
+/** A storage operation that failed (SQLite error, or the storage worker stopped). The relay closes with 1011. */
+export class StorageError extends Error {
+  override readonly name = 'StorageError'
+  constructor(
+    message: string,
+    /** SQLite's code (e.g. `SQLITE_FULL`) when there is one, else `STORAGE`. */
+    readonly code = 'STORAGE',
+  ) {
+    super(message)
+  }
+}

@@ -2,7 +2,7 @@
 import { upgradeWebSocket } from '@hono/node-server'
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
-import type { WebSocket, WebSocketServer } from 'ws'
+import type { WebSocketServer } from 'ws'
 import { createTokenVerifier, type AuthConfig, type TokenVerifier } from './auth.js'
 import { DevAuth } from './dev-auth.js'
 import { docNameFromPath } from './doc-name.js'
@@ -12,19 +12,22 @@ import { KeyBackups } from './key-backups.js'
 import { createJsonLogger, describeError, type Logger } from './logger.js'
 import { RelayMetrics } from './metrics.js'
 import { Sessions, type DevicePolicy } from './sessions.js'
-import { createWebSocketServer } from './socket.js'
+import { createWebSocketServer, type RelaySocket } from './socket.js'
 import { openDatabase, type SqliteDatabase } from './sqlite.js'
 import { SqliteDocStore } from './sqlite-store.js'
 import type { DocStore } from './store.js'
+import { socketListeners } from './connection.js'
 import { SyncHub, type SyncAdmission } from './sync.js'
+import { WorkerDocStore } from './worker-store.js'
 
 export interface RelayOptions {
   auth: AuthConfig
   /** Directory holding apisync.sqlite (created if missing). Default './data'. */
   dataDir?: string
   /**
-   * Where docs are stored; overrides dataDir. Sessions live in the same database when it is a
-   * SqliteDocStore, else in memory. The relay does not close a store it was given.
+   * Where docs are stored; overrides dataDir. Default: a WorkerDocStore on `{dataDir}/apisync.sqlite`.
+   * Sessions live in the same database file when it is a SqliteDocStore or a WorkerDocStore, else in
+   * memory. The relay does not close a store it was given.
    */
   store?: DocStore
   /** Adds POST /dev/token (see dev-auth.ts). Never in production. */
@@ -61,6 +64,8 @@ export interface Relay {
   /** Give this to @hono/node-server: `serve({ fetch: relay.app.fetch, websocket: relay.websocket })`. */
   readonly websocket: { server: WebSocketServer }
   readonly metrics: RelayMetrics
+  /** Resolves once storage is open (the default store opens on a worker thread); rejects if it cannot be. */
+  readonly ready: Promise<void>
   /** Commit (and ack) everything received so far. */
   flush(): Promise<void>
   stats(): RelayStats
@@ -75,10 +80,13 @@ export function createRelay(options: RelayOptions): Relay {
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   if (!(maxMessageBytes > 0)) throw new ConfigError('maxMessageBytes must be positive')
 
-  const store = options.store ?? new SqliteDocStore({ dataDir: options.dataDir ?? './data' })
+  const dataDir = options.dataDir ?? './data'
+  // Opened first, so that a data dir that cannot be used fails here, before a worker starts.
+  const { db, ownsDb } = registryDatabase(options.store, dataDir)
+  const store = options.store ?? new WorkerDocStore({ dataDir })
   const ownsStore = options.store === undefined
-  const sharedDb = store instanceof SqliteDocStore ? store.database : null
-  const db: SqliteDatabase = sharedDb ?? openDatabase(':memory:')
+  const ready = store instanceof WorkerDocStore ? store.opened() : Promise.resolve()
+  ready.catch(() => {}) // reported to whoever awaits it (startRelay does), not as an unhandled rejection
 
   const sessions = new Sessions(db, {
     maxDevices: options.maxDevices ?? 3,
@@ -90,7 +98,7 @@ export function createRelay(options: RelayOptions): Relay {
     verify = createTokenVerifier(devAuth ? { ...options.auth, secret: devAuth.secret } : options.auth)
   } catch (err) {
     if (ownsStore) void store.close()
-    if (!sharedDb) db.close()
+    if (ownsDb) db.close()
     throw err
   }
 
@@ -133,13 +141,24 @@ export function createRelay(options: RelayOptions): Relay {
       async (c) => {
         const admission = await admit(c)
         let conn: ReturnType<SyncHub['open']> = null
+        let adopted = false
         return {
           onOpen: (_event, ws) => {
             // We created the server, so the raw socket is ws's WebSocket (our RelaySocket).
-            conn = hub.open(ws.raw as unknown as WebSocket, admission)
+            const socket = ws.raw as unknown as RelaySocket
+            conn = hub.open(socket, admission)
+            const adopt = listenersAddedAfter(socket)
+            // @hono/node-server adds its message/close/error listeners right after onOpen returns. They hold the
+            // whole request (Context, Request, IncomingMessage, headers, URLs) for the socket's lifetime and copy
+            // every frame into a MessageEvent; once they are in place, swap them for listeners that hold the
+            // connection only. Frames that arrived before go through onMessage below (hono delivers them first).
+            queueMicrotask(() => {
+              adopted = true
+              adopt(socketListeners)
+            })
           },
           onMessage: (event) => {
-            if (conn) hub.receive(conn, typeof event.data === 'string' ? event.data : toBytes(event.data))
+            if (conn && !adopted) conn.received(typeof event.data === 'string' ? event.data : toBytes(event.data))
           },
           onClose: () => conn?.socketClosed(),
         }
@@ -170,6 +189,7 @@ export function createRelay(options: RelayOptions): Relay {
     app,
     websocket: { server: wss },
     metrics,
+    ready,
     flush: () => hub.flush(),
     stats: () => ({ connections: hub.connections.size, docs: hub.rooms.size, sessions: sessions.liveSessions }),
     close: () =>
@@ -178,8 +198,36 @@ export function createRelay(options: RelayOptions): Relay {
         sessions.flush()
         wss.close()
         if (ownsStore) await store.close()
-        if (!sharedDb) db.close()
+        if (ownsDb) db.close()
       })()),
+  }
+}
+
+/**
+ * The database of sessions, key backups and tombstones, used on the main thread: they are read on every
+ * connection (revocation, device limit) and must see their own writes at once. With the default
+ * WorkerDocStore this is a second connection to the same file. WAL lets it read while the worker commits;
+ * its few writes (session records batched every 100 ms, revocations, key backups) wait for the worker's
+ * write lock through busy_timeout, at most one commit, since the worker only writes what this thread hands
+ * it. It leaves WAL checkpoints to the worker, so that none runs on the event loop.
+ */
+function registryDatabase(store: DocStore | undefined, dataDir: string): { db: SqliteDatabase; ownsDb: boolean } {
+  if (store instanceof SqliteDocStore) return { db: store.database, ownsDb: false }
+  const file = store === undefined ? dataDir : store instanceof WorkerDocStore ? store.dataDir : ':memory:'
+  const db = openDatabase(file)
+  if (file !== ':memory:') db.pragma('wal_autocheckpoint = 0')
+  return { db, ownsDb: true }
+}
+
+/** Remember the socket's listeners now; the returned function replaces those added since with `ours`. */
+function listenersAddedAfter(socket: RelaySocket): (ours: typeof socketListeners) => void {
+  const events = ['message', 'close', 'error'] as const
+  const before = new Map(events.map((e) => [e, new Set(socket.listeners(e))]))
+  return (ours) => {
+    for (const e of events) {
+      for (const listener of socket.listeners(e)) if (!before.get(e)!.has(listener)) socket.off(e, listener as () => void)
+      socket.on(e, ours[e])
+    }
   }
 }
 

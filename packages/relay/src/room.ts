@@ -1,7 +1,8 @@
 /**
  * A loaded doc: its Y.Doc, the awareness of the people in it, and the peers (connections) attached to it.
  * Every change goes through `applyUpdate`, which captures the doc's own update events so that an update that
- * fails halfway is neither broadcast nor stored.
+ * fails halfway is neither broadcast nor stored. Changes are queued for storage at once; peers get a turn's
+ * first change at once and the rest merged at the end of the turn, not one message per update.
  */
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
@@ -25,6 +26,27 @@ export interface RoomHooks<P extends Peer> {
 
 const loadOrigin = Symbol('load')
 
+/**
+ * The doc's state as an update (what `targetStateVector` lacks), leaving out what Yjs holds back as pending:
+ * structs and deletions whose dependencies it has not seen. Y.encodeStateAsUpdate merges those in, and a
+ * client can send pending structs that reuse ids the doc already has with other content (found by fuzzing):
+ * merged, they hide real content from whoever applies the result. Peers and storage get what the doc
+ * integrated, which is also all that acks cover; the pending rest follows in an update once it integrates.
+ */
+export function encodeIntegratedState(doc: Y.Doc, targetStateVector?: Uint8Array): Uint8Array {
+  const store = doc.store
+  const { pendingStructs, pendingDs } = store
+  if (pendingStructs === null && pendingDs === null) return Y.encodeStateAsUpdate(doc, targetStateVector)
+  store.pendingStructs = null
+  store.pendingDs = null
+  try {
+    return Y.encodeStateAsUpdate(doc, targetStateVector)
+  } finally {
+    store.pendingStructs = pendingStructs
+    store.pendingDs = pendingDs
+  }
+}
+
 export class Room<P extends Peer = Peer> {
   readonly name: string
   readonly workspaceId: string
@@ -44,6 +66,10 @@ export class Room<P extends Peer = Peer> {
   unloadTimer: NodeJS.Timeout | null = null
   compactionTimer: NodeJS.Timeout | null = null
   private capture: Uint8Array[] | null = null
+  /** A change was sent to peers in this turn of the event loop: later ones wait in the outbox for its end. */
+  private turnOpen = false
+  /** Changes held back until the end of the turn, each with the peer it came from (null: send to all). */
+  private outbox: { update: Uint8Array; origin: P | null }[] = []
   /** Sync step 2 for a client that has nothing yet (most joins), until the doc changes. */
   private fullStateMessage: Uint8Array | null = null
   private destroyed = false
@@ -98,8 +124,8 @@ export class Room<P extends Peer = Peer> {
 
   /** The reply to a client's sync step 1: what the doc has that the client's state vector lacks. */
   syncStep2(stateVector: Map<number, number>, encodedStateVector: Uint8Array): Uint8Array {
-    if (stateVector.size > 0) return encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, encodedStateVector))
-    return (this.fullStateMessage ??= encodeSyncStep2(Y.encodeStateAsUpdate(this.doc)))
+    if (stateVector.size > 0) return encodeSyncStep2(encodeIntegratedState(this.doc, encodedStateVector))
+    return (this.fullStateMessage ??= encodeSyncStep2(encodeIntegratedState(this.doc)))
   }
 
   /** Messages a peer gets when it joins: sync step 1, then the awareness states if there are any. */
@@ -153,11 +179,44 @@ export class Room<P extends Peer = Peer> {
     return doc
   }
 
-  /** Queue a change for storage and send it to every peer but the one it came from. */
+  /**
+   * Queue a change for storage, and send it to every peer but the one it came from: at once if it is the
+   * turn's first, else at the end of the turn together with the others (a burst read from the sockets in one
+   * turn becomes two messages per peer, not one per change, and a lone change waits for nothing).
+   */
   private publish(update: Uint8Array, origin: P | null): void {
+    if (this.turnOpen) this.outbox.push({ update, origin })
+    else {
+      this.turnOpen = true
+      setImmediate(this.endTurn)
+      this.deliver([{ update, origin }])
+    }
     this.hooks.changed(this, update)
-    const message = encodeUpdate(update)
-    for (const peer of this.peers) if (peer !== origin) peer.send(message)
+  }
+
+  private readonly endTurn = (): void => {
+    this.turnOpen = false
+    const outbox = this.outbox
+    this.outbox = []
+    if (outbox.length > 0) this.deliver(outbox)
+  }
+
+  /**
+   * One message to each peer, holding every change it did not send itself (merged when there are several).
+   * Peers that joined since the changes were made got them in their sync step 2 too; Yjs ignores repeats.
+   */
+  private deliver(changes: { update: Uint8Array; origin: P | null }[]): void {
+    if (this.destroyed || this.peers.size === 0) return
+    const origins = new Set<P>()
+    for (const { origin } of changes) if (origin !== null && this.peers.has(origin)) origins.add(origin)
+    if (this.peers.size > origins.size) {
+      const everything = encodeUpdate(changes.length === 1 ? changes[0].update : Y.mergeUpdates(changes.map((c) => c.update)))
+      for (const peer of this.peers) if (!origins.has(peer)) peer.send(everything)
+    }
+    for (const origin of origins) {
+      const others = changes.filter((c) => c.origin !== origin).map((c) => c.update)
+      if (others.length > 0) origin.send(encodeUpdate(others.length === 1 ? others[0] : Y.mergeUpdates(others)))
+    }
   }
 
   private readonly onAwarenessUpdate = (

@@ -29,6 +29,12 @@ const CLOSE_GRACE_MS = 3_000
 
 export async function startRelay(options: StartRelayOptions): Promise<RunningRelay> {
   const relay = createRelay(options)
+  try {
+    await relay.ready
+  } catch (err) {
+    await relay.close().catch(() => {})
+    throw err
+  }
   const host = options.host ?? '127.0.0.1'
   const tls = options.tls ? { cert: pemOrFile(options.tls.cert), key: pemOrFile(options.tls.key) } : null
   const server = createAdaptorServer({
@@ -36,10 +42,14 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     websocket: relay.websocket,
     ...(tls ? { createServer: createHttpsServer, serverOptions: tls } : {}),
   })
+  // Every socket, upgraded ones included (the HTTP server forgets those), to cut what is left at shutdown.
   const sockets = new Set<Socket>()
+  const forget = function (this: Socket) {
+    sockets.delete(this)
+  } // one listener for all sockets: an idle connection costs no closure
   server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
+    socket.on('close', forget)
   })
   try {
     await new Promise<void>((resolve, reject) => {

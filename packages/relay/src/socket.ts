@@ -1,5 +1,6 @@
 /** The relay's WebSocket server: ws, with over-limit and malformed frames closed with the relay's codes. */
 import { WebSocket, WebSocketServer } from 'ws'
+import type { Connection } from './connection.js'
 
 /**
  * ws refuses a frame over `maxPayload` before buffering it, and invalid framing, with 1009/1002/1007. The
@@ -7,6 +8,9 @@ import { WebSocket, WebSocketServer } from 'ws'
  * itself never closes with these three codes.
  */
 export class RelaySocket extends WebSocket {
+  /** The sync connection this socket carries, once admitted (see Connection's shared socket listeners). */
+  connection: Connection | null = null
+
   override close(code?: number, data?: string | Buffer): void {
     if (code === 1009) return super.close(4413, 'message too large')
     if (code === 1002 || code === 1007) return super.close(4400, 'malformed frame')

@@ -15,9 +15,11 @@ export function openDatabase(dataDirOrMemory: string): SqliteDatabase {
 }
 
 function configure(db: SqliteDatabase): SqliteDatabase {
+  // Two connections share the file (the storage worker's and the main thread's, see relay.ts): wait for the
+  // other's lock rather than fail, starting with the switch to WAL.
+  db.pragma('busy_timeout = 5000')
   db.pragma('journal_mode = WAL')
   // FULL: a commit is on disk when it returns, which is what an ack promises. Group commit keeps it fast.
   db.pragma('synchronous = FULL')
-  db.pragma('busy_timeout = 5000')
   return db
 }

@@ -2,20 +2,20 @@
  * The sync hub: rooms (loaded docs) and the connections attached to them. Loads docs on demand, dispatches
  * client messages, refuses what a connection may not do, unloads idle docs and compacts their logs.
  */
-import type { WebSocket } from 'ws'
-import * as Y from 'yjs'
 import type { AccessClaims, Role } from './auth.js'
 import { type CloseCode, closeReason } from './close-codes.js'
 import { CommitQueue } from './commit-queue.js'
-import { Connection } from './connection.js'
+import { Connection, type ConnectionHooks } from './connection.js'
 import type { DocName } from './doc-name.js'
 import { ProtocolError, RelayError } from './errors.js'
+import { ExpiryTimers } from './expiry.js'
 import type { Logger } from './logger.js'
 import { describeError } from './logger.js'
 import type { RelayMetrics } from './metrics.js'
 import { encodePermissionDenied, readClientMessage } from './protocol.js'
-import { Room } from './room.js'
+import { encodeIntegratedState, Room } from './room.js'
 import type { Sessions } from './sessions.js'
+import type { RelaySocket } from './socket.js'
 import type { DocStore } from './store.js'
 import { decodeStateVector, decodeUpdate, isEmptyUpdate, validateAwarenessUpdate, wouldChange } from './updates.js'
 
@@ -43,12 +43,14 @@ export interface SyncHubOptions {
   pingIntervalMs: number
 }
 
-export class SyncHub {
+export class SyncHub implements ConnectionHooks {
   readonly rooms = new Map<string, Room<Connection>>()
   readonly connections = new Set<Connection>()
   readonly commits: CommitQueue<Connection>
   private closing = false
   private readonly pingTimer: NodeJS.Timeout
+  /** Closes a connection with 4401 when its token expires, so that none outlives its token. */
+  private readonly expiries = new ExpiryTimers<Connection>((conn) => conn.close(4401, 'token expired'))
 
   constructor(private readonly o: SyncHubOptions) {
     this.commits = new CommitQueue<Connection>(
@@ -62,7 +64,7 @@ export class SyncHub {
   }
 
   /** A socket opened: admit it (or close it with the code that says why) and join its doc. */
-  open(socket: WebSocket, admission: SyncAdmission): Connection | null {
+  open(socket: RelaySocket, admission: SyncAdmission): Connection | null {
     const refuse = (code: CloseCode, reason: string) => {
       socket.close(code, closeReason(reason))
       this.o.metrics.closes.inc(1, { code: String(code) })
@@ -74,10 +76,7 @@ export class SyncHub {
     if (this.o.maxConnections > 0 && this.connections.size >= this.o.maxConnections) return refuse(1013, 'too many connections')
     const { claims, doc, role, wantsAck, userAgent } = admission
     if (this.o.sessions.deletions.isWorkspaceDeleted(doc.workspaceId)) return refuse(4403, 'workspace deleted')
-    const conn = new Connection(
-      { socket, claims, doc, role, wantsAck },
-      { sent: (bytes) => this.sent(bytes), closed: (c, code) => this.detach(c, code) },
-    )
+    const conn = new Connection({ socket, claims, doc, role, wantsAck }, this)
     const refused = this.o.sessions.admit(conn, claims, userAgent)
     if (refused) {
       conn.close(refused.code, refused.reason)
@@ -86,13 +85,14 @@ export class SyncHub {
       return null
     }
     this.connections.add(conn)
+    this.expiries.add(conn, claims.exp)
     this.o.logger.info('sync.open', { conn: conn.id, doc: doc.name, sub: claims.sub, sid: claims.sid, role, ack: wantsAck })
     void this.join(conn)
     return conn
   }
 
   /** A binary frame from a connection (text frames are `string`). */
-  receive(conn: Connection, frame: Uint8Array | string): void {
+  connectionReceived(conn: Connection, frame: Uint8Array | string): void {
     if (conn.closed) return
     this.o.metrics.messagesIn.inc()
     if (typeof frame === 'string') {
@@ -136,6 +136,7 @@ export class SyncHub {
     if (this.closing) return
     this.closing = true
     clearInterval(this.pingTimer)
+    this.expiries.clear()
     await this.commits.flush()
     for (const conn of [...this.connections]) conn.close(1012, 'relay restarting')
     await this.commits.flush()
@@ -294,8 +295,10 @@ export class SyncHub {
     }
   }
 
-  private detach(conn: Connection, code: CloseCode | null): void {
+  /** A connection closed: leave its session and room. */
+  connectionClosed(conn: Connection, code: CloseCode | null): void {
     if (!this.connections.delete(conn)) return
+    this.expiries.delete(conn, conn.claims.exp)
     this.o.sessions.release(conn, conn.claims.sid)
     if (code !== null) this.o.metrics.closes.inc(1, { code: String(code) })
     this.o.logger.info('sync.close', { conn: conn.id, doc: conn.doc.name, code: code ?? undefined, by: code === null ? 'client' : 'relay' })
@@ -352,14 +355,14 @@ export class SyncHub {
     // A doc deleted with its workspace while it was loaded must not be written back.
     if (this.o.sessions.deletions.isWorkspaceDeleted(room.workspaceId)) return
     const entries = room.logLength
-    const snapshot = Y.encodeStateAsUpdate(room.doc)
+    const snapshot = encodeIntegratedState(room.doc)
     await this.o.store.compact(room.name, snapshot)
     room.logLength = 0
     this.o.metrics.compactions.inc()
     this.o.logger.debug('doc.compacted', { doc: room.name, entries, bytes: snapshot.byteLength })
   }
 
-  private sent(bytes: number): void {
+  connectionSent(bytes: number): void {
     this.o.metrics.messagesOut.inc()
     this.o.metrics.bytesOut.inc(bytes)
   }

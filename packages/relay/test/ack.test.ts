@@ -178,6 +178,33 @@ describe('with slow or failing storage', () => {
     await sqlite.close()
   })
 
+  it('a commit in flight holds up no broadcast: readers have the update before it is written, its ack comes after', async () => {
+    dir = await tempDir()
+    const sqlite = new SqliteDocStore({ dataDir: dir })
+    const store = new FlakyStore(sqlite)
+    running = await startRelay({ auth: { secret: SECRET }, store, logger: silentLogger })
+    const { signToken } = await import('@apisync/relay')
+    const url = async (sid: string) =>
+      `${running!.wsUrl}/sync/w1/overlap?token=${await signToken({ sub: 'a', sid, ws: { w1: 'owner' } }, { secret: SECRET })}&ack=1`
+    const writer = await SyncClient.connect(await url('w'))
+    const reader = await SyncClient.connect(await url('r'))
+    await Promise.all([writer.whenSynced(), reader.whenSynced()])
+    store.delayMs = 300
+    const received: number[] = []
+    reader.doc.getArray('a').observe(() => received.push(performance.now()))
+    for (let i = 0; i < 3; i++) writer.doc.getArray('a').push([i])
+    await eventually(() => reader.doc.getArray('a').length === 3, 5000, 'reader has the updates')
+    const ack = await writer.waitForAckCovering(5000)
+    const ackedAt = performance.now()
+    expect(Math.max(...received)).toBeLessThan(store.lastWriteAt)
+    expect(ackedAt).toBeGreaterThanOrEqual(store.lastWriteAt)
+    expect(Y.decodeStateVector(ack.stateVector).get(writer.doc.clientID)).toBe(3)
+    for (const c of [writer, reader]) c.close()
+    await running.close()
+    running = null
+    await sqlite.close()
+  })
+
   it('a failed commit is never acked: the doc is dropped, its sockets close with 1011, and a resend after reconnecting is stored', async () => {
     dir = await tempDir()
     const sqlite = new SqliteDocStore({ dataDir: dir })

@@ -80,6 +80,41 @@ describe('bad input', () => {
     deleter.close()
   })
 
+  it('pending structs that reuse known ids (other content, unknown parent) hide nothing from readers or storage', async () => {
+    const writerDoc = new Y.Doc()
+    writerDoc.clientID = 1
+    const writer = await SyncClient.connect(relay.syncUrl('w1/reuse', await relay.token({ sid: 'w' }), '&ack=1'), writerDoc)
+    writerDoc.getText('t').insert(0, 'hello world')
+    writerDoc.getText('t').delete(2, 3)
+    await writer.waitForAckCovering()
+
+    // Client 1's ids again, with other content, inside a type of client 999 that the relay never saw (so
+    // Yjs keeps them pending), plus a struct of a higher client id, which makes Yjs' merge of the doc's
+    // state with its pending structs prefer these over the real ones (found by the fuzz test).
+    const forged = new Y.Doc()
+    forged.clientID = 999
+    const [a, b] = [new Y.Text(), new Y.Text()]
+    forged.getMap('m').set('a', a)
+    forged.getMap('m').set('b', b)
+    const known = Y.encodeStateVector(forged)
+    forged.clientID = 1
+    a.insert(0, 'HELLO WORLD')
+    forged.clientID = 2000
+    b.insert(0, '!')
+    const attacker = await SyncClient.connect(relay.syncUrl('w1/reuse', await relay.token({ sid: 'a' }), '&ack=1'))
+    await attacker.whenSynced()
+    attacker.raw.send(encodeSyncMessage(2, Y.encodeStateAsUpdate(forged, known)))
+    await eventually(() => attacker.acks.some((ack) => ack.committedMessages === 2), 5000, 'forged update handled')
+    writerDoc.getText('t').insert(8, '!')
+    await writer.waitForAckCovering()
+
+    const reader = await SyncClient.connect(relay.syncUrl('w1/reuse', await relay.token({ sid: 'r' })))
+    await reader.whenSynced()
+    expect(reader.doc.getText('t').toString()).toBe('he world!')
+    expect((await relay.storedDoc('w1/reuse')).getText('t').toString()).toBe('he world!')
+    for (const c of [writer, attacker, reader]) c.close()
+  })
+
   it('a text frame, an empty frame, a truncated varint, an absurd length and trailing bytes each close with 4400', async () => {
     const token = await relay.token()
     const frames: Array<Uint8Array | string> = [

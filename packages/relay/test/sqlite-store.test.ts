@@ -1,18 +1,20 @@
-/** SqliteDocStore: append in one transaction, load in order, compact, delete, persist across reopen. */
+/**
+ * The SQLite DocStores, used directly (SqliteDocStore) and on a worker thread (WorkerDocStore, the relay's
+ * default): append in one transaction, load in order, compact, delete, persist across reopen.
+ */
 import { rm } from 'node:fs/promises'
 import * as Y from 'yjs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { SqliteDocStore } from '@apisync/relay'
+import { SqliteDocStore, WorkerDocStore, type DocStore } from '@apisync/relay'
 import { tempDir } from './helpers.js'
 
 const dirs: string[] = []
 afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
 })
-const open = async () => {
-  const dir = await tempDir()
-  dirs.push(dir)
-  return { dir, store: new SqliteDocStore({ dataDir: dir }) }
+const kinds = {
+  SqliteDocStore: (dataDir: string): DocStore => new SqliteDocStore({ dataDir }),
+  WorkerDocStore: (dataDir: string): DocStore => new WorkerDocStore({ dataDir }),
 }
 
 const updatesOf = (fn: (doc: Y.Doc) => void) => {
@@ -29,7 +31,13 @@ const rebuild = (updates: Uint8Array[]) => {
   return doc
 }
 
-describe('SqliteDocStore', () => {
+describe.each(Object.entries(kinds))('%s', (_kind, create) => {
+  const open = async () => {
+    const dir = await tempDir()
+    dirs.push(dir)
+    return { dir, store: create(dir) }
+  }
+
   it('loads nothing for an unknown doc', async () => {
     const { store } = await open()
     expect(await store.load('w/x')).toEqual({ updates: [], logLength: 0 })
@@ -44,7 +52,7 @@ describe('SqliteDocStore', () => {
     const b = updatesOf((d) => d.getText('t').insert(0, 'b'))
     await store.appendUpdates([...a.updates.map((update) => ({ docName: 'w/a', update })), ...b.updates.map((update) => ({ docName: 'w/b', update }))])
     await store.close()
-    const reopened = new SqliteDocStore({ dataDir: dir })
+    const reopened = create(dir)
     const loaded = await reopened.load('w/a')
     expect(loaded.logLength).toBe(5)
     expect(loaded.updates).toEqual(a.updates)
@@ -91,10 +99,13 @@ describe('SqliteDocStore', () => {
     await store.close()
   })
 
-  it('runs in WAL mode with synchronous=FULL', async () => {
-    const { store } = await open()
-    expect(store.database.pragma('journal_mode', { simple: true })).toBe('wal')
-    expect(store.database.pragma('synchronous', { simple: true })).toBe(2)
-    await store.close()
-  })
+})
+
+it('SqliteDocStore runs in WAL mode with synchronous=FULL', async () => {
+  const dir = await tempDir()
+  dirs.push(dir)
+  const store = new SqliteDocStore({ dataDir: dir })
+  expect(store.database.pragma('journal_mode', { simple: true })).toBe('wal')
+  expect(store.database.pragma('synchronous', { simple: true })).toBe(2)
+  await store.close()
 })

@@ -1,0 +1,55 @@
+/**
+ * The storage worker behind WorkerDocStore: owns a SqliteDocStore on a thread of its own, so that SQLite's
+ * synchronous commits (and their fsync) never block the relay's event loop. Requests are handled one at a
+ * time, in the order they arrive.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { SqliteDocStore } from './sqlite-store.js'
+import { unpackUpdates, type StoreCall, type StoreReply, type StoreRequest } from './store-messages.js'
+
+const port = parentPort
+if (!port) throw new Error('sqlite-worker.ts runs as a worker thread (see WorkerDocStore)')
+
+const store = new SqliteDocStore({ dataDir: (workerData as { dataDir: string }).dataDir })
+
+function run(call: StoreCall): Promise<unknown> {
+  switch (call.op) {
+    case 'open': // the store opened (or failed to) before the first message
+      return Promise.resolve()
+    case 'load':
+      return store.load(call.docName)
+    case 'appendUpdates':
+      return store.appendUpdates(unpackUpdates(call.packed))
+    case 'compact':
+      return store.compact(call.docName, call.snapshot)
+    case 'deleteDoc':
+      return store.deleteDoc(call.docName)
+    case 'deletePrefix':
+      return store.deletePrefix(call.prefix)
+    case 'listDocs':
+      return store.listDocs(call.prefix)
+    case 'close':
+      return store.close()
+  }
+}
+
+/** A loaded doc's buffers are the worker's own: move them to the main thread instead of copying them. */
+function transferable(value: unknown): ArrayBuffer[] {
+  if (typeof value !== 'object' || value === null || !('updates' in value)) return []
+  const buffers = new Set<ArrayBuffer>()
+  for (const u of (value as { updates: Uint8Array[] }).updates) {
+    if (u.buffer instanceof ArrayBuffer && u.byteOffset === 0 && u.byteLength === u.buffer.byteLength) buffers.add(u.buffer)
+  }
+  return [...buffers]
+}
+
+port.on('message', (request: StoreRequest) => {
+  run(request).then(
+    (value) => port.postMessage({ id: request.id, ok: true, value } as StoreReply, transferable(value)),
+    (err: unknown) => {
+      const e = err instanceof Error ? err : new Error(String(err))
+      const code = 'code' in e && typeof e.code === 'string' ? e.code : undefined
+      port.postMessage({ id: request.id, ok: false, error: { name: e.name, message: e.message, code } } satisfies StoreReply)
+    },
+  )
+})

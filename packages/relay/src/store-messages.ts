@@ -1,0 +1,66 @@
+/**
+ * The messages between WorkerDocStore (main thread) and its storage worker (sqlite-worker.ts): one request
+ * per DocStore call, one reply per request. A batch of updates travels as one packed buffer (transferred,
+ * not copied), so a group commit of thousands of small updates is one message with one allocation.
+ */
+import type { StoredDoc, UpdateEntry } from './store.js'
+
+/** Updates of a batch: doc names, and every update's bytes back to back with the offset where each ends. */
+export interface PackedUpdates {
+  docNames: string[]
+  ends: Uint32Array
+  bytes: Uint8Array
+}
+
+export type StoreCall =
+  | { op: 'open' }
+  | { op: 'load'; docName: string }
+  | { op: 'appendUpdates'; packed: PackedUpdates }
+  | { op: 'compact'; docName: string; snapshot: Uint8Array }
+  | { op: 'deleteDoc'; docName: string }
+  | { op: 'deletePrefix'; prefix: string }
+  | { op: 'listDocs'; prefix: string | undefined }
+  | { op: 'close' }
+
+/** What each call resolves to. */
+export interface StoreResults {
+  open: void
+  load: StoredDoc
+  appendUpdates: void
+  compact: void
+  deleteDoc: void
+  deletePrefix: number
+  listDocs: string[]
+  close: void
+}
+
+export type StoreRequest = StoreCall & { id: number }
+
+export type StoreReply =
+  | { id: number; ok: true; value: StoreResults[StoreCall['op']] }
+  | { id: number; ok: false; error: { name: string; message: string; code: string | undefined } }
+
+export function packUpdates(entries: readonly UpdateEntry[]): PackedUpdates {
+  let size = 0
+  for (const { update } of entries) size += update.byteLength
+  const bytes = new Uint8Array(size)
+  const ends = new Uint32Array(entries.length)
+  const docNames: string[] = new Array(entries.length)
+  let offset = 0
+  entries.forEach(({ docName, update }, i) => {
+    bytes.set(update, offset)
+    offset += update.byteLength
+    ends[i] = offset
+    docNames[i] = docName
+  })
+  return { docNames, ends, bytes }
+}
+
+export function unpackUpdates({ docNames, ends, bytes }: PackedUpdates): UpdateEntry[] {
+  let start = 0
+  return docNames.map((docName, i) => {
+    const update = bytes.subarray(start, ends[i])
+    start = ends[i]
+    return { docName, update }
+  })
+}
