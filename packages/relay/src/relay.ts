@@ -123,7 +123,7 @@ export function createRelay(options: RelayOptions): Relay {
   let closing: Promise<void> | null = null
 
   const app = new Hono()
-  const allowCors = cors({ origin: '*', allowHeaders: ['Authorization', 'Content-Type'], allowMethods: ['GET', 'POST', 'DELETE'] })
+  const allowCors = cors({ origin: '*', allowHeaders: ['Authorization', 'Content-Type'], allowMethods: ['GET', 'POST', 'PUT', 'DELETE'] })
   app.use('*', async (c, next) => (c.req.path.startsWith('/sync/') ? next() : allowCors(c, next)))
   app.use('*', async (c, next) => {
     const started = performance.now()

@@ -62,3 +62,13 @@ describe('key backup', () => {
     }
   })
 })
+
+describe('key backup from another origin', () => {
+  it('allows PUT in a CORS preflight, so a web app on another origin can upload its backup', async () => {
+    const res = await fetch(`${relay.running.url}/account/key-backup`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'authorization,content-type' },
+    })
+    expect(res.headers.get('access-control-allow-methods')).toContain('PUT')
+  })
+})
