@@ -75,10 +75,11 @@ it('a worker that dies fails the calls it held; the next call starts a new worke
   const { dir, store } = await open()
   const [first, second] = pushes(2)
   await store.appendUpdates([{ docName: 'w/d', update: first }])
-  // Nothing public stops the worker (it only stops by crashing); reach it to kill it mid-call.
+  // Nothing public stops the worker (it only stops by crashing); reach it to kill it with a call in flight.
   const worker = (store as unknown as { worker: Worker }).worker
+  const stopped = worker.terminate()
   const pending = store.load('w/d')
-  await worker.terminate()
+  await stopped
   await expect(pending).rejects.toBeInstanceOf(StorageError)
   await store.appendUpdates([{ docName: 'w/d', update: second }])
   expect((await store.load('w/d')).logLength).toBe(2)
