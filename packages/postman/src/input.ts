@@ -25,7 +25,8 @@ export const DEFAULT_LIMITS: Required<ImportLimits> = {
 }
 
 /** What the importers accept: JSON text (a leading BOM is fine), UTF-8 bytes, or the parsed value. */
-export type PostmanInput = string | Uint8Array | Json
+/** A file as text or bytes, or already parsed: validated in full either way. */
+export type PostmanInput = string | Uint8Array | object
 
 const MAX_DEPTH = 56
 

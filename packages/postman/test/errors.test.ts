@@ -173,7 +173,7 @@ describe('refusals', () => {
   it('newman reports: wrong shapes named by path, nothing appended', () => {
     const report = readJson('postmanlabs__newman__sample-collection-report.json') as { run: Record<string, unknown> }
     const runs = RunsModel.open(new Y.Doc())
-    const bad = (mutate: (r: { run: Record<string, any> }) => void, path: string) => {
+    const bad = (mutate: (r: { run?: Record<string, any> }) => void, path: string) => {
       const r = structuredClone(report)
       mutate(r)
       let error: unknown
@@ -186,10 +186,10 @@ describe('refusals', () => {
       expect((error as PostmanImportError).path).toBe(path)
     }
     bad((r) => delete r.run, '$.run')
-    bad((r) => (r.run.stats.requests.total = -1), '$.run.stats.requests.total')
-    bad((r) => (r.run.timings.started = 'yesterday'), '$.run.timings.started')
-    bad((r) => (r.run.executions[1].response.code = '200'), '$.run.executions[1].response.code')
-    bad((r) => (r.run.executions[2].assertions = [1]), '$.run.executions[2].assertions[0]')
+    bad((r) => (r.run!.stats.requests.total = -1), '$.run.stats.requests.total')
+    bad((r) => (r.run!.timings.started = 'yesterday'), '$.run.timings.started')
+    bad((r) => (r.run!.executions[1].response.code = '200'), '$.run.executions[1].response.code')
+    bad((r) => (r.run!.executions[2].assertions = [1]), '$.run.executions[2].assertions[0]')
     expect(runs.snapshot().runs).toEqual([])
   })
 })
