@@ -200,7 +200,7 @@ export class RunsModel extends DocModel<RunsSnapshot> {
     this.transact(() => {
       const entry = new Y.Map<unknown>()
       entry.set('start', { id, collectionId, environmentName, startedAt, planned, extra } as unknown as Json)
-      entry.set('updatedAt', this.ctx.now())
+      entry.set('updatedAt', (this.ctx.now?.() ?? Date.now()))
       entry.set('executions', new Y.Array<unknown>())
       this.active.set(id, entry)
     })
@@ -215,7 +215,7 @@ export class RunsModel extends DocModel<RunsSnapshot> {
     if (!(entry instanceof Y.Map) || !(list instanceof Y.Array)) throw new ModelError('NOT_FOUND', `run ${runId} is not in progress`)
     this.transact(() => {
       list.push([execution as unknown as Json])
-      entry.set('updatedAt', this.ctx.now())
+      entry.set('updatedAt', (this.ctx.now?.() ?? Date.now()))
     })
   }
 
