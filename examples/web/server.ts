@@ -23,7 +23,7 @@ import { PROXY_PATH } from './src/proxy-protocol.js'
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '../..')
 /** Sources the build depends on: the app's and the workspace packages' it bundles. */
-const SOURCES = [join(HERE, 'src'), join(HERE, 'index.html'), join(HERE, 'vite.config.ts'), ...['client', 'crypto', 'model', 'postman'].map((p) => join(ROOT, 'packages', p, 'src'))]
+const SOURCES = [join(HERE, 'src'), join(HERE, 'index.html'), join(HERE, 'sandbox.html'), join(HERE, 'vite.config.ts'), ...['client', 'crypto', 'model', 'postman'].map((p) => join(ROOT, 'packages', p, 'src'))]
 /**
  * The sandbox page that runs collection scripts (src/runner/sandbox-frame.ts): an opaque origin even when opened
  * directly (CSP sandbox), no network for the scripts (connect-src 'none', inherited by its blob: worker), eval
