@@ -6,6 +6,7 @@
  *   GET  /users/:id        a user as JSON (404 for unknown ids)
  *   POST /login            { token } when the JSON body has user "ann" and password "pw", else 401
  *   GET  /hang             never answers (the proxy's timeout)
+ *   GET  /slow/:ms         answers { slept } after that many milliseconds
  *   GET  /big?mb=N         N MiB streamed without Content-Length (the size limit); how much was written is kept
  *   GET  /big-declared?mb=N the same with Content-Length
  *   GET  /gzip             a gzip-encoded JSON body
@@ -88,6 +89,8 @@ export async function startApi(): Promise<ApiServer> {
       } catch {}
       return creds.user === 'ann' && creds.password === 'pw' ? json(res, 200, { token: 'tok-ann' }) : json(res, 401, { error: 'bad credentials' })
     }
+    m = /^\/slow\/(\d+)$/.exec(path)
+    if (m) return void setTimeout(() => json(res, 200, { slept: Number(m![1]) }), Number(m[1]))
     if (path === '/hang') return // never answers; the socket is destroyed on close
     if (path === '/big' || path === '/big-declared') return stream(res, Number(url.searchParams.get('mb') ?? '50'), path === '/big-declared')
     if (path === '/gzip') {

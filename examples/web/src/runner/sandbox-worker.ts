@@ -346,7 +346,13 @@ const safeUrl = (u: string): URL | null => {
 }
 
 // A dedicated worker's global (the app's tsconfig has the DOM lib, not the worker one).
-const worker = self as unknown as { onmessage: ((event: MessageEvent<ScriptJob>) => void) | null; postMessage(message: ScriptResult): void }
+const worker = self as unknown as {
+  onmessage: ((event: MessageEvent<ScriptJob>) => void) | null
+  postMessage(message: ScriptResult): void
+  addEventListener(type: 'unhandledrejection', listener: (e: PromiseRejectionEvent) => void): void
+}
+// A promise a script left rejected is the script's business (its tests say what failed), not an error to report.
+worker.addEventListener('unhandledrejection', (e) => e.preventDefault())
 worker.onmessage = (event) => {
   run(event.data).then(
     (result) => worker.postMessage(result),

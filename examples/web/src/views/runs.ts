@@ -8,8 +8,7 @@ import { h } from '../dom.js'
 import { pickFiles } from '../files.js'
 import { importFile } from '../postman.js'
 import { localRun } from '../runner/run.js'
-import { envPicker } from './env-picker.js'
-import { runButton } from './run-button.js'
+import { runControls } from './run-button.js'
 import { badge, button, empty } from './ui.js'
 
 /** A run nobody has added to for this long is shown as stalled (its device may be gone). */
@@ -31,8 +30,7 @@ export function runsView(app: App, collectionId: string): HTMLElement {
       { class: 'title-row' },
       h('h1', { class: 'title' }, 'Run results'),
       h('span', { class: 'spacer' }),
-      envPicker(app),
-      runButton(app, collectionId, null),
+      runControls(app, collectionId, null),
       !view.readOnly &&
         button(
           '⤓ Import newman report',
