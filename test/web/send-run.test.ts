@@ -327,8 +327,9 @@ describe.skipIf(!run)('the demo as an API client', () => {
     const stopped = page.getByTestId('script-error')
     await stopped.waitFor({ timeout: 15_000 })
     expect(await stopped.textContent()).toMatch(/test script of the request: the script did not finish within 5 s and was stopped \(an endless loop\?\)/)
-    // The response itself still shows.
+    // The response itself still shows, and so does the test that passed before the loop began.
     expect(await page.getByTestId('response-status').textContent()).toBe('200 OK')
+    expect(await page.getByTestId('tests-count').textContent()).toBe('1/1')
     await d.shot('17-endless-loop')
 
     // The script sandbox cannot reach the app's storage, cookies, DOM or network.

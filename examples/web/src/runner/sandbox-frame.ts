@@ -8,13 +8,16 @@
  * stays free, so an endless loop is stopped by terminating the worker after the job's deadline, and the app's
  * page, whichever process the frame shares with it, never waits on a script.
  */
-import { FRAME_READY, type FromFrame, type ScriptJob, type ScriptResult, type ToFrame } from './script-protocol.js'
+import { FRAME_READY, type FromFrame, type FromWorker, type ScriptAssertion, type ScriptJob, type ScriptLog, type ScriptResult, type ToFrame } from './script-protocol.js'
 import SandboxWorker from './sandbox-worker.ts?worker&inline'
 
-const failed = (job: ScriptJob, error: string): ScriptResult => ({ assertions: [], scopes: job.scopes, headers: job.request.headers, console: [], error })
+const failed = (job: ScriptJob, error: string, assertions: ScriptAssertion[] = [], console: ScriptLog[] = []): ScriptResult => ({ assertions, scopes: job.scopes, headers: job.request.headers, console, error })
 
 function runJob(job: ScriptJob, port: MessagePort): void {
   const worker = new SandboxWorker()
+  // What the script did before it is stopped, if it is.
+  const assertions: ScriptAssertion[] = []
+  const logs: ScriptLog[] = []
   let done = false
   const finish = (result: ScriptResult) => {
     if (done) return
@@ -25,13 +28,18 @@ function runJob(job: ScriptJob, port: MessagePort): void {
     port.close()
   }
   const timer = setTimeout(
-    () => finish(failed(job, `the script did not finish within ${job.timeoutMs / 1000} s and was stopped (an endless loop?)`)),
+    () => finish(failed(job, `the script did not finish within ${job.timeoutMs / 1000} s and was stopped (an endless loop?)`, assertions, logs)),
     job.timeoutMs,
   )
-  worker.onmessage = (e: MessageEvent<ScriptResult>) => finish(e.data)
+  worker.onmessage = (e: MessageEvent<FromWorker>) => {
+    const m = e.data
+    if (m?.type === 'assertion') assertions.push(m.assertion)
+    else if (m?.type === 'log') logs.push(m.log)
+    else if (m?.type === 'result') finish(m.result)
+  }
   worker.onerror = (e) => {
     e.preventDefault()
-    finish(failed(job, `the script failed: ${e.message}`))
+    finish(failed(job, `the script failed: ${e.message}`, assertions, logs))
   }
   worker.postMessage(job)
 }

@@ -12,7 +12,7 @@
  */
 import * as chai from 'chai'
 import type { Json } from '@apisync/model'
-import type { ScriptAssertion, ScriptJob, ScriptLog, ScriptResult, ScriptScopes } from './script-protocol.js'
+import type { FromWorker, ScriptAssertion, ScriptJob, ScriptLog, ScriptResult, ScriptScopes } from './script-protocol.js'
 
 type Pairs = [string, string][]
 
@@ -236,8 +236,11 @@ async function run(job: ScriptJob): Promise<ScriptResult> {
   const headers: Pairs = job.request.headers.map(([k, v]) => [k, v])
   const response = job.response ? new PostmanResponse(job.response) : null
 
+  // Each test and log line goes out as it happens too, so a script stopped later (an endless loop) keeps them.
   const record = (name: string, passed: boolean, error: string | null, skipped = false): void => {
-    assertions.push({ name: String(name), passed, error, skipped })
+    const assertion = { name: String(name), passed, error, skipped }
+    assertions.push(assertion)
+    worker.postMessage({ type: 'assertion', assertion })
   }
   const message = (e: unknown) => (e instanceof Error ? `${e.name === 'AssertionError' ? 'AssertionError' : e.name}: ${e.message}` : String(e))
   const test = (name: string, fn?: (done?: (err?: unknown) => void) => unknown): void => {
@@ -272,7 +275,10 @@ async function run(job: ScriptJob): Promise<ScriptResult> {
   const log =
     (level: ScriptLog['level']) =>
     (...args: unknown[]) => {
-      if (logs.length < MAX_LOGS) logs.push({ level, text: args.map(show).join(' ').slice(0, MAX_LOG_CHARS) })
+      if (logs.length >= MAX_LOGS) return
+      const line = { level, text: args.map(show).join(' ').slice(0, MAX_LOG_CHARS) }
+      logs.push(line)
+      worker.postMessage({ type: 'log', log: line })
     }
   const sandboxConsole = { log: log('log'), info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') }
 
@@ -348,14 +354,15 @@ const safeUrl = (u: string): URL | null => {
 // A dedicated worker's global (the app's tsconfig has the DOM lib, not the worker one).
 const worker = self as unknown as {
   onmessage: ((event: MessageEvent<ScriptJob>) => void) | null
-  postMessage(message: ScriptResult): void
+  postMessage(message: FromWorker): void
   addEventListener(type: 'unhandledrejection', listener: (e: PromiseRejectionEvent) => void): void
 }
 // A promise a script left rejected is the script's business (its tests say what failed), not an error to report.
 worker.addEventListener('unhandledrejection', (e) => e.preventDefault())
 worker.onmessage = (event) => {
   run(event.data).then(
-    (result) => worker.postMessage(result),
-    (e: unknown) => worker.postMessage({ assertions: [], scopes: event.data.scopes, headers: event.data.request.headers, console: [], error: `the sandbox failed: ${String(e)}` } satisfies ScriptResult),
+    (result) => worker.postMessage({ type: 'result', result }),
+    (e: unknown) =>
+      worker.postMessage({ type: 'result', result: { assertions: [], scopes: event.data.scopes, headers: event.data.request.headers, console: [], error: `the sandbox failed: ${String(e)}` } satisfies ScriptResult }),
   )
 }

@@ -63,6 +63,12 @@ export interface ScriptResult {
   readonly error: string | null
 }
 
+/** Worker → frame: what a script did so far (kept if it is then stopped), then its result. */
+export type FromWorker =
+  | { readonly type: 'assertion'; readonly assertion: ScriptAssertion }
+  | { readonly type: 'log'; readonly log: ScriptLog }
+  | { readonly type: 'result'; readonly result: ScriptResult }
+
 /** Messages on the page ↔ frame channel. */
 export type ToFrame = { readonly type: 'apisync-run'; readonly job: ScriptJob }
 export type FromFrame = { readonly type: 'apisync-result'; readonly result: ScriptResult }
