@@ -259,6 +259,16 @@ describe.skipIf(!run)('the demo as an API client', () => {
       expect(await result.locator('[data-testid=execution][data-name=Me] [data-testid=assertion][data-passed=true]').textContent()).toContain('the token from Login')
     }
     await laptop.shot('15-run-result')
+
+    // Run the whole collection from here and stop it while the slow request is out: recorded as stopped, on both.
+    await laptop.page.getByTestId('run-target').click()
+    await laptop.page.getByTestId('stop-run').click()
+    for (const d of [laptop, phone]) {
+      const stoppedRun = d.page.getByTestId('run').filter({ has: d.page.getByTestId('run-error') })
+      await stoppedRun.waitFor({ timeout: 15_000 })
+      expect(await stoppedRun.getByTestId('run-error').textContent()).toMatch(/stopped on Laptop after [0-2] of 5 requests/)
+      expect(await d.page.getByTestId('run').count()).toBe(2)
+    }
     // Run variables stay in the run: the environment has no token afterwards.
     await laptop.page.locator('[data-testid=environment-item][data-name="Run env"]').click()
     expect(await laptop.page.locator('[data-testid=variable-row][data-key=token]').count()).toBe(0)
