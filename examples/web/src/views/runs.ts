@@ -13,6 +13,7 @@ import { badge, button, empty } from './ui.js'
 
 /** A run nobody has added to for this long is shown as stalled (its device may be gone). */
 const STALLED_MS = 60_000
+let refreshing = false
 
 export function runsView(app: App, collectionId: string): HTMLElement {
   const view = app.view!
@@ -21,6 +22,14 @@ export function runsView(app: App, collectionId: string): HTMLElement {
   if (!runs) void view.openRuns(collectionId)
   const list = runs ? [...runs.model.snapshot().runs].sort((a, b) => b.startedAt - a.startedAt) : []
   const active = runs ? runs.model.snapshot().active : []
+  // A run can stall without any change to show it: look again now and then while runs are in progress.
+  if (active.length > 0 && !refreshing) {
+    refreshing = true
+    setTimeout(() => {
+      refreshing = false
+      app.invalidate()
+    }, 10_000)
+  }
   return h(
     'div',
     { class: 'editor', key: `runs:${collectionId}`, 'data-testid': 'runs-view' },

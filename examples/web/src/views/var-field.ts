@@ -70,6 +70,8 @@ function scheduleSync(): void {
   requestAnimationFrame(() => {
     syncScheduled = false
     for (const wrapper of document.querySelectorAll<HTMLElement>('.var-field')) syncLayer(wrapper)
+    // The field it was shown for may be gone (another page opened under the pointer).
+    if (tooltip && !tooltip.hidden && !document.querySelector('.var-field:hover')) hideTooltip()
   })
 }
 
