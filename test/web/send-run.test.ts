@@ -123,6 +123,9 @@ describe.skipIf(!run)('the demo as an API client', () => {
     expect(await tip.getByTestId('var-tooltip-value').textContent()).toBe('••••••')
     expect(await tip.getByTestId('var-tooltip-scope').textContent()).toContain('secret')
     await page.mouse.move(5, 5)
+    await page.getByRole('tab', { name: /Body/ }).click()
+    expect(await page.locator('.var-field.multiline [data-testid=var-token][data-var=userId]').getAttribute('data-state')).toBe('resolved')
+    await laptop.shot('11b-body-variables')
 
     // Send: resolved URL, header, auth and body reach the API; tests run; the panel shows status, time, size.
     await page.getByTestId('send').click()
@@ -373,6 +376,25 @@ describe.skipIf(!run)('the demo as an API client', () => {
     expect(await result.locator('[data-testid=execution][data-name=Fine] [data-testid=assertion][data-passed=true]').count()).toBe(1)
     expect(await result.getByTestId('run-totals').textContent()).toMatch(/^6 requests/)
     await d.shot('18-run-bad-input')
+
+    // Another page in the same browser (the API's origin) cannot use the proxy, even holding a valid token:
+    // the proxy sends no CORS headers, so the browser does not even send the request with the token.
+    const token = await page.evaluate(async (base) => ((await (await fetch(`${base}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Bea', device: 'x' }) })).json()) as { token: string }).token, web.url)
+    const other = await d.context.newPage()
+    await other.goto(`${api.url}/echo/other-page`)
+    const viaProxy = async ({ base, token, target }: { base: string; token: string; target: string }) => {
+      try {
+        const res = await fetch(`${base}/proxy`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ method: 'GET', url: target, headers: [] }) })
+        return `answered ${res.status}`
+      } catch (e) {
+        return `refused: ${(e as Error).name}`
+      }
+    }
+    const args = { base: web.url, token, target: `${api.url}/users/1` }
+    expect(await other.evaluate(viaProxy, args)).toBe('refused: TypeError')
+    // The same call from the demo's own page goes through.
+    expect(await page.evaluate(viaProxy, args)).toBe('answered 200')
+    await other.close()
     expect(d.errors).toEqual([])
   }, 150_000)
 })
