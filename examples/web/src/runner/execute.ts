@@ -167,6 +167,11 @@ export function keepLocalChanges(app: App, scopes: readonly OpenScope[], before:
   const view = app.view
   if (!view) return []
   const unplaced: string[] = []
+  // A scope the request does not see on this device (no environment selected) keeps nothing.
+  for (const [scope, key] of Object.entries(SCOPE_KEYS) as [OpenScope['scope'], keyof ScriptScopes][]) {
+    if (scopes.some((s) => s.scope === scope)) continue
+    for (const k of Object.keys(after[key])) if (JSON.stringify(before[key][k]) !== JSON.stringify(after[key][k])) unplaced.push(`${k} (no ${scope} selected)`)
+  }
   for (const s of scopes) {
     const key = SCOPE_KEYS[s.scope]
     const handle = view.handle(s.doc)

@@ -93,6 +93,8 @@ function syncLayer(wrapper: HTMLElement): void {
   overlay.scrollTop = control.scrollTop
   if (!listening.has(control)) {
     listening.add(control)
+    // A textarea resized by hand moves its text: the layer follows.
+    new ResizeObserver(scheduleSync).observe(control)
     control.addEventListener('scroll', () => {
       const layer = control.parentElement?.firstElementChild as HTMLElement | null
       if (layer && layer !== control) {
