@@ -144,6 +144,7 @@ describe.skipIf(!run)('the demo as an API client', () => {
     expect(await page.getByTestId('response-body').getAttribute('data-view')).toBe('pretty')
     expect(await page.getByTestId('response-body').textContent()).toContain('\n  "method": "POST"')
     await page.getByTestId('view-raw').click()
+    await page.locator('[data-testid=response-body][data-view=raw]').waitFor()
     expect(await page.getByTestId('response-body').textContent()).toMatch(/^\{"method":"POST"/)
     expect(await page.getByTestId('tests-count').textContent()).toBe('2/2')
     await page.getByTestId('send-warning').filter({ hasText: '{{nope}}' }).waitFor()
