@@ -275,6 +275,7 @@ describe.skipIf(!run)('the demo as an API client', () => {
     }
     // Run variables stay in the run: the environment has no token afterwards.
     await laptop.page.locator('[data-testid=environment-item][data-name="Run env"]').click()
+    await laptop.page.locator('[data-testid=variable-row][data-key=baseUrl]').waitFor()
     expect(await laptop.page.locator('[data-testid=variable-row][data-key=token]').count()).toBe(0)
     expect([...laptop.errors, ...phone.errors]).toEqual([])
   }, 120_000)
