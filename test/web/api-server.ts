@@ -12,6 +12,8 @@
  *   GET  /gzip             a gzip-encoded JSON body
  *   GET  /bomb?mb=N        a small gzip body that inflates to N MiB of zeros
  *   GET  /redirect/:n      n redirects, then /echo
+ *   GET  /broken-gzip      a body that says gzip and is not
+ *   GET  /cut              a response whose connection is closed halfway
  *   GET  /redirect-ftp     a redirect to an ftp: URL
  *   GET  /cookies          three Set-Cookie headers
  */
@@ -108,6 +110,16 @@ export async function startApi(): Promise<ApiServer> {
       const n = Number(m[1])
       res.writeHead(302, { location: n > 1 ? `/redirect/${n - 1}` : '/echo/redirected' })
       return res.end()
+    }
+    if (path === '/broken-gzip') {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' })
+      return res.end(Buffer.from('this is not gzip at all'))
+    }
+    if (path === '/cut') {
+      // Promises 1000 bytes, sends 10, hangs up.
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' })
+      res.write('0123456789')
+      return void setTimeout(() => res.destroy(), 50)
     }
     if (path === '/redirect-ftp') {
       res.writeHead(302, { location: 'ftp://files.example/x' })

@@ -219,6 +219,11 @@ describe('the request proxy', () => {
     expect(meta(await proxy({ method: 'GET', url: `${api.url}/users/1`, headers: [] })).status).toBe(200)
   })
 
+  test('a body that cannot be decoded, a connection closed halfway: upstream errors that say what happened', async () => {
+    await refused(proxy({ method: 'GET', url: `${api.url}/broken-gzip`, headers: [] }), 502, 'UPSTREAM_ERROR', /could not be decoded \(gzip\)/)
+    await refused(proxy({ method: 'GET', url: `${api.url}/cut`, headers: [] }), 502, 'UPSTREAM_ERROR', /closed the connection in the middle of the response|broke off/)
+  })
+
   test('too many redirects, a redirect to another scheme, and too many requests at once are refused', async () => {
     await refused(proxy({ method: 'GET', url: `${api.url}/redirect/5`, headers: [] }), 502, 'TOO_MANY_REDIRECTS', /more than 3 redirects/)
     await refused(proxy({ method: 'GET', url: `${api.url}/redirect-ftp`, headers: [] }), 400, 'UNSUPPORTED_PROTOCOL', /not ftp/)
