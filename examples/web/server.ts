@@ -5,7 +5,8 @@
  *   tsx examples/web/server.ts [--port 8787] [--host 127.0.0.1] [--data ./data] [--build-only]
  *
  * The relay's Hono app answers its own routes (/sync/*, /dev/token, /sessions, /account, /healthz, /metrics);
- * every other GET is a file of the built app. WebSocket upgrades go to the relay as startRelay does it.
+ * `POST /proxy` sends the app's requests to APIs (proxy.ts); every other GET is a file of the built app.
+ * WebSocket upgrades go to the relay as startRelay does it.
  */
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
@@ -16,11 +17,19 @@ import { createAdaptorServer } from '@hono/node-server'
 import { serveStatic } from '@hono/node-server/serve-static'
 import { type Logger, createJsonLogger, createRelay } from '@apisync/relay'
 import { Hono } from 'hono'
+import { type ProxyOptions, createProxy } from './proxy.js'
+import { PROXY_PATH } from './src/proxy-protocol.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '../..')
 /** Sources the build depends on: the app's and the workspace packages' it bundles. */
-const SOURCES = [join(HERE, 'src'), join(HERE, 'index.html'), join(HERE, 'vite.config.ts'), ...['client', 'crypto', 'model', 'postman'].map((p) => join(ROOT, 'packages', p, 'src'))]
+const SOURCES = [join(HERE, 'src'), join(HERE, 'index.html'), join(HERE, 'sandbox.html'), join(HERE, 'vite.config.ts'), ...['client', 'crypto', 'model', 'postman'].map((p) => join(ROOT, 'packages', p, 'src'))]
+/**
+ * The sandbox page that runs collection scripts (src/runner/sandbox-frame.ts): an opaque origin even when opened
+ * directly (CSP sandbox), no network for the scripts (connect-src 'none', inherited by its blob: worker), eval
+ * for the scripts only there. Its module script loads from an opaque origin, hence CORS on /assets.
+ */
+const SANDBOX_CSP = "sandbox allow-scripts; default-src 'none'; script-src 'self' 'unsafe-eval'; worker-src blob:; connect-src 'none'; img-src 'none'; style-src 'none'; form-action 'none'; base-uri 'none'"
 const RELAY_PATHS = /^\/(sync\/|dev\/|sessions(\/|$)|account(\/|$)|healthz$|metrics$)/
 
 export interface BuildOptions {
@@ -42,6 +51,8 @@ export interface WebServerOptions extends BuildOptions {
   readonly logger?: Logger
   /** The relay's connected-devices limit per account (default 3). */
   readonly maxDevices?: number
+  /** Limits of the request proxy (see proxy.ts). */
+  readonly proxy?: Pick<ProxyOptions, 'maxResponseBytes' | 'maxRequestBytes' | 'timeoutMs' | 'maxRedirects' | 'maxConcurrent'>
 }
 
 export interface WebServer {
@@ -108,14 +119,26 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<We
     '*',
     serveStatic({
       root: outDir,
-      onFound: (path, c) => c.header('Cache-Control', path.includes(`${join('assets', '')}`) ? 'public, max-age=31536000, immutable' : 'no-cache'),
+      onFound: (path, c) => {
+        const asset = path.includes(`${join('assets', '')}`)
+        c.header('Cache-Control', asset ? 'public, max-age=31536000, immutable' : 'no-cache')
+        if (asset) c.header('Access-Control-Allow-Origin', '*')
+        if (path.endsWith('sandbox.html')) c.header('Content-Security-Policy', SANDBOX_CSP)
+      },
     }),
   )
   site.get('*', serveStatic({ root: outDir, path: 'index.html', onFound: (_path, c) => c.header('Cache-Control', 'no-cache') }))
 
+  let allowHost: (host: string) => boolean = () => false
+  const sessionCheck = liveSessions(relay.app)
+  const proxy = createProxy({ ...options.proxy, allowHost: (h) => allowHost(h), authorize: sessionCheck })
   const server = createAdaptorServer({
     // `env` carries Node's request (and the WebSocket upgrade's) through to the relay's handlers.
-    fetch: (request: Request, env: unknown) => (RELAY_PATHS.test(new URL(request.url).pathname) ? relay.app.fetch(request, env) : site.fetch(request, env)),
+    fetch: (request: Request, env: unknown) => {
+      const path = new URL(request.url).pathname
+      if (path === PROXY_PATH) return proxy(request)
+      return RELAY_PATHS.test(path) ? relay.app.fetch(request, env) : site.fetch(request, env)
+    },
     websocket: relay.websocket,
   })
   const sockets = new Set<Socket>()
@@ -141,6 +164,12 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<We
   // A loopback address: the client allows plain http/ws to loopback only.
   const shown = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host
   const url = `http://${shown}:${port}`
+  // The names the proxy answers to: the address listened on (a loopback one also as localhost). A wildcard
+  // bind (0.0.0.0, ::) means the person opened the demo to their network: any Host, still same-origin only.
+  const loopback = ['127.0.0.1', '::1', 'localhost'].includes(host) || host.startsWith('127.')
+  const wildcard = host === '0.0.0.0' || host === '::'
+  const names = new Set([`${host.includes(':') ? `[${host}]` : host}:${port}`, ...(loopback ? [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`] : [])])
+  allowHost = wildcard ? (h) => h.endsWith(`:${port}`) : (h) => names.has(h)
 
   let closing: Promise<void> | null = null
   return {
@@ -155,6 +184,27 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<We
         await stopped
         clearTimeout(grace)
       })()),
+  }
+}
+
+/**
+ * Whether a bearer token is a live session of this relay: what its own `GET /sessions` accepts (signature,
+ * expiry, not revoked). Accepted tokens are remembered for a few seconds so a run does not ask per request.
+ */
+function liveSessions(app: Hono): (token: string) => Promise<boolean> {
+  const accepted = new Map<string, number>()
+  return async (token) => {
+    const until = accepted.get(token)
+    if (until !== undefined && until > Date.now()) return true
+    const res = await app.fetch(new Request('http://relay/sessions', { headers: { authorization: `Bearer ${token}` } }))
+    await res.body?.cancel()
+    if (res.status !== 200) {
+      accepted.delete(token)
+      return false
+    }
+    if (accepted.size > 1000) accepted.clear()
+    accepted.set(token, Date.now() + 5_000)
+    return true
   }
 }
 

@@ -17,6 +17,8 @@ export default defineConfig({
     },
   },
   build: {
+    // The app, and the sandbox page that runs collection scripts (src/runner/sandbox-frame.ts).
+    rolldownOptions: { input: { main: fileURLToPath(new URL('./index.html', import.meta.url)), sandbox: fileURLToPath(new URL('./sandbox.html', import.meta.url)) } },
     outDir: 'dist',
     emptyOutDir: true,
     target: 'es2022',

@@ -231,7 +231,8 @@ describe.skipIf(!run)('the demo web app', () => {
     expect(await row.getByTestId('shared-value').getAttribute('type')).toBe('password')
     await row.getByTestId('reveal').click()
     await row.locator('[data-testid=shared-value][type=text]').waitFor()
-    expect(await row.getByTestId('shared-value').inputValue()).toBe(marker)
+    // The value is sealed, then opened again for the view: asynchronous.
+    await until(async () => (await row.getByTestId('shared-value').inputValue()) === marker, 10_000, 'the revealed value')
     await laptop.inState('in-sync')
     await laptop.shot('06-environment')
 

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { silentLogger } from '@apisync/relay'
 import { type BrowserContext, type Locator, type Page, chromium } from 'playwright-core'
-import { type WebServer, buildApp, startWebServer } from '../../examples/web/server.js'
+import { type WebServer, type WebServerOptions, buildApp, startWebServer } from '../../examples/web/server.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
 const FLAGS = [
@@ -42,12 +42,12 @@ export interface Site {
   close(): Promise<void>
 }
 
-export async function site(): Promise<Site> {
+export async function site(options: Pick<WebServerOptions, 'proxy'> = {}): Promise<Site> {
   const root = await mkdtemp(join(tmpdir(), 'apisync-web-'))
   const outDir = join(root, 'dist')
   const dataDir = join(root, 'data')
   await buildApp({ outDir })
-  const start = (port: number) => startWebServer({ port, host: '127.0.0.1', dataDir, outDir, build: 'never', logger: silentLogger })
+  const start = (port: number) => startWebServer({ ...options, port, host: '127.0.0.1', dataDir, outDir, build: 'never', logger: silentLogger })
   let web: WebServer | null = await start(0)
   const port = web.port
   return {

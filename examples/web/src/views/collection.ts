@@ -4,6 +4,7 @@ import type { App, CollectionTab } from '../app.js'
 import { h } from '../dom.js'
 import { exportCollectionFile } from '../postman.js'
 import { authEditor, textEditor } from './request.js'
+import { runControls } from './run-button.js'
 import { newItemDialog } from './sidebar.js'
 import { button, field, tabs } from './ui.js'
 import { variablesTable } from './variables.js'
@@ -45,6 +46,7 @@ export function collectionEditor(app: App, collectionId: string): HTMLElement {
         { class: 'title-input', disabled: ro, 'aria-label': 'Collection name', 'data-testid': 'collection-name' },
       ),
       h('span', { class: 'spacer' }),
+      runControls(app, collectionId, null),
       button('Run results', () => app.select({ kind: 'runs', collectionId }), { 'data-testid': 'open-runs' }),
       button('Export', () => exportCollectionFile(view, collectionId), { 'data-testid': 'export-collection' }),
     ),
@@ -108,6 +110,7 @@ export function folderEditor(app: App, collectionId: string, folder: FolderSnaps
       'div',
       { class: 'title-row' },
       field(folder.name, (name) => edit((m) => m.updateItem(id, { name })), { class: 'title-input', disabled: ro, 'aria-label': 'Folder name', 'data-testid': 'folder-name' }),
+      runControls(app, collectionId, id),
     ),
     !ro &&
       h(

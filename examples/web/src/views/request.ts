@@ -2,7 +2,11 @@
 import type { Auth, CollectionModel, FormParam, JsonObject, RequestSnapshot, TextField } from '@apisync/model'
 import type { App, RequestTab } from '../app.js'
 import { h } from '../dom.js'
+import { type VariableContext, referencedVariables, variableContext } from '../variables-in-use.js'
+import { envPicker } from './env-picker.js'
+import { responsePanel, sendButton } from './response.js'
 import { button, empty, field, iconButton, rowsTable, select, tabs } from './ui.js'
+import { stateOf, withVariables } from './var-field.js'
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']
 const BODY_MODES = ['none', 'raw', 'urlencoded', 'formdata', 'file', 'graphql']
@@ -16,6 +20,7 @@ export function requestEditor(app: App, collectionId: string, req: RequestSnapsh
   const id = req.id
   const tab = app.ui.requestTab
   const count = (n: number) => (n ? h('span', { class: 'tab-count' }, String(n)) : null)
+  const vars = variableContext(app, collectionId)
   return h(
     'div',
     { class: 'editor request-editor', key: `request:${id}`, 'data-testid': 'request-editor' },
@@ -24,19 +29,27 @@ export function requestEditor(app: App, collectionId: string, req: RequestSnapsh
       'div',
       { class: 'title-row' },
       field(req.name, (v) => edit((m) => m.updateItem(id, { name: v })), { class: 'title-input', disabled: ro, 'aria-label': 'Request name', 'data-testid': 'request-name' }),
+      envPicker(app),
     ),
     h(
       'div',
       { class: 'url-bar' },
       methodSelect(app, req.method, ro, (method) => edit((m) => m.updateItem(id, { method }))),
-      field(req.url.raw, (raw) => edit((m) => m.updateItem(id, { url: { raw } })), {
-        class: 'url-input',
-        disabled: ro,
-        placeholder: 'https://api.example.com/users/:id?verbose=1  ({{variables}} welcome)',
-        'aria-label': 'URL',
-        'data-testid': 'url-input',
-      }),
+      withVariables(
+        field(req.url.raw, (raw) => edit((m) => m.updateItem(id, { url: { raw } })), {
+          class: 'url-input',
+          disabled: ro,
+          placeholder: 'https://api.example.com/users/:id?verbose=1  ({{variables}} welcome)',
+          'aria-label': 'URL',
+          'data-testid': 'url-input',
+        }),
+        req.url.raw,
+        vars,
+        `${id}:url`,
+      ),
+      sendButton(app, collectionId, req),
     ),
+    unresolvedLine(req, vars),
     tabs<RequestTab>(
       tab,
       [
@@ -53,9 +66,29 @@ export function requestEditor(app: App, collectionId: string, req: RequestSnapsh
         app.invalidate()
       },
     ),
-    h('div', { class: 'tab-body' }, tabBody(app, collectionId, model, req, tab, ro, edit)),
+    h('div', { class: 'tab-body' }, tabBody(app, collectionId, model, req, tab, ro, edit, vars)),
+    responsePanel(app, collectionId, req),
   )
 }
+
+/** The `{{variables}}` of the request that resolve to nothing on this device, named once. */
+function unresolvedLine(req: RequestSnapshot, vars: VariableContext): HTMLElement {
+  const texts = [req.url.raw, ...req.headers.filter((x) => x.enabled).flatMap((x) => [x.key, x.value]), ...req.url.variables.map((v) => v.value), JSON.stringify(req.auth ?? {})]
+  if (req.body.mode === 'raw') texts.push(req.body.raw)
+  if (req.body.mode === 'urlencoded') texts.push(...req.body.urlencoded.filter((x) => x.enabled).flatMap((x) => [x.key, x.value]))
+  if (req.body.mode === 'formdata') texts.push(...req.body.formdata.filter((x) => x.enabled).flatMap((x) => [x.key, x.value]))
+  if (req.body.mode === 'graphql') texts.push(req.body.graphql.query, req.body.graphql.variables)
+  const missing = referencedVariables(texts.join('\n')).filter((n) => stateOf(vars, n) !== 'resolved')
+  return h(
+    'div',
+    { class: ['unresolved-line', 'small', missing.length === 0 && 'hidden'], 'data-testid': 'unresolved-vars', 'data-count': String(missing.length) },
+    missing.length ? `⚠ Unresolved ${missing.length === 1 ? 'variable' : 'variables'}: ${missing.map((n) => `{{${n}}}`).join(', ')}${vars.environmentName ? '' : ' — no environment is selected'}` : '',
+  )
+}
+
+/** A row's value field with its `{{variables}}` marked. */
+const varValue = (vars: VariableContext, key: string, value: string, commit: (v: string) => void, ro: boolean): HTMLElement =>
+  withVariables(field(value, commit, { disabled: ro, placeholder: 'value', 'aria-label': 'value' }), value, vars, key)
 
 function breadcrumb(app: App, collectionId: string, id: string): HTMLElement {
   const model = app.collection(collectionId)!
@@ -114,6 +147,7 @@ function tabBody(
   tab: RequestTab,
   ro: boolean,
   edit: (fn: (m: CollectionModel) => void) => void,
+  vars: VariableContext,
 ): HTMLElement | HTMLElement[] {
   const id = req.id
   switch (tab) {
@@ -124,6 +158,7 @@ function tabBody(
           rows: req.url.query,
           readOnly: ro,
           testid: 'query-rows',
+          valueCell: (r) => varValue(vars, `${id}:q:${r.id}`, r.value, (value) => edit((m) => m.updateRow(id, 'query', r.id, { value })), ro),
           onUpdate: (row, patch) => edit((m) => m.updateRow(id, 'query', row, patch)),
           onRemove: (row) => edit((m) => m.removeRow(id, 'query', row)),
           onAdd: (row) => edit((m) => m.addRow(id, 'query', row)),
@@ -147,6 +182,7 @@ function tabBody(
           rows: req.headers,
           readOnly: ro,
           testid: 'header-rows',
+          valueCell: (r) => varValue(vars, `${id}:h:${r.id}`, r.value, (value) => edit((m) => m.updateRow(id, 'headers', r.id, { value })), ro),
           onUpdate: (row, patch) => edit((m) => m.updateRow(id, 'headers', row, patch)),
           onRemove: (row) => edit((m) => m.removeRow(id, 'headers', row)),
           onAdd: (row) => edit((m) => m.addRow(id, 'headers', row)),
@@ -170,9 +206,9 @@ function tabBody(
       ]
     }
     case 'body':
-      return bodyEditor(app, collectionId, model, req, ro, edit)
+      return bodyEditor(app, collectionId, model, req, ro, edit, vars)
     case 'auth':
-      return authEditor(req.auth, ro, (auth) => edit((m) => m.updateItem(id, { auth })), true)
+      return authEditor(req.auth, ro, (auth) => edit((m) => m.updateItem(id, { auth })), true, vars, id)
     case 'scripts':
       return [
         h('h3', null, 'Pre-request script'),
@@ -207,7 +243,7 @@ function tabBody(
   }
 }
 
-function bodyEditor(app: App, collectionId: string, model: CollectionModel, req: RequestSnapshot, ro: boolean, edit: (fn: (m: CollectionModel) => void) => void): HTMLElement[] {
+function bodyEditor(app: App, collectionId: string, model: CollectionModel, req: RequestSnapshot, ro: boolean, edit: (fn: (m: CollectionModel) => void) => void, vars: VariableContext): HTMLElement[] {
   const id = req.id
   const mode = req.body.mode ?? 'none'
   const modes = BODY_MODES.includes(mode) ? BODY_MODES : [...BODY_MODES, mode]
@@ -228,7 +264,7 @@ function bodyEditor(app: App, collectionId: string, model: CollectionModel, req:
   if (mode === 'raw')
     out.push(
       h('div', { class: 'inline-actions' }, select(req.body.language || 'text', LANGUAGES.includes(req.body.language) || !req.body.language ? LANGUAGES : [...LANGUAGES, req.body.language], (language) => edit((m) => m.updateItem(id, { body: { language } })), { disabled: ro, 'aria-label': 'Language' })),
-      textEditor(app, collectionId, model, id, 'bodyRaw', ro, { rows: '12', 'data-testid': 'body-raw' }),
+      withVariables(textEditor(app, collectionId, model, id, 'bodyRaw', ro, { rows: '12', 'data-testid': 'body-raw' }), req.body.raw, vars, `${id}:body`),
     )
   else if (mode === 'urlencoded')
     out.push(
@@ -236,6 +272,7 @@ function bodyEditor(app: App, collectionId: string, model: CollectionModel, req:
         rows: req.body.urlencoded,
         readOnly: ro,
         testid: 'urlencoded-rows',
+        valueCell: (r) => varValue(vars, `${id}:u:${r.id}`, r.value, (value) => edit((m) => m.updateRow(id, 'urlencoded', r.id, { value })), ro),
         onUpdate: (row, patch) => edit((m) => m.updateRow(id, 'urlencoded', row, patch)),
         onRemove: (row) => edit((m) => m.removeRow(id, 'urlencoded', row)),
         onAdd: (row) => edit((m) => m.addRow(id, 'urlencoded', row)),
@@ -318,7 +355,7 @@ const withParam = (auth: JsonObject, type: string, key: string, value: string): 
 }
 
 /** Auth of a request, folder or collection: inherit (null), none, or a type with its params. */
-export function authEditor(auth: Auth, ro: boolean, commit: (auth: Auth) => void, canInherit: boolean): HTMLElement {
+export function authEditor(auth: Auth, ro: boolean, commit: (auth: Auth) => void, canInherit: boolean, vars?: VariableContext, ownerId = ''): HTMLElement {
   const type = auth === null ? 'inherit' : String(auth.type ?? 'noauth')
   const types = [...(canInherit ? ['inherit'] : []), ...AUTH_TYPES]
   const params = auth && type !== 'noauth' ? authParams(auth, type) : []
@@ -354,7 +391,13 @@ export function authEditor(auth: Auth, ro: boolean, commit: (auth: Auth) => void
               'tr',
               { key: k },
               h('td', { class: 'auth-key' }, k),
-              h('td', null, field(v, (nv) => commit(withParam(auth, type, k, nv)), { disabled: ro, type: secretKey(k) ? 'password' : 'text', 'aria-label': k })),
+              h(
+                'td',
+                null,
+                ((f: HTMLElement) => (vars && !secretKey(k) ? withVariables(f, v, vars, `${ownerId}:auth:${k}`) : f))(
+                  field(v, (nv) => commit(withParam(auth, type, k, nv)), { disabled: ro, type: secretKey(k) ? 'password' : 'text', 'aria-label': k }),
+                ),
+              ),
             )
           }),
           !ro &&
