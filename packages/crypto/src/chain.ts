@@ -327,27 +327,41 @@ export const evaluateChain = (input: ChainInput): ChainState => {
     else removed.add(accountId)
   }
 
-  // Generations: which are stale, and the current one.
+  // Generations, and every delivery of one (its own wraps, and shares of it to later members).
   const generations = new Map<string, GenerationState>()
   const genIndex = new Map<string, number>()
+  const deliveries = new Map<string, { x: string; at: number }[]>()
+  const deliver = (kid: string, x: string, at: number) => deliveries.set(kid, [...(deliveries.get(kid) ?? []), { x, at }])
   for (let i = 0; i < n; i++) {
     const p = order[i]!.payload
-    if (!valid[i] || p.t !== 'generation') continue
-    const recipients = Object.keys(p.wraps).sort()
+    if (!valid[i]) continue
+    if (p.t === 'generation') {
+      genIndex.set(p.kid, i)
+      for (const x of Object.keys(p.wraps)) deliver(p.kid, x, i)
+    } else if (p.t === 'share')
+      for (const kid of Object.keys(p.wraps)) {
+        const g = genIndex.get(kid)
+        if (g !== undefined && has(anc[i]!, g)) deliver(kid, p.sub, i)
+      }
+  }
+  // A generation is stale when one of its holders should not hold it any more: a non-member when it was
+  // wrapped for them, removed by a removal the wrap had not seen, or holding it under a key since replaced.
+  for (const [kid, i] of genIndex) {
+    const p = order[i]!.payload as Extract<RecordPayload, { t: 'generation' }>
     let stale: string | undefined
-    for (const x of recipients) {
-      const then = memberIn(x, valid, anc[i]!)
+    for (const { x, at } of deliveries.get(kid) ?? []) {
+      const then = memberIn(x, valid, anc[at]!)
       if (!then) stale = `wrapped for ${x}, who was not a member`
-      else if ((about.get(x) ?? []).some((j) => valid[j] && order[j]!.payload.t === 'remove' && !has(anc[i]!, j)))
-        stale = `wrapped for ${x}, who was removed`
+      else if ((about.get(x) ?? []).some((j) => valid[j] && order[j]!.payload.t === 'remove' && !has(anc[at]!, j)))
+        stale = `held by ${x}, who was removed`
       else {
         const now = members.get(x)
-        if (now && now.encJkt !== then.encJkt) stale = `wrapped to a key ${x} has replaced`
+        if (now && now.encJkt !== then.encJkt) stale = `held by ${x} under a key they have replaced`
       }
       if (stale) break
     }
-    generations.set(p.kid, { kid: p.kid, recordId: order[i]!.id, by: p.by, at: p.at, recipients, ...(stale ? { stale } : {}) })
-    genIndex.set(p.kid, i)
+    const recipients = Object.keys(p.wraps).sort()
+    generations.set(kid, { kid, recordId: order[i]!.id, by: p.by, at: p.at, recipients, ...(stale ? { stale } : {}) })
   }
   const usable = [...generations.values()].filter((g) => !g.stale)
   const newest = usable.filter((g) => !usable.some((h) => h !== g && has(anc[genIndex.get(h.kid)!]!, genIndex.get(g.kid)!)))

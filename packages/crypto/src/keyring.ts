@@ -118,6 +118,8 @@ export interface Keyring {
   readonly notices: readonly KeyringNotice[]
   /** What the access token says about this account's signing key (`cnf.jkt`). */
   readonly endorsement: KeyEndorsement['state']
+  /** Status `ambiguous`: the genesis records to choose from, by who they claim to be and their keys' safety code. */
+  readonly geneses: readonly { readonly accountId: string; readonly safetyCode: string }[]
 }
 
 // ------------------------------------------------------------------------------------------------ caches
@@ -184,6 +186,7 @@ interface Opened {
   readonly trust: TrustStore
   readonly legacyKeys: ReadonlyMap<string, DataKey>
   readonly legacyMembers: readonly { accountId: string; name: string; publicJwk: JWK }[]
+  readonly geneses: readonly { readonly accountId: string; readonly safetyCode: string; readonly recordId: string }[]
   /** Records this device remembers that are missing from the doc (the relay or a peer dropped them). */
   readonly missing: readonly ParsedRecord[]
 }
@@ -200,6 +203,7 @@ const EMPTY: Keyring = Object.freeze({
   problems: [],
   notices: [],
   endorsement: 'none',
+  geneses: [],
 })
 
 const defaultTrust = new WeakMap<KeyringScope, TrustStore>()
@@ -424,7 +428,13 @@ async function open(scope: KeyringScope): Promise<Opened> {
   const announcements = chain
     ? await Promise.all(chain.announcements.map(async (a) => ({ accountId: a.accountId, safetyCode: await safetyCodeOf({ enc: a.encJkt, sig: a.sigJkt }) })))
     : []
+  const genesisList = ambiguous
+    ? await Promise.all(
+        geneses.map(async (g) => ({ accountId: g.payload.by, safetyCode: await safetyCodeOf(g.keyJkts!), recordId: g.id })),
+      )
+    : []
   const ring: Keyring = {
+    geneses: genesisList.map(({ accountId, safetyCode }) => ({ accountId, safetyCode })),
     keys,
     current: currentKid === undefined ? undefined : keys.get(currentKid),
     currentKid,
@@ -437,7 +447,7 @@ async function open(scope: KeyringScope): Promise<Opened> {
     notices,
     endorsement: endorsement.state,
   }
-  return { ring, chain, root, trust, legacyKeys, legacyMembers, missing: missing.filter((r) => !inDoc.has(r.id)) }
+  return { ring, chain, root, trust, legacyKeys, legacyMembers, geneses: genesisList, missing: missing.filter((r) => !inDoc.has(r.id)) }
 }
 
 /** Opens the keyring as this account sees it. Never throws because of what is in the manifest. */
@@ -633,16 +643,16 @@ export const acceptKeyChange = async (scope: KeyringScope, accountId: string): P
   return unlockKeyring(scope)
 }
 
-/** Trusts one of several genesis records (status `ambiguous`) after comparing safety codes with its author. */
-export const trustGenesis = async (scope: KeyringScope, ownerAccountId: string): Promise<Keyring> => {
-  const snap = scope.manifest.snapshot()
-  for (const m of snap.members) {
-    const r = await parseCached(m.jws)
-    if (r instanceof Error || r.payload.t !== 'genesis' || r.payload.by !== ownerAccountId || r.payload.ws !== scope.workspaceId) continue
-    await trustOf(scope).set(pinKeys.root(scope.workspaceId), r.id)
-    return unlockKeyring(scope)
-  }
-  throw new CryptoError('NOT_ALLOWED', `no genesis record by ${ownerAccountId}`)
+/**
+ * Trusts one of several genesis records (status `ambiguous`: see `Keyring.geneses`): the one whose author's
+ * safety code is the one the owner reads out to you.
+ */
+export const trustGenesis = async (scope: KeyringScope, ownerSafetyCode: string): Promise<Keyring> => {
+  const o = await open(scope)
+  const g = o.geneses.find((x) => x.safetyCode === ownerSafetyCode.trim())
+  if (!g) throw new CryptoError('NOT_ALLOWED', 'no genesis record of this workspace has that safety code')
+  await trustOf(scope).set(pinKeys.root(scope.workspaceId), g.recordId)
+  return unlockKeyring(scope)
 }
 
 /**
