@@ -10,7 +10,7 @@ const N = Number(process.env.APISYNC_BENCH_VARIABLES ?? 1000)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const me = { accountId: 'bench', keys: await generateAccountKeys() }
-const ring = await initWorkspaceKeys(WorkspaceModel.create(new Y.Doc()), me)
+const ring = await initWorkspaceKeys({ manifest: WorkspaceModel.create(new Y.Doc()), workspaceId: 'bench', me })
 const values = Array.from({ length: N }, (_, i) => `value-${i}-${'x'.repeat(24)}`)
 
 const plain = async () => {

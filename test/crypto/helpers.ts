@@ -48,8 +48,10 @@ export const sync = (...docs: Y.Doc[]) => {
   for (const a of docs) for (const b of docs) if (a !== b) Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)))
 }
 
+type Unversioned<R> = R extends RecordPayload ? Omit<R, 'v'> : never
+
 /** A record signed by `signer` with any payload: how an attacker (or a buggy peer) makes one. */
-export const craft = async (payload: Omit<RecordPayload, 'v'> & { v?: 1 }, signer: { privateJwk: JWK; publicJwk: JWK }): Promise<ParsedRecord> =>
+export const craft = async (payload: Unversioned<RecordPayload>, signer: { privateJwk: JWK; publicJwk: JWK }): Promise<ParsedRecord> =>
   signRecord({ v: 1, ...payload } as RecordPayload, { privateJwk: signer.privateJwk, jkt: await thumbprint(signer.publicJwk) })
 
 /** Puts a record into a manifest as a row, as the keyring itself does. */
