@@ -345,9 +345,14 @@ async function open(scope: KeyringScope): Promise<Opened> {
     .filter((m) => !m.jws && m.publicKey && m.accountId)
     .map((m) => ({ accountId: m.accountId, name: m.name, publicJwk: m.publicKey as unknown as JWK }))
 
-  // This account's data keys: wraps from valid records; and generations this account signed itself, even
-  // outside the chain (its own, so trustworthy to it: e.g. from a second genesis it raced itself with).
+  // This account's data keys: wraps from valid records; and generations this account signed itself as an
+  // admin that fell outside the chain (a second genesis it raced itself with, or a generation revoked by a
+  // concurrent removal): its own, so trustworthy to it for reading what it sealed with them.
   const keys = new Map<string, DataKey>(legacyKeys)
+  const ownOutside = (r: ParsedRecord) => {
+    const why = chain?.rejected.get(r.id)?.code
+    return why !== 'UNAUTHORIZED' && why !== 'BAD_SIGNATURE' && why !== 'DUPLICATE_KID'
+  }
   const toOpen: { kid: string; jwe: string; ref: RowRef }[] = []
   if (chain)
     for (const [kid, jwes] of chain.wrapsFor(me.accountId)) {
@@ -356,7 +361,7 @@ async function open(scope: KeyringScope): Promise<Opened> {
     }
   if (myJkts.sig)
     for (const r of all)
-      if (r.payload.t === 'generation' && r.payload.by === me.accountId && r.jkt === myJkts.sig && signed(r) && !chain?.valid.has(r.id)) {
+      if (r.payload.t === 'generation' && r.payload.by === me.accountId && r.jkt === myJkts.sig && signed(r) && !chain?.valid.has(r.id) && ownOutside(r)) {
         const jwe = r.payload.wraps[me.accountId]
         if (jwe) toOpen.push({ kid: r.payload.kid, jwe, ref: refsOf.get(r.id)![0]! })
       }
