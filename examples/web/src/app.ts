@@ -19,6 +19,7 @@ import {
   addMember,
   addVariable,
   endorseKeys,
+  forgetKeyringCaches,
   generateAccountKeys,
   initWorkspaceKeys,
   maintainKeyring,
@@ -545,6 +546,7 @@ export class App {
     }
     if (result.backup) downloadBytes(`apisync-unsynced-${this.profile?.name ?? account.id}.bin`, result.backup)
     if (forgetKey) accountKeys.forget(account.id)
+    forgetKeyringCaches()
     profiles.remove(account.id)
     this.unsubscribeAccount?.()
     for (const v of this.views.values()) v.close()

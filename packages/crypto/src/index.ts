@@ -11,6 +11,7 @@ export {
   addMember,
   announceKeys,
   endorseKeys,
+  forgetKeyringCaches,
   initWorkspaceKeys,
   maintainKeyring,
   removeMember,

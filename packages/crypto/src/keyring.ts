@@ -134,6 +134,16 @@ const bounded = <K, V>(m: Map<K, V>, max = 20_000) => {
   return m
 }
 
+/**
+ * Drops every record, signature result and unwrapped data key this process keeps to open keyrings fast: call it
+ * on sign-out, so that no key of the account stays in memory.
+ */
+export const forgetKeyringCaches = (): void => {
+  parsedCache.clear()
+  signedCache.clear()
+  unwrapped.clear()
+}
+
 const parseCached = (jws: string): Promise<ParsedRecord | Error> => {
   let p = parsedCache.get(jws)
   if (!p) {
