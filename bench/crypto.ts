@@ -107,7 +107,7 @@ const GENERATIONS = Number(process.env.APISYNC_BENCH_GENERATIONS ?? 20)
     const ring = await unlockKeyring(s)
     const ms = performance.now() - t
     if (ring.members.length !== MEMBERS || !ring.current || ring.problems.length) throw new Error('the keyring did not open as built')
-    return { ms, keys: ring.keys.size }
+    return { ms, keys: ring.kids.size }
   }
   const runs = async (s: typeof scope | typeof memberScope, cold: boolean) => {
     const xs: number[] = []

@@ -146,7 +146,7 @@ async function holds(s: Awaited<ReturnType<typeof stage>>, evilKids: readonly st
     const ring = await d.ring() // never throws
     expect(ring.status).toBe('verified')
     expect(ring.currentKid).toBe(before.currentKid)
-    for (const kid of evilKids) expect(ring.keys.has(kid)).toBe(false)
+    for (const kid of evilKids) expect(ring.kids.has(kid)).toBe(false)
     expect(ring.members.map((m) => m.accountId).sort()).toEqual(['ann', 'bob', 'carl'])
   }
   // The owner keeps writing; every member reads it, and a member's own write seals under the same generation.
@@ -162,8 +162,8 @@ async function holds(s: Awaited<ReturnType<typeof stage>>, evilKids: readonly st
   // The owner's next rotation leaves the attacker out, and Mallory stays locked out of it.
   const rotated = await rotateKeys(ann.scope())
   await until(async () => (await bob.ring()).currentKid === rotated.currentKid && (await carl.ring()).currentKid === rotated.currentKid, 'the rotation')
-  await until(async () => (await mallory.ring()).keys.size > 0 || rowCount(mallory.manifest) === rowCount(ann.manifest), 'the rotation at Mallory')
-  expect((await mallory.ring()).keys.has(rotated.currentKid!)).toBe(false)
+  await until(async () => (await mallory.ring()).kids.size > 0 || rowCount(mallory.manifest) === rowCount(ann.manifest), 'the rotation at Mallory')
+  expect((await mallory.ring()).kids.has(rotated.currentKid!)).toBe(false)
   await setVariableValue(environmentVariables(env), rotated, row, 'v5-rotated')
   await until(s.sameValue, 'v5 everywhere')
   expect((await read(carl)).value).toBe('v5-rotated')
@@ -230,7 +230,7 @@ describe('attacks on the keyring, through the real relay', () => {
     const ring = await bob.ring()
     expect(ring.problems.map((p) => p.code).sort()).toEqual(['BAD_SIGNATURE', 'NOT_IN_CHAIN', 'OTHER_GENESIS', 'UNSIGNED', 'UNSIGNED', 'UNSIGNED', 'UNSIGNED', 'UNSIGNED'])
     // Mallory's device adopts nothing from it either.
-    expect((await mallory.ring()).keys.has(evil.kid)).toBe(false)
+    expect((await mallory.ring()).kids.has(evil.kid)).toBe(false)
     await holds(s, [evil.kid, `${evil.kid}x`])
   })
 
@@ -285,7 +285,7 @@ describe('attacks on the keyring, through the real relay', () => {
     await until(() => WorkspaceModel.open(ann.manifest).snapshot().keyWraps.some((w) => w.jws === gen.jws), 'the generation at Ann')
     expect((await ann.ring()).problems).toEqual([expect.objectContaining({ code: 'UNAUTHORIZED', reason: 'carl is not an admin: only admins start key generations' })])
     // Carl's own device does not adopt it either: he is not an admin by the chain.
-    expect((await carl.ring()).keys.has(evil.kid)).toBe(false)
+    expect((await carl.ring()).kids.has(evil.kid)).toBe(false)
     await holds(s, [evil.kid])
   })
 

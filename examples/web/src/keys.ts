@@ -46,7 +46,8 @@ export const accountKeys = {
 
 /** A keyring that opens nothing (no key yet, or the scratch pad, whose values are local and never sealed). */
 export const EMPTY_KEYRING: Keyring = Object.freeze({
-  keys: new Map(),
+  kids: new Set<string>(),
+  key: async () => undefined,
   current: undefined,
   currentKid: undefined,
   status: 'empty',

@@ -40,7 +40,7 @@ export { RECOVERY_ITERATIONS, lockAccountKeys, unlockAccountKeys } from './recov
 export { backUpAccountKeys, recoverAccountKeys } from './key-backup.js'
 export type { RelayAccess } from './key-backup.js'
 export { openValue, sealValue, sealedKid } from './seal.js'
-export type { Opened } from './seal.js'
+export type { KeySource, Opened } from './seal.js'
 export { checkKeyEndorsement, memoryTrustStore, safetyCode, safetyCodeOf } from './trust.js'
 export type { KeyEndorsement, KeyPin, TrustStore } from './trust.js'
 export {

@@ -99,8 +99,10 @@ export type KeyringNotice =
   | { readonly code: 'UNSIGNED_RECORDS'; readonly accountId?: undefined; readonly message: string }
 
 export interface Keyring {
-  /** Every generation this account can open, by kid. */
-  readonly keys: ReadonlyMap<string, DataKey>
+  /** The generations this account holds (by kid), current or not: the key of each opens on first use. */
+  readonly kids: ReadonlySet<string>
+  /** A generation's data key, if this account holds it (unwrapped once, on first use). */
+  key(kid: string): Promise<DataKey | undefined>
   /** The generation new values are sealed with, if this account holds it. */
   readonly current: DataKey | undefined
   /** The current generation's kid, held or not. */
@@ -142,6 +144,16 @@ export const forgetKeyringCaches = (): void => {
   parsedCache.clear()
   signedCache.clear()
   unwrapped.clear()
+  codes.clear()
+}
+
+/** Safety codes by key thumbprints. */
+const codes = new Map<string, Promise<string>>()
+const codeOf = (jkts: { enc: string; sig?: string | undefined }): Promise<string> => {
+  const k = `${jkts.sig ?? '-'}:${jkts.enc}`
+  let c = codes.get(k)
+  if (!c) bounded(codes).set(k, (c = safetyCodeOf(jkts)))
+  return c
 }
 
 const parseCached = (jws: string): Promise<ParsedRecord | Error> => {
@@ -202,7 +214,8 @@ interface Opened {
 }
 
 const EMPTY: Keyring = Object.freeze({
-  keys: new Map(),
+  kids: new Set<string>(),
+  key: async () => undefined,
   current: undefined,
   currentKid: undefined,
   status: 'empty',
@@ -271,12 +284,23 @@ async function open(scope: KeyringScope): Promise<Opened> {
   // Signatures, all at once: each record against the key its header names, among the keys records carry.
   const keyByJkt = new Map<string, JWK>()
   for (const r of all) if (r.keyJkts?.sig && 'keys' in r.payload && r.payload.keys.sig) keyByJkt.set(r.keyJkts.sig, r.payload.keys.sig)
+  // Signatures this device verified before (the ids are hashes of the whole JWS) need no second check.
+  const verifiedBefore = new Set<string>()
+  try {
+    const raw = await trust.get(pinKeys.verified(workspaceId))
+    const list = raw ? (JSON.parse(raw) as unknown) : []
+    if (Array.isArray(list)) for (const id of list) if (typeof id === 'string') verifiedBefore.add(id)
+  } catch {
+    // nothing remembered
+  }
   const signedIds = new Set<string>()
   await Promise.all(
     all.map(async (r) => {
-      if (await verifyCached(r, keyByJkt.get(r.jkt))) signedIds.add(r.id)
+      if (verifiedBefore.has(r.id) || (await verifyCached(r, keyByJkt.get(r.jkt)))) signedIds.add(r.id)
     }),
   )
+  if ([...signedIds].some((id) => !verifiedBefore.has(id)) || verifiedBefore.size > signedIds.size)
+    await trust.set(pinKeys.verified(workspaceId), JSON.stringify([...signedIds]))
   const signed = (r: ParsedRecord) => signedIds.has(r.id)
 
   // The root: the pinned genesis; else mine; else the only one (or the only one matching pinned keys).
@@ -357,49 +381,63 @@ async function open(scope: KeyringScope): Promise<Opened> {
 
   // This account's data keys: wraps from valid records; and generations this account signed itself as an
   // admin that fell outside the chain (a second genesis it raced itself with, or a generation revoked by a
-  // concurrent removal): its own, so trustworthy to it for reading what it sealed with them.
-  const keys = new Map<string, DataKey>(legacyKeys)
+  // concurrent removal): its own, so trustworthy to it for reading what it sealed with them. Each is unwrapped
+  // on first use (an ECDH agreement each: a keyring of many generations opens with the current one only).
   const ownOutside = (r: ParsedRecord) => {
     const why = chain?.rejected.get(r.id)?.code
     return why !== 'UNAUTHORIZED' && why !== 'BAD_SIGNATURE' && why !== 'DUPLICATE_KID'
   }
-  const toOpen: { kid: string; jwe: string; ref: RowRef }[] = []
+  const held = new Map<string, { jwe: string; ref: RowRef }[]>()
+  const hold = (kid: string, jwe: string, ref: RowRef) => held.set(kid, [...(held.get(kid) ?? []), { jwe, ref }])
   if (chain)
     for (const [kid, jwes] of chain.wrapsFor(me.accountId)) {
       const rec = chain.generations.get(kid)
-      for (const jwe of jwes) toOpen.push({ kid, jwe, ref: refsOf.get(rec?.recordId ?? '')?.[0] ?? { list: 'keyWraps', rowId: kid } })
+      for (const jwe of jwes) hold(kid, jwe, refsOf.get(rec?.recordId ?? '')?.[0] ?? { list: 'keyWraps', rowId: kid })
     }
   if (myJkts.sig)
     for (const r of all)
       if (r.payload.t === 'generation' && r.payload.by === me.accountId && r.jkt === myJkts.sig && signed(r) && !chain?.valid.has(r.id) && ownOutside(r)) {
         const jwe = r.payload.wraps[me.accountId]
-        if (jwe) toOpen.push({ kid: r.payload.kid, jwe, ref: refsOf.get(r.id)![0]! })
+        if (jwe) hold(r.payload.kid, jwe, refsOf.get(r.id)![0]!)
       }
-  const opened = await Promise.all(
-    toOpen.map(async (w) => {
-      try {
-        const key = await unwrapCached(w.jwe, me.keys.privateJwk)
-        if (key.kid !== w.kid) throw new Error(`a wrap of ${w.kid} holds ${key.kid}`)
-        return { w, key }
-      } catch (e) {
-        problems.push({ ...w.ref, code: 'WRAP_DOES_NOT_OPEN', reason: (e as Error).message })
+  const keys = new Map<string, Promise<DataKey | undefined>>()
+  for (const [kid, key] of legacyKeys) keys.set(kid, Promise.resolve(key))
+  const key = (kid: string): Promise<DataKey | undefined> => {
+    let k = keys.get(kid)
+    if (!k) {
+      k = (async () => {
+        for (const w of held.get(kid) ?? []) {
+          try {
+            const dk = await unwrapCached(w.jwe, me.keys.privateJwk)
+            if (dk.kid !== kid) throw new Error(`a wrap of ${kid} holds ${dk.kid}`)
+            return dk
+          } catch (e) {
+            problems.push({ ...w.ref, code: 'WRAP_DOES_NOT_OPEN', reason: (e as Error).message })
+          }
+        }
         return undefined
-      }
-    }),
-  )
-  for (const o of opened) if (o && !keys.has(o.w.kid)) keys.set(o.w.kid, o.key)
+      })()
+      keys.set(kid, k)
+    }
+    return k
+  }
+  const kids = new Set<string>([...legacyKeys.keys(), ...held.keys()])
+  const current = chain?.currentKid === undefined ? undefined : await key(chain.currentKid)
 
   // Members, their safety codes, and the keys this device pinned for them.
   const members: KeyringMember[] = []
   if (chain) {
     for (const n of chain.notices) notices.push(n)
     const list = [...chain.members.values()].sort((a, b) => POWER[b.role] - POWER[a.role] || (a.accountId < b.accountId ? -1 : 1))
-    for (const m of list) {
-      const jkts = { enc: m.encJkt, sig: m.sigJkt }
-      const code = await safetyCodeOf(jkts)
-      const pin = await readPin(trust, m.accountId)
-      const changed = pin && !sameJkts(pin, jkts) ? { pinned: pin.code, now: code } : undefined
-      if (!pin) await writePin(trust, m.accountId, { ...jkts, code })
+    const seen = await Promise.all(
+      list.map(async (m) => {
+        const jkts = { enc: m.encJkt, sig: m.sigJkt }
+        const [code, pin] = await Promise.all([codeOf(jkts), readPin(trust, m.accountId)])
+        if (!pin) await writePin(trust, m.accountId, { ...jkts, code })
+        return { m, code, changed: pin && !sameJkts(pin, jkts) ? { pinned: pin.code, now: code } : undefined }
+      }),
+    )
+    for (const { m, code, changed } of seen) {
       if (changed)
         notices.push({
           code: 'KEY_CHANGED',
@@ -441,17 +479,18 @@ async function open(scope: KeyringScope): Promise<Opened> {
 
   const currentKid = chain?.currentKid
   const announcements = chain
-    ? await Promise.all(chain.announcements.map(async (a) => ({ accountId: a.accountId, safetyCode: await safetyCodeOf({ enc: a.encJkt, sig: a.sigJkt }) })))
+    ? await Promise.all(chain.announcements.map(async (a) => ({ accountId: a.accountId, safetyCode: await codeOf({ enc: a.encJkt, sig: a.sigJkt }) })))
     : []
   const genesisList = ambiguous
     ? await Promise.all(
-        geneses.map(async (g) => ({ accountId: g.payload.by, safetyCode: await safetyCodeOf(g.keyJkts!), recordId: g.id })),
+        geneses.map(async (g) => ({ accountId: g.payload.by, safetyCode: await codeOf(g.keyJkts!), recordId: g.id })),
       )
     : []
   const ring: Keyring = {
     geneses: genesisList.map(({ accountId, safetyCode }) => ({ accountId, safetyCode })),
-    keys,
-    current: currentKid === undefined ? undefined : keys.get(currentKid),
+    kids,
+    key,
+    current,
     currentKid,
     status,
     role: chain?.members.get(me.accountId)?.role,
@@ -575,7 +614,9 @@ export const addMember = async (scope: KeyringScope, card: MemberCard, role: 'ad
   if (existing && card.accountId !== scope.me.accountId && POWER[existing.role] >= myPower)
     throw new CryptoError('NOT_ALLOWED', `you cannot change ${card.accountId}, whose role is not below yours`)
   const bodies: RecordBody[] = [{ t: 'member', sub: card.accountId, name: card.name ?? existing?.name ?? '', role, keys }]
-  const held = [...o.ring.keys.values()].filter((k) => chain.generations.has(k.kid))
+  const held = (await Promise.all([...o.ring.kids].filter((kid) => chain.generations.has(kid)).map((kid) => o.ring.key(kid)))).filter(
+    (k): k is DataKey => k !== undefined,
+  )
   if (held.length) {
     const wraps: Record<string, string> = {}
     await Promise.all(held.map(async (k) => void (wraps[k.kid] = await wrapDataKey(k, keys.enc))))
@@ -654,7 +695,7 @@ export const acceptKeyChange = async (scope: KeyringScope, accountId: string): P
   const o = await open(scope)
   const m = o.chain?.members.get(accountId)
   if (!m) throw new CryptoError('NOT_ALLOWED', `${accountId} is not a member`)
-  await writePin(o.trust, accountId, { enc: m.encJkt, ...(m.sigJkt ? { sig: m.sigJkt } : {}), code: await safetyCodeOf({ enc: m.encJkt, sig: m.sigJkt }) })
+  await writePin(o.trust, accountId, { enc: m.encJkt, ...(m.sigJkt ? { sig: m.sigJkt } : {}), code: await codeOf({ enc: m.encJkt, sig: m.sigJkt }) })
   return unlockKeyring(scope)
 }
 

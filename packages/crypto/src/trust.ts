@@ -36,6 +36,7 @@ export const pinKeys = {
   account: (accountId: string) => `apisync-trust:key:${accountId}`,
   root: (workspaceId: string) => `apisync-trust:root:${workspaceId}`,
   records: (workspaceId: string) => `apisync-trust:records:${workspaceId}`,
+  verified: (workspaceId: string) => `apisync-trust:verified:${workspaceId}`,
 }
 
 export const readPin = async (trust: TrustStore, accountId: string): Promise<KeyPin | undefined> => {

@@ -101,7 +101,7 @@ export type OpenVariable = Omit<Variable, 'value'> & {
 const open = async (list: VariableList, ring: Keyring, rowId: string, stored: Json): Promise<{ value: Json; sealed: boolean; state: OpenVariable['state'] }> => {
   if (sealedKid(stored) === undefined) return { value: stored, sealed: false, state: 'open' }
   try {
-    const opened: Opened = await openValue(stored as string, ring.keys, contextOf(list, rowId))
+    const opened: Opened = await openValue(stored as string, ring, contextOf(list, rowId))
     return opened.state === 'open' ? { value: opened.value, sealed: true, state: 'open' } : { value: null, sealed: true, state: 'locked' }
   } catch (e) {
     if (e instanceof CryptoError && e.code === 'TAMPERED') return { value: null, sealed: true, state: 'tampered' }
@@ -190,7 +190,7 @@ export const resealVariables = async (list: VariableList, ring: Keyring): Promis
   for (const v of list.variables()) {
     const kid = sealedKid(v.value)
     if (kid === undefined || kid === key.kid) continue
-    const opened = await openValue(v.value as string, ring.keys, contextOf(list, v.id))
+    const opened = await openValue(v.value as string, ring, contextOf(list, v.id))
     if (opened.state !== 'open') continue
     list.update(v.id, { value: await sealValue(opened.value, key, contextOf(list, v.id)) })
     count++

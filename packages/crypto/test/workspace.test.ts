@@ -77,7 +77,7 @@ describe('workspace keys and sealed variables', () => {
     const ring2 = await removeMember(scope(manifest, ann), 'bob')
     expect(await resealVariables(vars, ring2)).toBe(2)
     expect(await resealVariables(vars, ring2)).toBe(0)
-    const onlyNew = { ...ring2, keys: new Map([[ring2.current!.kid, ring2.current!]]) }
+    const onlyNew = { ...ring2, key: async (kid: string) => (kid === ring2.current!.kid ? ring2.current : undefined) }
     expect((await readVariables(vars, onlyNew)).map((v) => v.value)).toEqual(['one', 'two'])
   })
 
