@@ -293,12 +293,16 @@ describe('whose key is this', () => {
     // The old generation was wrapped to Carl's old key: it must not seal any more.
     expect(ring.notices.map((n) => n.code)).toContain('NEEDS_ROTATION')
     expect(ring.current).toBeUndefined()
-    const { done } = await maintainKeyring(a.scope)
-    expect(done).toContain('rotated')
+    // Ann's device rotates, but wraps nothing to Carl's new keys until she has compared the codes.
+    const { done, ring: rotated } = await maintainKeyring(a.scope)
+    expect(done).toEqual(['rotated'])
+    expect(rotated.current).toBeDefined()
+    expect(rotated.members.find((m) => m.accountId === 'carl')!.holdsCurrent).toBe(false)
     const accepted = await acceptKeyChange(a.scope, 'carl')
     expect(accepted.members.find((m) => m.accountId === 'carl')!.keyChange).toBeUndefined()
     expect(accepted.notices.map((n) => n.code)).not.toContain('KEY_CHANGED')
-    expect(accepted.current).toBeDefined()
+    expect((await maintainKeyring(a.scope)).done).toEqual(['shared'])
+    expect((await a.ring()).members.find((m) => m.accountId === 'carl')!.holdsCurrent).toBe(true)
     // A device that never saw the old keys has nothing to warn about.
     const fresh = device(a.scope.me, new Y.Doc())
     sync(a.doc, fresh.doc)

@@ -16,6 +16,7 @@ import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { EnvironmentModel, WorkspaceModel, docName } from '@apisync/model'
+import { type AccountKeys, addMember, generateAccountKeys, memoryTrustStore, publicKeysOf, safetyCode } from '@apisync/crypto'
 import { CHROMIUM, type Device, type Site, available, device, required, site, submitDialog, treeItem, until } from './helpers.js'
 
 const run = available || required
@@ -208,4 +209,60 @@ describe.skipIf(!run)('the demo seals every value before it syncs', () => {
     }
     expect(d.errors).toEqual([])
   }, 180_000)
+
+  test("a member's key change is a loud warning in the member list until someone compared the codes", async () => {
+    const d = await device(web.url, 'members')
+    devices.push(d)
+    await d.page.getByTestId('signin-form').waitFor()
+    await d.page.getByTestId('signin-form').getByLabel('Your name').fill('Kim')
+    await d.page.getByTestId('signin-form').getByLabel('This device').fill('Laptop')
+    await d.page.getByTestId('signin-submit').click()
+    await d.inState('in-sync')
+    await until(async () => (await d.page.getByTestId('key-state').textContent()) === 'keys: ready', 20_000, 'account keys')
+
+    // Kim adds Bob with the member code Bob sent.
+    const bob = await generateAccountKeys()
+    const code = Buffer.from(JSON.stringify({ accountId: 'bob-account', name: 'Bob', keys: publicKeysOf(bob) })).toString('base64')
+    await d.page.getByTestId('members-item').click()
+    await d.page.getByTestId('add-member').click()
+    await submitDialog(d.page, { 'Member code': code })
+    const bobRow = d.page.locator('[data-testid=member][data-account=bob-account]')
+    await bobRow.waitFor()
+    expect(await bobRow.getByTestId('safety-code').textContent()).toBe(await safetyCode(bob))
+    expect(await d.page.getByTestId('key-change-warning').count()).toBe(0)
+
+    // Another device of Kim's (a script with Kim's keys) re-adds Bob with other keys: someone swapped them.
+    const session = (await (await fetch(`${web.url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Kim', device: 'Script' }) })).json()) as {
+      token: string
+      sub: string
+      personalWorkspace: string
+    }
+    const keys = JSON.parse((await d.page.evaluate((id) => localStorage.getItem(`apisync-web:keys:${id}`), session.sub))!) as AccountKeys
+    const doc = new Y.Doc()
+    const provider = new WebsocketProvider(`${web.url.replace(/^http/, 'ws')}/sync`, docName({ workspaceId: session.personalWorkspace, kind: 'manifest' }), doc, {
+      params: { token: session.token },
+      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+      disableBc: true,
+    })
+    await until(async () => WorkspaceModel.open(doc).snapshot().members.length >= 2, 15_000, 'the manifest on the script')
+    const swapped = await generateAccountKeys()
+    await addMember({ manifest: WorkspaceModel.open(doc), workspaceId: session.personalWorkspace, me: { accountId: session.sub, keys }, trust: memoryTrustStore() }, { accountId: 'bob-account', name: 'Bob', keys: publicKeysOf(swapped) })
+
+    const warning = d.page.locator('[data-testid=key-change-warning][data-account=bob-account]')
+    await warning.waitFor({ timeout: 15_000 })
+    expect(await warning.textContent()).toContain(`Bob's keys changed`)
+    expect(await warning.textContent()).toContain(await safetyCode(swapped))
+    await d.page.getByTestId('key-change-banner').waitFor()
+    expect(await bobRow.getAttribute('class')).toContain('key-changed')
+    // Kim's device started a new generation (the old one was held under Bob's old key), but not for Bob yet.
+    expect(await bobRow.locator('td').nth(3).textContent()).toBe('waiting for an admin')
+    await d.shot('13-key-change')
+    await warning.getByTestId('accept-key-change').click()
+    await warning.waitFor({ state: 'detached' })
+    await d.page.getByTestId('key-change-banner').waitFor({ state: 'detached' })
+    expect(await bobRow.getByTestId('safety-code').textContent()).toBe(await safetyCode(swapped))
+    await until(async () => (await bobRow.locator('td').nth(3).textContent()) === 'yes', 10_000, 'the current key shared with Bob')
+    provider.destroy()
+    expect(d.errors).toEqual([])
+  }, 90_000)
 })

@@ -453,7 +453,7 @@ export class App {
     const scope = this.keyScope()
     if (!scope) return
     this.view!.setKeyring(await acceptKeyChange(scope, accountId))
-    this.invalidate()
+    await this.refreshKeys() // now this device shares the current key with them, if it may
   }
 
   /** Admins: endorses the keys a member announced (after comparing their safety code). */

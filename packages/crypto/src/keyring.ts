@@ -116,6 +116,7 @@ export interface Keyring {
   readonly removed: readonly string[]
   /** Keys members announced that no admin endorsed yet (see `endorseKeys`). */
   readonly announcements: readonly { readonly accountId: string; readonly safetyCode: string }[]
+  /** What was left out and why. A wrap that does not open is added when its generation is first used. */
   readonly problems: readonly KeyringProblem[]
   readonly notices: readonly KeyringNotice[]
   /** What the access token says about this account's signing key (`cnf.jkt`). */
@@ -573,8 +574,14 @@ const requireAdmin = (o: Opened, me: Me): ChainState => {
   return chain
 }
 
-const memberCard = (chain: ChainState) =>
-  [...chain.members.values()].map((m) => ({ accountId: m.accountId, enc: m.keys.enc }))
+/**
+ * The members new keys are wrapped for: all of them, except others whose keys changed since this device pinned
+ * them and nobody here accepted the change (they get the key shared once accepted: see `maintainKeyring`).
+ */
+const recipients = (o: Opened, chain: ChainState, me: Me) =>
+  [...chain.members.values()]
+    .filter((m) => m.accountId === me.accountId || !o.ring.members.find((x) => x.accountId === m.accountId)?.keyChange)
+    .map((m) => ({ accountId: m.accountId, enc: m.keys.enc }))
 
 /**
  * Makes `me` the owner of a workspace with no records (its genesis) and creates the first data key. On a
@@ -639,7 +646,7 @@ export const removeMember = async (scope: KeyringScope, accountId: string): Prom
   if (POWER[target.role] >= POWER[chain.members.get(scope.me.accountId)!.role])
     throw new CryptoError('NOT_ALLOWED', `you cannot remove ${accountId}, whose role is not below yours`)
   const key = generateDataKey()
-  const wraps = await wrapAll(key, memberCard(chain).filter((m) => m.accountId !== accountId))
+  const wraps = await wrapAll(key, recipients(o, chain, scope.me).filter((m) => m.accountId !== accountId))
   await write(scope, chain.heads, [
     { t: 'remove', sub: accountId },
     { t: 'generation', kid: key.kid, wraps },
@@ -661,7 +668,7 @@ export const rotateKeys = async (scope: KeyringScope): Promise<Keyring> => {
   const o = await open(scope)
   const chain = requireAdmin(o, scope.me)
   const key = generateDataKey()
-  await write(scope, chain.heads, [{ t: 'generation', kid: key.kid, wraps: await wrapAll(key, memberCard(chain)) }])
+  await write(scope, chain.heads, [{ t: 'generation', kid: key.kid, wraps: await wrapAll(key, recipients(o, chain, scope.me)) }])
   return unlockKeyring(scope)
 }
 
@@ -750,7 +757,8 @@ export type MaintenanceStep = 'republished' | 'announced' | 'rotated' | 'shared'
 /**
  * What a device does after opening a workspace it may write: puts back records this device remembers that
  * went missing from the doc; announces this account's keys if the workspace knows others; and, for admins,
- * starts a generation when none is safe to seal with and shares the current one with members who lack it.
+ * starts a generation when none is safe to seal with and shares the current one with members who lack it —
+ * except members whose keys changed and nobody on this device compared the safety codes yet.
  */
 export const maintainKeyring = async (scope: KeyringScope): Promise<{ readonly ring: Keyring; readonly done: readonly MaintenanceStep[] }> => {
   const done: MaintenanceStep[] = []
@@ -778,9 +786,10 @@ export const maintainKeyring = async (scope: KeyringScope): Promise<{ readonly r
   }
   const c = o.chain!
   const current = o.ring.current
-  if (current && c.missingCurrent.length) {
+  const waiting = c.missingCurrent.filter((x) => !o.ring.members.find((m) => m.accountId === x)?.keyChange)
+  if (current && waiting.length) {
     const bodies: RecordBody[] = []
-    for (const accountId of c.missingCurrent) {
+    for (const accountId of waiting) {
       const m = c.members.get(accountId)!
       bodies.push({ t: 'share', sub: accountId, wraps: { [current.kid]: await wrapDataKey(current, m.keys.enc) } })
     }
