@@ -50,11 +50,22 @@ async function addVariable(d: Device, key: string, value: string, secret = false
   await d.page.getByTestId('new-variable').fill(key)
   await d.page.getByTestId('new-variable').press('Enter')
   const row = d.page.locator(`[data-testid=variable-row][data-key="${key}"]`)
-  await row.waitFor()
+  await row.waitFor().catch(async (e: unknown) => {
+    await d.shot(`failed-${key.slice(0, 20)}`)
+    const toasts = await d.page.locator('[data-testid^=toast]').allTextContents()
+    throw new Error(`no row ${key}; toasts: ${JSON.stringify(toasts)}; errors: ${JSON.stringify(d.errors)}; ${String(e)}`)
+  })
   if (secret) await row.getByLabel('type').selectOption('secret')
   await row.getByTestId('shared-value').waitFor()
   await setShared(d, key, value)
 }
+/** Waits until the page shows what was just opened (typing earlier would go to the page being replaced). */
+async function showing(d: Device, what: 'globals' | { environment: string } | 'collection variables'): Promise<void> {
+  if (what === 'globals') await d.page.locator('[data-testid=variables-editor] h1.title', { hasText: 'Globals' }).waitFor()
+  else if (what === 'collection variables') await d.page.getByRole('tab', { name: /Variables/, selected: true }).waitFor()
+  else await until(async () => (await d.page.getByTestId('environment-name').inputValue().catch(() => '')) === what.environment, 10_000, `environment ${what.environment}`)
+}
+
 async function importFile(d: Device, name: string, json: unknown): Promise<void> {
   const path = join(files, name)
   await writeFile(path, JSON.stringify(json))
@@ -88,12 +99,15 @@ describe.skipIf(!run)('the demo seals every value before it syncs', () => {
     await submitDialog(d.page, { Name: 'Draft API' })
     await treeItem(d.page, 'Draft API').click()
     await d.page.getByRole('tab', { name: /Variables/ }).click()
+    await showing(d, 'collection variables')
     const scratchSecret = name('scratchSecretName')
     await addVariable(d, scratchSecret, (values.scratchCollection = mark('scratch-collection-secret')), true)
     await d.page.getByTestId('new-environment').click()
     await submitDialog(d.page, { Name: 'Local' })
+    await showing(d, { environment: 'Local' })
     await addVariable(d, name('scratchEnvName'), (values.scratchEnv = mark('scratch-env-value')))
     await d.page.getByTestId('globals-item').click()
+    await showing(d, 'globals')
     await addVariable(d, name('scratchGlobalName'), (values.scratchGlobal = mark('scratch-global-value')))
 
     // Sign in; the scratch pad moves into the account's workspace, sealed.
@@ -131,18 +145,22 @@ describe.skipIf(!run)('the demo seals every value before it syncs', () => {
     // Editing: a new environment's value, changed twice; a global; the adopted secret collection variable.
     await d.page.getByTestId('new-environment').click()
     await submitDialog(d.page, { Name: 'Staging' })
+    await showing(d, { environment: 'Staging' })
     const stagingKey = name('stagingName')
     await addVariable(d, stagingKey, (values.envFirst = mark('env-first')))
     await setShared(d, stagingKey, (values.envSecond = mark('env-second')))
     await d.page.getByTestId('globals-item').click()
+    await showing(d, 'globals')
     const globalKey = name('editedGlobalName')
     await addVariable(d, globalKey, (values.globalA = mark('global-a')), true)
     await treeItem(d.page, 'Draft API').click()
     await d.page.getByRole('tab', { name: /Variables/ }).click()
+    await showing(d, 'collection variables')
     await setShared(d, scratchSecret, (values.collectionEdited = mark('collection-edited')))
 
     // Every value opens again here: the imports and the move kept them, sealed.
     await d.page.getByTestId('globals-item').click()
+    await showing(d, 'globals')
     const globalRow = d.page.locator(`[data-testid=variable-row][data-key="${globalKey}"]`)
     await globalRow.getByTestId('reveal').click()
     await until(async () => (await globalRow.getByTestId('shared-value').inputValue()) === values.globalA, 10_000, 'the global opened')
