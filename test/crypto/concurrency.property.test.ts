@@ -29,7 +29,6 @@ import {
 import { type Device, type Person, WS, craft, device, person, putRecord, sync } from './helpers.js'
 
 const RUNS = Number(process.env.APISYNC_PROPERTY_RUNS ?? 25)
-const ADMINS = ['ann', 'bob', 'cat'] as const
 const OTHERS = ['dan', 'eve', 'bob', 'cat'] as const
 let people: Map<string, Person>
 

@@ -148,8 +148,8 @@ export const evaluateChain = (input: ChainInput): ChainState => {
       }
     }
   }
-  for (const r of byId.values())
-    if (!rejected.has(r.id) && !order.includes(r)) reject(r, 'MISSING_PREV', 'it follows a record that is missing')
+  const ordered = new Set(order)
+  for (const r of byId.values()) if (!rejected.has(r.id) && !ordered.has(r)) reject(r, 'MISSING_PREV', 'it follows a record that is missing')
 
   const n = order.length
   const index = new Map(order.map((r, i) => [r.id, i]))

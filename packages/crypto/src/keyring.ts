@@ -214,22 +214,6 @@ interface Opened {
   readonly missing: readonly ParsedRecord[]
 }
 
-const EMPTY: Keyring = Object.freeze({
-  kids: new Set<string>(),
-  key: async () => undefined,
-  current: undefined,
-  currentKid: undefined,
-  status: 'empty',
-  role: undefined,
-  members: [],
-  removed: [],
-  announcements: [],
-  problems: [],
-  notices: [],
-  endorsement: 'none',
-  geneses: [],
-})
-
 const defaultTrust = new WeakMap<KeyringScope, TrustStore>()
 const trustOf = (scope: KeyringScope): TrustStore => {
   if (scope.trust) return scope.trust
