@@ -20,6 +20,7 @@ import {
   environmentVariables,
   generateAccountKeys,
   initWorkspaceKeys,
+  memoryTrustStore,
   readVariables,
   unlockKeyring,
 } from '@apisync/crypto'
@@ -84,7 +85,7 @@ test('markers set as variable values never reach the relay or its database in cl
 
   const docs = { manifest: new Y.Doc(), env: new Y.Doc(), globals: new Y.Doc(), col: new Y.Doc() }
   const manifest = WorkspaceModel.create(docs.manifest, { name: 'Team' })
-  const ring = await initWorkspaceKeys(manifest, me)
+  const ring = await initWorkspaceKeys({ manifest, workspaceId: ws, me, trust: memoryTrustStore() })
   const env = EnvironmentModel.create(docs.env, { name: 'Prod' })
   const globals = EnvironmentModel.createGlobals(docs.globals)
   const col = CollectionModel.create(docs.col, { name: 'API' })
@@ -111,7 +112,7 @@ test('markers set as variable values never reach the relay or its database in cl
   await until(() => CollectionModel.open(copies.col).snapshot().variables.length === 1, 'the collection on device 2')
   await until(() => EnvironmentModel.openGlobals(copies.globals).snapshot().variables.length === 1, 'globals on device 2')
   await until(() => WorkspaceModel.open(copies.manifest).snapshot().keyWraps.length === 1, 'the keyring on device 2')
-  const ring2 = await unlockKeyring(WorkspaceModel.open(copies.manifest), me)
+  const ring2 = await unlockKeyring({ manifest: WorkspaceModel.open(copies.manifest), workspaceId: ws, me, trust: memoryTrustStore() })
   expect((await readVariables(environmentVariables(EnvironmentModel.open(copies.env)), ring2))[0]!.value).toBe(values.env)
   expect((await readVariables(collectionVariables(CollectionModel.open(copies.col)), ring2))[0]!.value).toBe(values.secret)
 
@@ -140,7 +141,7 @@ test('a second device of the account recovers its keys from the relay with the p
   await backUpAccountKeys({ relayUrl: relay.url, token: laptop }, keys, 'carol recovery phrase')
 
   const manifest = WorkspaceModel.create(new Y.Doc())
-  const ring = await initWorkspaceKeys(manifest, { accountId: 'carol', keys })
+  const ring = await initWorkspaceKeys({ manifest, workspaceId: ws, me: { accountId: 'carol', keys } })
   const env = EnvironmentModel.create(new Y.Doc())
   await addVariable(environmentVariables(env), ring, { key: 'k', value: 'only-carol' })
 
@@ -148,6 +149,6 @@ test('a second device of the account recovers its keys from the relay with the p
   await expect(recoverAccountKeys({ relayUrl: relay.url, token: phone }, 'not the phrase')).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' })
   const recovered = await recoverAccountKeys({ relayUrl: relay.url, token: phone }, 'carol recovery phrase')
   expect(recovered).toEqual(keys)
-  const ringPhone = await unlockKeyring(manifest, { accountId: 'carol', keys: recovered! })
+  const ringPhone = await unlockKeyring({ manifest, workspaceId: ws, me: { accountId: 'carol', keys: recovered! } })
   expect((await readVariables(environmentVariables(env), ringPhone))[0]!.value).toBe('only-carol')
 })

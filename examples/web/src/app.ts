@@ -12,23 +12,35 @@ import {
   createSyncClient,
 } from '@apisync/client'
 import {
+  type AccountKeys,
   type Keyring,
-  type VariableList,
+  type KeyringScope,
+  acceptKeyChange,
   addMember,
   addVariable,
-  environmentVariables,
+  endorseKeys,
+  forgetKeyringCaches,
   generateAccountKeys,
   initWorkspaceKeys,
+  maintainKeyring,
+  removeMember,
+  resignUnsigned,
   resolveWithValue,
+  safetyCode,
+  sealAll,
+  setRole,
+  setVariableType,
   setVariableValue,
+  trustGenesis,
   unlockKeyring,
+  withSigningKey,
 } from '@apisync/crypto'
 import { type CollectionModel, type ConflictChoice, type Json, ModelError, newRowId } from '@apisync/model'
 import { DevAuth, type Profile, profiles } from './dev-auth.js'
 import { downloadText, downloadBytes } from './files.js'
-import { EMPTY_KEYRING, KeyBackup, accountKeys, decodeMemberCode, encodeMemberCode, readBackup, recoverKeys, samePublicKey } from './keys.js'
+import { EMPTY_KEYRING, KeyBackup, accountKeys, decodeMemberCode, encodeMemberCode, memberCodeOf, readBackup, recoverKeys, trustStore } from './keys.js'
 import type { DocRef } from './workspace-view.js'
-import { WorkspaceView } from './workspace-view.js'
+import { WorkspaceView, variableListsOf } from './workspace-view.js'
 
 export type Selection =
   | { readonly kind: 'welcome' }
@@ -40,14 +52,16 @@ export type Selection =
   | { readonly kind: 'presets' }
   | { readonly kind: 'sessions' }
   | { readonly kind: 'keys' }
+  | { readonly kind: 'members' }
 
 /**
  * Where this device stands with the workspace's sealed values:
  * `local` (scratch pad: values stay on this device, unsealed), `waiting` (the manifest has not synced yet),
  * `ready`, `no-key` (the account's key is on another device: recover it), `not-member` (no data key was
- * wrapped for this account: an owner adds it).
+ * wrapped for this account: an admin adds it), `pending` (a member, waiting for an admin to share or start
+ * the current key generation), `unverified` (the workspace's records are unsigned, or its genesis is in doubt).
  */
-export type KeyState = 'local' | 'waiting' | 'ready' | 'no-key' | 'not-member'
+export type KeyState = 'local' | 'waiting' | 'ready' | 'no-key' | 'not-member' | 'pending' | 'unverified'
 
 export interface DialogField {
   readonly name: string
@@ -115,6 +129,8 @@ export class App {
   keyState: KeyState = 'waiting'
   /** A key generated on this device that has no recovery backup yet. */
   needsRecoverySetup = false
+  /** The safety code of this account's keys on this device (Members & keys). */
+  mySafetyCode: string | null = null
   status: AccountStatus | null = null
   readonly statusHistory: StatusEvent[] = []
   /** Collections and environments the scratch pad holds while signed in (offered for adoption). */
@@ -325,58 +341,78 @@ export class App {
     if (view === this.view) await this.refreshKeys()
   }
 
-  /** Works out the key state of the shown workspace (see KeyState), generating keys on first use. */
+  /** The keyring scope of a workspace for the signed-in account, with this device's keys and pins. */
+  keyScope(view: WorkspaceView | null = this.view, keys: AccountKeys | null = this.account && accountKeys.get(this.account.id)): KeyringScope | null {
+    const account = this.account
+    if (!view || view.local || !account || !keys) return null
+    return { manifest: view.manifest, workspaceId: view.id, me: { accountId: account.id, name: this.profile?.name ?? '', keys }, trust: trustStore(account.id) }
+  }
+
+  /**
+   * Works out the key state of the shown workspace (see KeyState): generates the account's keys on first use
+   * (and a signing key for keys from before signing), makes the keyring of a new workspace, re-signs an
+   * owner's unsigned one, and runs the keyring's maintenance (key shares, rotations) where this device may.
+   */
   async refreshKeys(): Promise<void> {
     const view = this.view
     const account = this.account
     if (!view || !account || view.local) return
-    const m = view.manifest
-    const snap = m.snapshot()
     let keys = accountKeys.get(account.id)
-    const me = snap.members.find((x) => x.accountId === account.id)
-    const mine = snap.keyWraps.some((w) => w.accountId === account.id)
+    if (keys && !keys.signing) {
+      // Keys from before signed records: the account gets its signing key here. Its workspaces see it as a key
+      // change (an admin endorses it); the recovery backup needs setting again to hold it.
+      keys = (await withSigningKey(keys)).keys
+      accountKeys.put(account.id, keys)
+      this.needsRecoverySetup = true
+    }
+    const snap = view.manifest.snapshot()
+    const empty = snap.members.length === 0 && snap.keyWraps.length === 0
+    const mayCreate = !view.readOnly && view.manifestSynced && (view.workspace.role === 'owner' || view.id === this.profile?.personalWorkspace)
+    if (!keys && empty && mayCreate && view.id === this.profile?.personalWorkspace) {
+      keys = await generateAccountKeys()
+      accountKeys.put(account.id, keys)
+      this.needsRecoverySetup = true
+    }
     let ring: Keyring = EMPTY_KEYRING
     let state: KeyState
-    if (keys && me?.publicKey && !samePublicKey(me.publicKey, keys.publicJwk)) state = 'no-key'
-    else if (keys && mine) {
-      ring = await unlockKeyring(m, { accountId: account.id, keys })
-      state = ring.current ? 'ready' : 'not-member'
-    } else if (!view.manifestSynced) state = 'waiting'
-    else if (!keys && me) state = 'no-key'
-    else if (view.readOnly) state = keys ? 'not-member' : 'no-key'
-    else if (snap.keyWraps.length > 0) state = keys ? 'not-member' : 'no-key'
+    this.mySafetyCode = keys ? await safetyCode(keys) : null
+    const scope = this.keyScope(view, keys)
+    if (!scope) state = !view.manifestSynced && empty ? 'waiting' : 'no-key'
     else {
-      // A workspace without keys that this account may write: it becomes the first member.
-      if (!keys) {
-        if (view.id !== this.profile?.personalWorkspace) state = 'no-key'
-        else {
-          keys = await generateAccountKeys()
-          accountKeys.put(account.id, keys)
-          this.needsRecoverySetup = true
-        }
-      }
-      if (keys) {
-        ring = await initWorkspaceKeys(m, { accountId: account.id, name: this.profile?.name ?? '', keys })
-        state = ring.current ? 'ready' : 'not-member'
-      } else state = 'no-key'
+      ring = await unlockKeyring(scope)
+      if (ring.status === 'empty' && mayCreate) ring = await initWorkspaceKeys(scope)
+      else if (ring.status === 'unsigned' && !view.readOnly && view.workspace.role === 'owner' && onlyMember(snap, account.id))
+        ring = await resignUnsigned(scope)
+      else if (ring.status === 'verified' && !view.readOnly) ring = (await maintainKeyring(scope)).ring
+      // A workspace with a keyring seals its values: its docs refuse clear ones from now on, whatever arrives.
+      if (ring.status !== 'empty') view.workspace.requireSealedValues()
+      if (ring.current) state = 'ready'
+      else if (ring.status === 'empty') state = view.manifestSynced ? 'not-member' : 'waiting'
+      else if (ring.status !== 'verified') state = 'unverified'
+      else if (ring.notices.some((n) => n.code === 'YOUR_KEYS_DIFFER')) state = 'no-key'
+      else state = ring.role ? 'pending' : 'not-member'
     }
     if (view !== this.view) return
     this.keyState = state
     view.setKeyring(ring)
-    this.watchKeyWraps(view)
+    this.watchKeyring(view)
     this.invalidate()
   }
 
-  private readonly watchedWraps = new WeakSet<WorkspaceView>()
-  /** New key wraps (an owner added this account) unlock values at once. */
-  private watchKeyWraps(view: WorkspaceView): void {
-    if (this.watchedWraps.has(view)) return
-    this.watchedWraps.add(view)
-    let count = view.manifest.snapshot().keyWraps.length
+  private readonly watchedKeyrings = new WeakSet<WorkspaceView>()
+  /** New keyring records (an admin added this account, a key changed) are read at once. */
+  private watchKeyring(view: WorkspaceView): void {
+    if (this.watchedKeyrings.has(view)) return
+    this.watchedKeyrings.add(view)
+    const count = () => {
+      const m = view.manifest.snapshot()
+      return m.members.length + m.keyWraps.length
+    }
+    let last = count()
     view.manifest.subscribe(() => {
-      const next = view.manifest.snapshot().keyWraps.length
-      if (next !== count && view === this.view) {
-        count = next
+      const next = count()
+      if (next !== last && view === this.view) {
+        last = next
         this.act(() => this.refreshKeys())
       }
     })
@@ -385,18 +421,59 @@ export class App {
   memberCode(): string | null {
     const account = this.account
     const keys = account && accountKeys.get(account.id)
-    return keys && account ? encodeMemberCode({ accountId: account.id, name: this.profile?.name ?? '', publicJwk: keys.publicJwk }) : null
+    return keys && account ? encodeMemberCode(memberCodeOf(account.id, this.profile?.name ?? '', keys)) : null
   }
 
-  /** Owner: lets another account read the workspace's sealed values (their member code). */
-  async addMember(code: string): Promise<void> {
-    const view = this.requireWritable()
-    const account = this.account!
-    const keys = accountKeys.get(account.id)
-    if (!keys) throw new Error('this device has no key for your account')
+  private requireScope(): KeyringScope {
+    const scope = this.keyScope(this.requireWritable())
+    if (!scope) throw new Error('this device has no key for your account')
+    return scope
+  }
+
+  /** Admins: lets another account read the workspace's sealed values (their member code). */
+  async addMember(code: string, role: 'admin' | 'member' = 'member'): Promise<void> {
     const member = decodeMemberCode(code)
-    await addMember(view.manifest, { accountId: account.id, name: this.profile?.name ?? '', keys }, member)
+    this.view!.setKeyring(await addMember(this.requireScope(), { accountId: member.accountId, name: member.name, keys: member.keys }, role))
     this.toast(`${member.name || 'The member'} can now read this workspace's values`)
+  }
+
+  /** Admins: removes a member; values written from now on are sealed with a key they do not hold. */
+  async removeMember(accountId: string): Promise<void> {
+    this.view!.setKeyring(await removeMember(this.requireScope(), accountId))
+    await this.refreshKeys()
+  }
+
+  async setMemberRole(accountId: string, role: 'admin' | 'member'): Promise<void> {
+    this.view!.setKeyring(await setRole(this.requireScope(), accountId, role))
+    await this.refreshKeys()
+  }
+
+  /** After comparing safety codes with the member: their new keys are trusted on this device. */
+  async acceptKeyChange(accountId: string): Promise<void> {
+    const scope = this.keyScope()
+    if (!scope) return
+    this.view!.setKeyring(await acceptKeyChange(scope, accountId))
+    await this.refreshKeys() // now this device shares the current key with them, if it may
+  }
+
+  /** Admins: endorses the keys a member announced (after comparing their safety code). */
+  async endorseKeys(accountId: string): Promise<void> {
+    this.view!.setKeyring(await endorseKeys(this.requireScope(), accountId))
+    await this.refreshKeys()
+  }
+
+  /** Several genesis records: trusts the one whose safety code the owner read out. */
+  async trustGenesis(ownerSafetyCode: string): Promise<void> {
+    const scope = this.keyScope()
+    if (!scope) return
+    await trustGenesis(scope, ownerSafetyCode)
+    await this.refreshKeys()
+  }
+
+  /** The owner: re-signs the members of a workspace from before signing (the ones the owner ticked). */
+  async resignMembers(accountIds: readonly string[]): Promise<void> {
+    this.view!.setKeyring(await resignUnsigned(this.requireScope(), { members: accountIds }))
+    await this.refreshKeys()
   }
 
   /** Sets the recovery passphrase: the key, locked with it, goes to the relay (or a file where it cannot). */
@@ -428,9 +505,12 @@ export class App {
     } catch (e) {
       return e instanceof Error ? e.message : String(e)
     }
-    accountKeys.put(account.id, keys)
+    // A backup from before signed records holds no signing key: make one, and lock it into a new backup now.
+    const upgraded = await withSigningKey(keys)
+    accountKeys.put(account.id, upgraded.keys)
     accountKeys.noteBackup(account.id, file ? 'file' : 'relay')
     this.needsRecoverySetup = false
+    if (upgraded.created) await this.saveRecovery(passphrase).catch(() => (this.needsRecoverySetup = true))
     await this.refreshKeys()
     this.toast('Your key is on this device: values are readable')
   }
@@ -466,6 +546,7 @@ export class App {
     }
     if (result.backup) downloadBytes(`apisync-unsynced-${this.profile?.name ?? account.id}.bin`, result.backup)
     if (forgetKey) accountKeys.forget(account.id)
+    forgetKeyringCaches()
     profiles.remove(account.id)
     this.unsubscribeAccount?.()
     for (const v of this.views.values()) v.close()
@@ -525,24 +606,20 @@ export class App {
   }
 
   /**
-   * Moves the scratch pad into the shown workspace. Values are sealed in the scratch docs first, under the
-   * workspace's data key and for the same doc and row ids they keep after the move: nothing readable reaches
-   * the relay (Yjs drops the overwritten clear values from the doc's state).
+   * Moves the scratch pad into the shown workspace. Every value that must be sealed (environments, globals,
+   * secret collection and folder variables) is sealed in the scratch docs first, under the workspace's data key
+   * and for the same doc and row ids they keep after the move; the client checks it and refuses the move
+   * otherwise. Nothing readable reaches the relay (Yjs drops the overwritten clear values from the doc's state).
    */
   async adoptScratchPad(): Promise<void> {
     const view = this.requireWritable()
     const account = this.account!
     const ring = this.requireRing()
-    const scratch = await this.client.scratchPad()
-    const m = scratch.manifest.model.snapshot()
-    const seal = async (list: VariableList) => {
-      for (const v of list.variables()) if (list.sealed(v.type)) await setVariableValue(list, ring, v.id, v.value)
-    }
-    for (const e of m.environments) await seal(environmentVariables((await scratch.environment(e.docId)).model))
-    // Globals are copied row by row into the workspace's globals; neither globals doc has an id of its own
-    // (the app never sets one), so the seals' context is the same on both sides.
-    await seal(environmentVariables((await scratch.globals()).model))
-    const result = await account.adoptScratchPad(view.id)
+    const result = await account.adoptScratchPad(view.id, {
+      seal: async (doc) => {
+        for (const list of variableListsOf(doc.model)) await sealAll(list, ring)
+      },
+    })
     this.scratchItems = 0
     this.toast(`Moved ${result.collections.length} collection(s) and ${result.environments.length} environment(s) into ${view.manifest.snapshot().name || 'this workspace'}`)
   }
@@ -590,27 +667,26 @@ export class App {
     else await addVariable(list, this.requireRing(), row)
   }
 
-  /** Changing the type can change whether the value is sealed (collection variables: `secret`). */
+  /** Changing the type can change whether the value is sealed (collection variables: `secret`): one write. */
   async setVariableType(doc: DocRef, rowId: string, type: string): Promise<void> {
     const view = this.requireWritable()
     const list = view.variableList(doc)
     if (!list) return
-    const opened = view.opened.get(view.handle(doc)!.name)?.get(rowId)
-    list.update(rowId, { type })
-    if (!view.local && opened?.state === 'open') {
-      const now = list.sealed(type)
-      if (now) await setVariableValue(list, this.requireRing(), rowId, opened.value)
-      else list.update(rowId, { value: opened.value })
-    }
+    if (view.local) list.update(rowId, { type })
+    else await setVariableType(list, this.requireRing(), rowId, type)
   }
 
-  private requireRing(): Keyring {
+  requireRing(): Keyring {
     const ring = this.view?.ring
     if (!ring?.current) {
       throw new Error(
         this.keyState === 'no-key'
           ? "this device doesn't have your account key yet: recover it (Keys & recovery) to write values"
-          : 'no data key of this workspace for your account: ask an owner to add you',
+          : this.keyState === 'unverified'
+            ? "this workspace's keys are not verified (see Members): nothing new is sealed until they are"
+            : this.keyState === 'pending'
+              ? 'an admin has to share the current key with you first (it happens when one opens the workspace)'
+              : 'no data key of this workspace for your account: ask an admin to add you',
       )
     }
     return ring
@@ -632,3 +708,6 @@ export class App {
     handle.model.resolve(conflictId, choice)
   }
 }
+
+/** Whether the account is the only member an unsigned keyring lists (then re-signing needs no review). */
+const onlyMember = (m: { members: readonly { accountId: string }[] }, accountId: string) => m.members.every((x) => x.accountId === accountId)

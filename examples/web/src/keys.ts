@@ -1,13 +1,22 @@
 /**
- * Account keys on this device, and their recovery backup.
+ * Account keys on this device, their recovery backup, and this device's pins.
  *
- * Each account has one key pair (@apisync/crypto), made on its first sign-in anywhere and kept in this
- * browser's localStorage under the account's id. Workspaces wrap their data keys to it, which is how values
- * are sealed for the relay and opened here. Another device of the account gets the same key from a backup
- * locked with a recovery passphrase: stored on the relay (`PUT/GET /account/key-backup`) where the relay has
- * that endpoint, or carried as a file.
+ * Each account has its keys (@apisync/crypto: an ECDH pair that data keys are wrapped to, and an ES256 pair
+ * that signs its keyring records), made on its first sign-in anywhere and kept in this browser's localStorage
+ * under the account's id. Another device of the account gets the same keys from a backup locked with a
+ * recovery passphrase: stored on the relay (`PUT/GET /account/key-backup`), or carried as a file. The keys this
+ * device has seen for other accounts (and each workspace's genesis record) are pinned in localStorage too.
  */
-import { type AccountKeys, type Keyring, lockAccountKeys, unlockAccountKeys } from '@apisync/crypto'
+import {
+  type AccountKeys,
+  type Keyring,
+  type PublicKeys,
+  type TrustStore,
+  checkPublicJwk,
+  lockAccountKeys,
+  publicKeysOf,
+  unlockAccountKeys,
+} from '@apisync/crypto'
 
 const KEYS = 'apisync-web:keys:'
 const BACKED_UP = 'apisync-web:key-backup:'
@@ -36,13 +45,29 @@ export const accountKeys = {
 }
 
 /** A keyring that opens nothing (no key yet, or the scratch pad, whose values are local and never sealed). */
-export const EMPTY_KEYRING: Keyring = Object.freeze({ keys: new Map(), current: undefined, currentKid: undefined })
+export const EMPTY_KEYRING: Keyring = Object.freeze({
+  kids: new Set<string>(),
+  key: async () => undefined,
+  current: undefined,
+  currentKid: undefined,
+  status: 'empty',
+  role: undefined,
+  members: [],
+  removed: [],
+  announcements: [],
+  problems: [],
+  notices: [],
+  endorsement: 'none',
+  geneses: [],
+})
 
-/** The same public key (the private part never needs comparing: it comes with its public key). */
-export const samePublicKey = (a: unknown, b: unknown): boolean => {
-  const x = a as { x?: unknown; y?: unknown } | null
-  const y = b as { x?: unknown; y?: unknown } | null
-  return !!x && !!y && x.x === y.x && x.y === y.y
+/** This device's pins for an account (what it has seen of others' keys), in localStorage. */
+export const trustStore = (accountId: string): TrustStore => {
+  const prefix = `apisync-web:trust:${accountId}:`
+  return {
+    get: (key) => localStorage.getItem(prefix + key),
+    set: (key, value) => localStorage.setItem(prefix + key, value),
+  }
 }
 
 /**
@@ -97,23 +122,31 @@ export const readBackup = (text: string): string | null => {
 
 export const recoverKeys = (backup: string, passphrase: string): Promise<AccountKeys> => unlockAccountKeys(backup, passphrase)
 
-/** What a workspace owner pastes to let another account read the workspace's sealed values. */
+/** What an admin pastes to let another account read the workspace's sealed values: its id and public keys. */
 export interface MemberCode {
   readonly accountId: string
   readonly name: string
-  readonly publicJwk: AccountKeys['publicJwk']
+  readonly keys: PublicKeys
 }
+
+export const memberCodeOf = (accountId: string, name: string, keys: AccountKeys): MemberCode => ({ accountId, name, keys: publicKeysOf(keys) })
 
 export const encodeMemberCode = (code: MemberCode): string => btoa(JSON.stringify(code)).replace(/=+$/, '')
 
+/** A member code; older codes carry only `publicJwk` (the ECDH key): such a member cannot sign until it announces keys. */
 export const decodeMemberCode = (text: string): MemberCode => {
-  let parsed: Partial<MemberCode>
+  let parsed: { accountId?: unknown; name?: unknown; keys?: { enc?: unknown; sig?: unknown }; publicJwk?: unknown }
   try {
-    parsed = JSON.parse(atob(text.trim())) as Partial<MemberCode>
+    parsed = JSON.parse(atob(text.trim())) as typeof parsed
   } catch {
     throw new Error('that is not a member code')
   }
-  if (typeof parsed.accountId !== 'string' || typeof parsed.publicJwk !== 'object' || parsed.publicJwk === null)
-    throw new Error('that is not a member code')
-  return { accountId: parsed.accountId, name: typeof parsed.name === 'string' ? parsed.name : '', publicJwk: parsed.publicJwk }
+  if (typeof parsed.accountId !== 'string') throw new Error('that is not a member code')
+  try {
+    const enc = checkPublicJwk(parsed.keys?.enc ?? parsed.publicJwk)
+    const keys: PublicKeys = parsed.keys?.sig ? { enc, sig: checkPublicJwk(parsed.keys.sig) } : { enc }
+    return { accountId: parsed.accountId, name: typeof parsed.name === 'string' ? parsed.name : '', keys }
+  } catch {
+    throw new Error('that member code holds no valid keys')
+  }
 }

@@ -1,10 +1,11 @@
 /**
  * Postman files in and out of a workspace (@apisync/postman): collections, environments, globals, newman
- * reports. Imported variable values are sealed before they enter a synced doc; exports open them again, so a
- * file goes out as it came in.
+ * reports. Imported variable values are sealed by the importer itself, before anything enters a synced doc
+ * (a doc of an encrypted workspace refuses them otherwise); exports open them again, so a file goes out as it
+ * came in.
  */
-import { type VariableList, environmentVariables, readVariables, setVariableValue } from '@apisync/crypto'
-import { type EnvironmentSnapshot, type Json, type Variable, newId } from '@apisync/model'
+import { type Sealer, type VariableList, environmentVariables, readVariables, sealerFor } from '@apisync/crypto'
+import { type CollectionSnapshot, type EnvironmentSnapshot, type ItemSnapshot, type Json, type Variable, newId } from '@apisync/model'
 import {
   exportCollection,
   exportEnvironment,
@@ -14,10 +15,9 @@ import {
   importGlobals,
   importNewmanReport,
 } from '@apisync/postman'
-import * as Y from 'yjs'
 import type { App } from './app.js'
 import { downloadText, fileName } from './files.js'
-import type { WorkspaceView } from './workspace-view.js'
+import { type WorkspaceView, variableListsOf } from './workspace-view.js'
 
 export type PostmanKind = 'collection' | 'environment' | 'globals' | 'newman-report'
 
@@ -47,18 +47,17 @@ export async function importFile(app: App, file: File, collectionHint: string | 
   }
   switch (detectKind(json)) {
     case 'collection': {
-      const id = await importCollectionText(view, text)
+      const id = await importCollectionText(view, text, sealer(app, view))
       app.ui.expanded.add(id)
       app.select({ kind: 'collection', collectionId: id })
       return `Imported collection “${view.collections.get(id)?.model.snapshot().name ?? file.name}”`
     }
     case 'environment': {
       const id = newId()
-      const temp = importEnvironment(text, { id })
-      await sealAll(app, view, environmentVariables(temp))
+      const seal = sealer(app, view)
       const handle = await view.workspace.environment(id)
-      Y.applyUpdate(handle.doc, Y.encodeStateAsUpdate(temp.doc))
-      temp.doc.destroy()
+      if (seal) await importEnvironment(text, { doc: handle.doc, id, seal })
+      else importEnvironment(text, { doc: handle.doc, id })
       view.manifest.addRow('environments', { docId: id, name: handle.model.snapshot().name })
       app.select({ kind: 'environment', id })
       return `Imported environment “${handle.model.snapshot().name}”`
@@ -78,7 +77,7 @@ export async function importFile(app: App, file: File, collectionHint: string | 
         const name = report.collection?.info?.name
         collectionId = [...view.collections].find(([, h]) => h.model.snapshot().name === name)?.[0] ?? null
       }
-      if (!collectionId && report.collection) collectionId = await importCollectionText(view, JSON.stringify(report.collection))
+      if (!collectionId && report.collection) collectionId = await importCollectionText(view, JSON.stringify(report.collection), sealer(app, view))
       if (!collectionId) throw new Error('choose the collection this report belongs to first')
       const collection = (await view.openCollection(collectionId)).model
       const runs = await view.openRuns(collectionId)
@@ -91,27 +90,47 @@ export async function importFile(app: App, file: File, collectionHint: string | 
   }
 }
 
-async function importCollectionText(view: WorkspaceView, text: string): Promise<string> {
+async function importCollectionText(view: WorkspaceView, text: string, seal: Sealer | undefined): Promise<string> {
   const id = newId()
   const handle = await view.workspace.collection(id)
-  importCollection(text, { doc: handle.doc, id })
+  if (seal) await importCollection(text, { doc: handle.doc, id, seal })
+  else importCollection(text, { doc: handle.doc, id })
   view.manifest.addRow('collections', { docId: id, name: handle.model.snapshot().name })
   await view.openCollection(id)
   return id
 }
 
-/** Seals every value of a list that is being imported (it has not synced anywhere yet). */
-async function sealAll(app: App, view: WorkspaceView, list: VariableList): Promise<void> {
-  if (view.local) return
+/** How imports seal in this workspace: under its current key; nothing in the scratch pad (values stay local). */
+function sealer(app: App, view: WorkspaceView): Sealer | undefined {
+  if (view.local) return undefined
   const ring = view.ring
   if (!ring.current) throw new Error(app.keyState === 'no-key' ? 'recover your key first (Keys & recovery): values are sealed on import' : 'this workspace has no data key for you yet')
-  for (const v of list.variables()) await setVariableValue(list, ring, v.id, v.value)
+  return sealerFor(ring)
 }
 
-export function exportCollectionFile(view: WorkspaceView, collectionId: string): void {
+/** A collection snapshot with its secret values (its own and its folders') opened, for export. */
+async function openedCollection(view: WorkspaceView, collectionId: string): Promise<CollectionSnapshot> {
+  const model = view.collections.get(collectionId)!.model
+  const opened = new Map<string, Map<string, Json>>()
+  for (const list of variableListsOf(model)) {
+    const values = new Map<string, Json>()
+    for (const v of await readVariables(list, view.ring)) {
+      if (v.state !== 'open') throw new Error(`the value of “${v.key}” cannot be opened on this device: export refused`)
+      values.set(v.id, v.value)
+    }
+    opened.set(list.ownerId, values)
+  }
+  const open = (ownerId: string, vars: readonly Variable[]) => vars.map((v) => ({ ...v, value: opened.get(ownerId)?.get(v.id) ?? v.value }))
+  const items = (list: readonly ItemSnapshot[]): ItemSnapshot[] =>
+    list.map((i) => (i.kind === 'folder' ? { ...i, variables: open(i.id, i.variables), items: items(i.items) } : i))
+  const snap = model.snapshot()
+  return { ...snap, variables: open(snap.id, snap.variables), items: items(snap.items) }
+}
+
+export async function exportCollectionFile(view: WorkspaceView, collectionId: string): Promise<void> {
   const handle = view.collections.get(collectionId)
   if (!handle) return
-  const json = exportCollection(handle.model)
+  const json = exportCollection(await openedCollection(view, collectionId))
   downloadText(fileName(handle.model.snapshot().name, '.postman_collection.json'), JSON.stringify(json, null, 2))
 }
 

@@ -13,8 +13,24 @@ import {
   openConflict,
   readVariables,
 } from '@apisync/crypto'
-import type { CollectionModel, Conflict, EnvironmentModel, GlobalsModel, Json, RunsModel, WorkspaceModel } from '@apisync/model'
+import type { CollectionModel, Conflict, EnvironmentModel, GlobalsModel, ItemSnapshot, Json, RunsModel, WorkspaceModel } from '@apisync/model'
 import { EMPTY_KEYRING } from './keys.js'
+
+/** Every variable list of a doc: an environment's, or a collection's own and each of its folders'. */
+export const variableListsOf = (model: CollectionModel | EnvironmentModel): VariableList[] => {
+  if (model.kind !== 'collection') return [environmentVariables(model as EnvironmentModel)]
+  const col = model as CollectionModel
+  const lists = [collectionVariables(col)]
+  const walk = (items: readonly ItemSnapshot[]) => {
+    for (const item of items)
+      if (item.kind === 'folder') {
+        if (item.variables.length) lists.push(collectionVariables(col, item.id))
+        walk(item.items)
+      }
+  }
+  walk(col.snapshot().items)
+  return lists
+}
 
 export type DocRef =
   | { readonly kind: 'manifest' }
@@ -120,9 +136,9 @@ export class WorkspaceView {
     const handle = await this.workspace.collection(id)
     if (!this.collections.has(id)) {
       this.collections.set(id, handle)
-      this.watch(handle, () => this.refreshValues(handle.name, collectionVariables(handle.model)))
+      this.watch(handle, () => this.refreshValues(handle.name, handle.model))
       void this.openLocals(handle)
-      this.refreshValues(handle.name, collectionVariables(handle.model))
+      this.refreshValues(handle.name, handle.model)
     }
     this.changed()
     return handle
@@ -134,9 +150,9 @@ export class WorkspaceView {
     const handle = await this.workspace.environment(id)
     if (!this.environments.has(id)) {
       this.environments.set(id, handle)
-      this.watch(handle, () => this.refreshValues(handle.name, environmentVariables(handle.model)))
+      this.watch(handle, () => this.refreshValues(handle.name, handle.model))
       void this.openLocals(handle)
-      this.refreshValues(handle.name, environmentVariables(handle.model))
+      this.refreshValues(handle.name, handle.model)
     }
     this.changed()
     return handle
@@ -158,9 +174,9 @@ export class WorkspaceView {
     const handle = await this.workspace.globals()
     if (this.closed) return
     this.globals = handle
-    this.watch(handle, () => this.refreshValues(handle.name, environmentVariables(handle.model)))
+    this.watch(handle, () => this.refreshValues(handle.name, handle.model))
     void this.openLocals(handle)
-    this.refreshValues(handle.name, environmentVariables(handle.model))
+    this.refreshValues(handle.name, handle.model)
     this.changed()
   }
 
@@ -207,7 +223,10 @@ export class WorkspaceView {
 
   private readonly generation = new Map<string, number>()
 
-  private refreshValues(docName: string, list: VariableList): void {
+  /** Opens a doc's shared values (its own list; a collection's folders' only for their conflicts). */
+  private refreshValues(docName: string, model: CollectionModel | EnvironmentModel): void {
+    const lists = variableListsOf(model)
+    const list = lists[0]!
     const gen = (this.generation.get(docName) ?? 0) + 1
     this.generation.set(docName, gen)
     const ring = this.keyring
@@ -220,20 +239,21 @@ export class WorkspaceView {
       () => {},
     )
     // Conflicts on sealed values: open their alternatives for the person choosing.
-    for (const c of list.conflicts()) {
-      if (c.kind !== 'value' || c.field !== 'value' || this.openedConflicts.has(c.id + ring.currentKid)) continue
-      void openConflict(list, ring, c).then((o) => {
-        this.openedConflicts.set(c.id + ring.currentKid, o)
-        this.changed()
-      })
-    }
+    for (const l of lists)
+      for (const c of l.conflicts()) {
+        if (c.kind !== 'value' || c.field !== 'value' || this.openedConflicts.has(c.id + ring.currentKid)) continue
+        void openConflict(l, ring, c).then((o) => {
+          this.openedConflicts.set(c.id + ring.currentKid, o)
+          this.changed()
+        })
+      }
   }
 
   private refreshAllValues(): void {
     this.openedConflicts.clear()
-    for (const h of this.collections.values()) this.refreshValues(h.name, collectionVariables(h.model))
-    for (const h of this.environments.values()) this.refreshValues(h.name, environmentVariables(h.model))
-    if (this.globals) this.refreshValues(this.globals.name, environmentVariables(this.globals.model))
+    for (const h of this.collections.values()) this.refreshValues(h.name, h.model)
+    for (const h of this.environments.values()) this.refreshValues(h.name, h.model)
+    if (this.globals) this.refreshValues(this.globals.name, this.globals.model)
   }
 
   // ---------------------------------------------------------------------------------------- conflicts

@@ -2,12 +2,13 @@
  * One signed-in account on this device: its token, its namespace of local databases, the workspaces it
  * opened, one status for all its docs, its sessions, backups of what the relay has not acked.
  */
-import { type WorkspaceInit, parseDocName } from '@apisync/model'
+import { type CollectionModel, type EnvironmentModel, type WorkspaceInit, parseDocName } from '@apisync/model'
 import * as Y from 'yjs'
 import { decodeBackup, encodeBackup } from './backup.js'
 import type { DocSpace } from './doc-space.js'
 import type { AccountRecord, Role } from './registry.js'
 import type { SessionsApi } from './sessions.js'
+import type { SyncedDoc } from './synced-doc.js'
 import { SyncClientError } from './errors.js'
 import { type AccountStatus, type Subscribable, whenState } from './status.js'
 import type { TokenInfo, TokenSource } from './token.js'
@@ -30,7 +31,16 @@ export interface SignOutResult {
 /** @internal What an account needs from its client. */
 export interface AccountHost {
   signOut(accountId: string, options: SignOutOptions): Promise<SignOutResult>
-  adoptScratchPad(account: Account, workspaceId: string): Promise<AdoptResult>
+  adoptScratchPad(account: Account, workspaceId: string, options?: AdoptOptions): Promise<AdoptResult>
+}
+
+export interface AdoptOptions {
+  /**
+   * Seals the variable values of one scratch-pad doc in place, before anything is copied (e.g. @apisync/crypto
+   * `sealAll` under the target workspace's keyring). Needed when the target workspace has encryption on: the
+   * move is refused (NOT_SEALED), with nothing copied, while a value that must be sealed is in clear.
+   */
+  readonly seal?: (doc: SyncedDoc<CollectionModel | EnvironmentModel>) => Promise<void>
 }
 
 export interface AdoptResult {
@@ -154,8 +164,8 @@ export class Account {
    * Moves the scratch pad's collections, environments and globals into this account's workspace `workspaceId`
    * (ids kept); they sync from then on, and the scratch pad is emptied.
    */
-  adoptScratchPad(workspaceId: string): Promise<AdoptResult> {
-    return this.host.adoptScratchPad(this, workspaceId)
+  adoptScratchPad(workspaceId: string, options?: AdoptOptions): Promise<AdoptResult> {
+    return this.host.adoptScratchPad(this, workspaceId, options)
   }
 
   /**

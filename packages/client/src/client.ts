@@ -2,7 +2,7 @@
  * The entry point: `createSyncClient({ relayUrl, getToken })`. Holds the accounts signed in on this device,
  * which one is current, the scratch pad, and the device's network state.
  */
-import { Account, type AdoptResult, type SignOutOptions, type SignOutResult } from './account.js'
+import { Account, type AdoptOptions, type AdoptResult, type SignOutOptions, type SignOutResult } from './account.js'
 import type { BackoffOptions } from './backoff.js'
 import { DEFAULT_BACKOFF } from './backoff.js'
 import type { ConnectionContext, WebSocketClass } from './doc-connection.js'
@@ -237,10 +237,10 @@ class Client implements SyncClient {
     })().catch(() => {})
   }
 
-  async adoptScratchPad(account: Account, workspaceId: string): Promise<AdoptResult> {
+  async adoptScratchPad(account: Account, workspaceId: string, options?: AdoptOptions): Promise<AdoptResult> {
     const scratch = await this.scratchPad()
     const target = await account.openWorkspace(workspaceId)
-    const result = await adoptInto(scratch, target)
+    const result = await adoptInto(scratch, target, options)
     // Everything is stored in the account now: empty the scratch pad.
     const space = this.scratch!.space
     this.scratch = null

@@ -15,6 +15,7 @@ export type SyncClientErrorCode =
   | 'HTTP' // the relay's HTTP API answered with an error
   | 'SYNC' // a doc stopped syncing for good (revoked, device limit, no access…): see `reason`
   | 'BAD_BACKUP' // bytes that are not an apisync backup file
+  | 'NOT_SEALED' // a copy into a workspace with encryption on of values that are not sealed
   | 'CLOSED' // the client, account or doc was closed
 
 export class SyncClientError extends Error {

@@ -1,7 +1,7 @@
 export { createSyncClient, accountPrefix } from './client.js'
 export type { ClientSnapshot, SyncClient, SyncClientOptions } from './client.js'
 export { Account } from './account.js'
-export type { AdoptResult, SignOutOptions, SignOutResult } from './account.js'
+export type { AdoptOptions, AdoptResult, SignOutOptions, SignOutResult } from './account.js'
 export { Workspace } from './workspace.js'
 export { SyncedDoc } from './synced-doc.js'
 export type { Model } from './synced-doc.js'

@@ -2,9 +2,13 @@
  * Adopting the scratch pad into an account: its collections, environments (with their runs and local
  * values) and global variables are copied into a workspace of the account, every id kept. The copies are
  * local changes of the account's docs, so they sync (and count as pending until the relay acks them).
+ * Into a workspace with encryption on, the scratch pad's values are sealed first (`options.seal`) and checked:
+ * nothing in clear that must be sealed is copied, and if something is, nothing is copied at all.
  */
+import { type CollectionModel, type EnvironmentModel, unsealedValues } from '@apisync/model'
 import * as Y from 'yjs'
-import type { AdoptResult } from './account.js'
+import type { AdoptOptions, AdoptResult } from './account.js'
+import { SyncClientError } from './errors.js'
 import type { SyncedDoc } from './synced-doc.js'
 import type { Workspace } from './workspace.js'
 
@@ -12,9 +16,27 @@ const ADOPT_ORIGIN = Symbol('apisync-adopt')
 
 export const SCRATCH_WORKSPACE_ID = 'scratch'
 
-export async function adoptInto(scratch: Workspace, target: Workspace): Promise<AdoptResult> {
+export async function adoptInto(scratch: Workspace, target: Workspace, options: AdoptOptions = {}): Promise<AdoptResult> {
   const manifest = scratch.manifest.model.snapshot()
   const touched: SyncedDoc[] = []
+
+  // Every doc whose variables are copied: sealed (if asked) and checked before the first copy.
+  const sources: SyncedDoc<CollectionModel | EnvironmentModel>[] = [
+    ...(await Promise.all(manifest.collections.map((e) => scratch.collection(e.docId)))),
+    ...(await Promise.all(manifest.environments.map((e) => scratch.environment(e.docId)))),
+    await scratch.globals(),
+  ]
+  if (options.seal) for (const doc of sources) await options.seal(doc)
+  if (target.sealed)
+    for (const doc of sources) {
+      const open = unsealedValues(doc.model.kind, doc.model.snapshot())
+      if (open.length)
+        throw new SyncClientError(
+          'NOT_SEALED',
+          `workspace ${target.id} has encryption on and “${open[0]!.variable.key}” (${doc.name}) is not sealed: pass options.seal to move the scratch pad into it`,
+        )
+    }
+
   const copyLocalValues = async (from: SyncedDoc, to: SyncedDoc) => {
     const source = (await scratch.localValues(from)).getSnapshot()
     if (source.size === 0) return

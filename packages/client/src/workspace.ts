@@ -14,9 +14,12 @@ import {
   RunsModel,
   type WorkspaceInit,
   WorkspaceModel,
+  type WorkspaceSnapshot,
   docName,
   newId,
+  requireSealedValues,
 } from '@apisync/model'
+import type * as Y from 'yjs'
 import type { DocSpace } from './doc-space.js'
 import { SyncClientError } from './errors.js'
 import { LocalValues } from './local-values.js'
@@ -24,8 +27,12 @@ import type { Role } from './registry.js'
 import type { SyncedDoc } from './synced-doc.js'
 import { type ResolvedVariable, type ScopeVariables, resolveVariables } from './variables.js'
 
+/** A workspace with any keyring record (members or key records) has encryption on. */
+const hasKeyRecords = (m: WorkspaceSnapshot) => m.members.length > 0 || m.keyWraps.length > 0
+
 export class Workspace {
   private readonly locals = new Map<string, Promise<LocalValues>>()
+  private encrypted = false
 
   private constructor(
     readonly id: string,
@@ -55,16 +62,40 @@ export class Workspace {
     return new Workspace(id, manifest, role, space, options, onClose)
   }
 
+  /**
+   * Whether the workspace has encryption on: its manifest holds keyring records, or the host said so
+   * (`requireSealedValues`). Once true it stays true for this handle, whatever the manifest says later.
+   */
+  get sealed(): boolean {
+    if (!this.encrypted && hasKeyRecords(this.manifest.model.snapshot())) this.encrypted = true
+    return this.encrypted
+  }
+
+  /**
+   * Switches encryption on for this workspace's docs (there is no switching it off): their models refuse a
+   * variable value in clear where it must be sealed (ModelError NOT_SEALED). Call it once the workspace is
+   * known to be encrypted (e.g. its keyring opened verified), before the manifest has even synced.
+   */
+  requireSealedValues(): void {
+    this.encrypted = true
+  }
+
+  /** Docs holding variables follow the workspace's encryption (see @apisync/model sealing). */
+  private sealing = (doc: Y.Doc): Y.Doc => {
+    requireSealedValues(doc, () => this.sealed)
+    return doc
+  }
+
   collection(id: string): Promise<SyncedDoc<CollectionModel>> {
-    return this.space.open(docName({ workspaceId: this.id, kind: 'collection', id }), (doc) => CollectionModel.open(doc, this.options))
+    return this.space.open(docName({ workspaceId: this.id, kind: 'collection', id }), (doc) => CollectionModel.open(this.sealing(doc), this.options))
   }
 
   environment(id: string): Promise<SyncedDoc<EnvironmentModel>> {
-    return this.space.open(docName({ workspaceId: this.id, kind: 'environment', id }), (doc) => EnvironmentModel.open(doc, this.options))
+    return this.space.open(docName({ workspaceId: this.id, kind: 'environment', id }), (doc) => EnvironmentModel.open(this.sealing(doc), this.options))
   }
 
   globals(): Promise<SyncedDoc<GlobalsModel>> {
-    return this.space.open(docName({ workspaceId: this.id, kind: 'globals' }), (doc) => EnvironmentModel.openGlobals(doc, this.options))
+    return this.space.open(docName({ workspaceId: this.id, kind: 'globals' }), (doc) => EnvironmentModel.openGlobals(this.sealing(doc), this.options))
   }
 
   runs(collectionId: string): Promise<SyncedDoc<RunsModel>> {
@@ -92,7 +123,7 @@ export class Workspace {
   async createCollection(init: CollectionInit & { readonly id?: string } = {}): Promise<SyncedDoc<CollectionModel>> {
     const id = init.id ?? newId()
     const handle = await this.space.open(docName({ workspaceId: this.id, kind: 'collection', id }), (doc) =>
-      CollectionModel.create(doc, { ...init, id }, this.options),
+      CollectionModel.create(this.sealing(doc), { ...init, id }, this.options),
     )
     this.index('collections', id, init.name ?? '')
     return handle
@@ -102,7 +133,7 @@ export class Workspace {
   async createEnvironment(init: EnvironmentInit & { readonly id?: string } = {}): Promise<SyncedDoc<EnvironmentModel>> {
     const id = init.id ?? newId()
     const handle = await this.space.open(docName({ workspaceId: this.id, kind: 'environment', id }), (doc) =>
-      EnvironmentModel.create(doc, { ...init, id }, this.options),
+      EnvironmentModel.create(this.sealing(doc), { ...init, id }, this.options),
     )
     this.index('environments', id, init.name ?? '')
     return handle

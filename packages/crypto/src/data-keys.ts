@@ -17,6 +17,10 @@ export const generateDataKey = (): DataKey => {
   return { kid, key }
 }
 
+/** SHA-256 of a data key, base64url: how a genesis record vouches for a generation from before signing. */
+export const keyHash = async (key: DataKey): Promise<string> =>
+  base64url.encode(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', key.key as Uint8Array<ArrayBuffer>)))
+
 export const wrapDataKey = async (dataKey: DataKey, memberPublicJwk: JWK): Promise<string> => {
   const publicKey = await importJWK(checkPublicJwk(memberPublicJwk), WRAP_ALG)
   return new CompactEncrypt(dataKey.key)

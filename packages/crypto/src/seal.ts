@@ -41,14 +41,13 @@ export const sealedKid = (stored: unknown): string | undefined => {
   }
 }
 
-export const openValue = async (
-  stored: string,
-  keyring: ReadonlyMap<string, DataKey>,
-  context: string,
-): Promise<Opened> => {
+/** Where data keys come from: a map, or a keyring (which unwraps each on first use). */
+export type KeySource = ReadonlyMap<string, DataKey> | { key(kid: string): Promise<DataKey | undefined> }
+
+export const openValue = async (stored: string, keyring: KeySource, context: string): Promise<Opened> => {
   const kid = sealedKid(stored)
   if (kid === undefined) throw new CryptoError('NOT_SEALED', 'not a sealed value')
-  const key = keyring.get(kid)
+  const key = 'key' in keyring ? await keyring.key(kid) : keyring.get(kid)
   if (!key) return { state: 'locked', kid }
   try {
     const { plaintext, protectedHeader } = await compactDecrypt(stored, await aesKey(key), {

@@ -1,16 +1,38 @@
 /**
- * Sealed variables: shared values of environment and global variables (and of collection variables of type
- * `secret`) are sealed before they enter the Y.Doc and opened on read. Names stay in clear; values never.
+ * Sealed variables: shared values of environment and global variables (and of collection and folder variables
+ * of type `secret`) are sealed before they enter the Y.Doc and opened on read. Names stay in clear; values never.
+ * Which values must be sealed is the model's rule (`mustSeal`): a doc of a workspace with encryption on refuses
+ * the others in clear.
  */
 import type { CollectionModel, Conflict, EnvironmentModel, Json, Variable } from '@apisync/model'
-import { newRowId } from '@apisync/model'
+import { isSealedValue, mustSeal, newRowId } from '@apisync/model'
 import { CryptoError } from './errors.js'
 import type { Keyring } from './keyring.js'
 import { type Opened, openValue, sealValue, sealedKid } from './seal.js'
 
+/** Where a value lives: what its seal is bound to, so that it cannot be moved to another variable. */
+export interface SealTarget {
+  readonly docKind: 'collection' | 'environment' | 'globals'
+  /** The collection or environment id. */
+  readonly docId: string
+  /** The collection (root variables) or the folder the variable belongs to; the doc id for environments. */
+  readonly ownerId: string
+  readonly rowId: string
+}
+
+/** Seals one value for its place: what imports and copies take so that nothing enters a synced doc in clear. */
+export type Sealer = (value: Json, target: SealTarget) => Promise<string>
+
+/**
+ * The context a sealed value is bound to. A workspace has one globals doc, which may never be given an id: its
+ * values are bound to the kind instead, so that setting an id later does not make them read as tampered.
+ */
+export const valueContext = (t: SealTarget): string =>
+  t.docKind === 'globals' ? `globals/${t.rowId}` : t.ownerId === t.docId ? `${t.docId}/${t.rowId}` : `${t.docId}/${t.ownerId}/${t.rowId}`
+
 /** A list of variables in some doc, and whether a variable's value must be sealed. */
 export interface VariableList {
-  /** The doc's id: part of each sealed value's context. */
+  readonly docKind: SealTarget['docKind']
   readonly docId: string
   readonly ownerId: string
   variables(): readonly Variable[]
@@ -18,35 +40,51 @@ export interface VariableList {
   update(rowId: string, patch: { value?: Json; key?: string; type?: string; enabled?: boolean; description?: string }): void
   conflicts(): readonly Conflict[]
   resolve(conflictId: string, choice: { pick: number } | { value: Json }): void
-  /** Environments and globals: every value. Collections: values of secret variables. */
+  /** Environments and globals: every value. Collections and folders: values of secret variables. */
   sealed(type: string): boolean
 }
 
-export const environmentVariables = (env: EnvironmentModel): VariableList => ({
-  // A workspace has one globals doc, which may never be given an id: bind its values to the kind instead, so
-  // that setting an id later does not make them read as tampered.
-  docId: env.kind === 'globals' ? 'globals' : env.id,
-  ownerId: env.id,
-  variables: () => env.snapshot().variables,
-  add: (row) => void env.addRow('variables', row),
-  update: (rowId, patch) => env.updateRow('variables', rowId, patch),
-  conflicts: () => env.conflicts(),
-  resolve: (id, choice) => env.resolve(id, choice),
-  sealed: () => true,
-})
+export const environmentVariables = (env: EnvironmentModel): VariableList => {
+  const docKind = env.kind === 'globals' ? 'globals' : 'environment'
+  return {
+    docKind,
+    docId: env.kind === 'globals' ? 'globals' : env.id,
+    ownerId: env.kind === 'globals' ? 'globals' : env.id,
+    variables: () => env.snapshot().variables,
+    add: (row) => void env.addRow('variables', row),
+    update: (rowId, patch) => env.updateRow('variables', rowId, patch),
+    conflicts: () => env.conflicts(),
+    resolve: (id, choice) => env.resolve(id, choice),
+    sealed: (type) => mustSeal(docKind, type),
+  }
+}
 
-export const collectionVariables = (col: CollectionModel): VariableList => ({
-  docId: col.id,
-  ownerId: col.id,
-  variables: () => col.snapshot().variables,
-  add: (row) => void col.addRow(col.id, 'variables', row),
-  update: (rowId, patch) => col.updateRow(col.id, 'variables', rowId, patch),
-  conflicts: () => col.conflicts(),
-  resolve: (id, choice) => col.resolve(id, choice),
-  sealed: (type) => type === 'secret',
-})
+/** A collection's own variables, or (with `folderId`) a folder's. */
+export const collectionVariables = (col: CollectionModel, folderId?: string): VariableList => {
+  const owner = folderId ?? col.id
+  const own = () => (folderId === undefined ? col.snapshot().variables : (col.get(folderId) as { variables?: readonly Variable[] } | undefined)?.variables ?? [])
+  const rows = new Set<string>()
+  return {
+    docKind: 'collection',
+    docId: col.id,
+    ownerId: owner,
+    variables: own,
+    add: (row) => void col.addRow(owner, 'variables', row),
+    update: (rowId, patch) => col.updateRow(owner, 'variables', rowId, patch),
+    conflicts: () => {
+      rows.clear()
+      for (const v of own()) rows.add(v.id)
+      return col.conflicts().filter((c) => c.ownerId === owner && c.entityKind === 'variable' && rows.has(c.entityId))
+    },
+    resolve: (id, choice) => col.resolve(id, choice),
+    sealed: (type) => mustSeal('collection', type),
+  }
+}
 
-const contextOf = (list: VariableList, rowId: string) => `${list.docId}/${rowId}`
+export const folderVariables = (col: CollectionModel, folderId: string): VariableList => collectionVariables(col, folderId)
+
+const targetOf = (list: VariableList, rowId: string): SealTarget => ({ docKind: list.docKind, docId: list.docId, ownerId: list.ownerId, rowId })
+const contextOf = (list: VariableList, rowId: string) => valueContext(targetOf(list, rowId))
 
 const requireKey = (ring: Keyring) => {
   if (!ring.current) throw new CryptoError('NO_KEY', 'this account holds no current data key of the workspace')
@@ -63,7 +101,7 @@ export type OpenVariable = Omit<Variable, 'value'> & {
 const open = async (list: VariableList, ring: Keyring, rowId: string, stored: Json): Promise<{ value: Json; sealed: boolean; state: OpenVariable['state'] }> => {
   if (sealedKid(stored) === undefined) return { value: stored, sealed: false, state: 'open' }
   try {
-    const opened: Opened = await openValue(stored as string, ring.keys, contextOf(list, rowId))
+    const opened: Opened = await openValue(stored as string, ring, contextOf(list, rowId))
     return opened.state === 'open' ? { value: opened.value, sealed: true, state: 'open' } : { value: null, sealed: true, state: 'locked' }
   } catch (e) {
     if (e instanceof CryptoError && e.code === 'TAMPERED') return { value: null, sealed: true, state: 'tampered' }
@@ -110,6 +148,41 @@ export const resolveWithValue = async (list: VariableList, ring: Keyring, confli
   list.resolve(conflict.id, { value: sealed ? await sealValue(value, requireKey(ring), contextOf(list, conflict.entityId)) : value })
 }
 
+/** A Sealer under the keyring's current generation (throws NO_KEY without one). */
+export const sealerFor =
+  (ring: Keyring): Sealer =>
+  (value, target) =>
+    sealValue(value, requireKey(ring), valueContext(target))
+
+/**
+ * Seals, in place, every value of the list that must be sealed and is in clear (a doc that has not synced
+ * anywhere yet, e.g. the scratch pad before it moves into a workspace). Returns how many it sealed.
+ */
+export const sealAll = async (list: VariableList, ring: Keyring): Promise<number> => {
+  let count = 0
+  for (const v of list.variables()) {
+    if (!list.sealed(v.type) || isSealedValue(v.value)) continue
+    list.update(v.id, { value: await sealValue(v.value, requireKey(ring), contextOf(list, v.id)) })
+    count++
+  }
+  return count
+}
+
+/**
+ * Changes a variable's type, sealing or opening its value in the same write when that changes whether it must
+ * be sealed (a collection variable made `secret`, or no longer).
+ */
+export const setVariableType = async (list: VariableList, ring: Keyring, rowId: string, type: string): Promise<void> => {
+  const v = list.variables().find((x) => x.id === rowId)
+  if (!v) throw new CryptoError('NOT_SEALED', `no variable ${rowId}`)
+  const was = isSealedValue(v.value)
+  const now = list.sealed(type)
+  if (was === now) return list.update(rowId, { type })
+  const opened = await open(list, ring, rowId, v.value)
+  if (opened.state !== 'open') throw new CryptoError('NO_KEY', `the value of ${v.key} cannot be opened here: its type cannot change`)
+  list.update(rowId, { type, value: now ? await sealValue(opened.value, requireKey(ring), contextOf(list, rowId)) : opened.value })
+}
+
 /** Re-seals values sealed under an older generation with the current one (after removing a member). */
 export const resealVariables = async (list: VariableList, ring: Keyring): Promise<number> => {
   const key = requireKey(ring)
@@ -117,7 +190,7 @@ export const resealVariables = async (list: VariableList, ring: Keyring): Promis
   for (const v of list.variables()) {
     const kid = sealedKid(v.value)
     if (kid === undefined || kid === key.kid) continue
-    const opened = await openValue(v.value as string, ring.keys, contextOf(list, v.id))
+    const opened = await openValue(v.value as string, ring, contextOf(list, v.id))
     if (opened.state !== 'open') continue
     list.update(v.id, { value: await sealValue(opened.value, key, contextOf(list, v.id)) })
     count++

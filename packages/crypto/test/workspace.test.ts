@@ -17,7 +17,12 @@ import {
   setVariableValue,
   unlockAccountKeys,
   unlockKeyring,
+  memoryTrustStore,
+  publicKeysOf,
+  type Me,
 } from '@apisync/crypto'
+
+const scope = (manifest: WorkspaceModel, me: Me, trust = memoryTrustStore()) => ({ manifest, workspaceId: 'ws-test', me, trust })
 
 const sync = (...docs: Y.Doc[]) => {
   for (const a of docs) for (const b of docs) if (a !== b) Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)))
@@ -30,29 +35,30 @@ describe('workspace keys and sealed variables', () => {
     const bob = { accountId: 'bob', name: 'Bob', keys: await generateAccountKeys() }
     const [wsA, wsB, envA, envB] = [new Y.Doc(), new Y.Doc(), new Y.Doc(), new Y.Doc()]
     const manifestA = WorkspaceModel.create(wsA!, { name: 'Team' })
-    const ringA = await initWorkspaceKeys(manifestA, ann)
+    const ringA = await initWorkspaceKeys(scope(manifestA, ann))
     const env = EnvironmentModel.create(envA!, { name: 'Prod' })
     const marker = `marker-${crypto.randomUUID()}`
     const rowId = await addVariable(environmentVariables(env), ringA, { key: 'token', value: marker })
     expect(bytes(envA!)).not.toContain(marker)
     expect(bytes(envA!)).toContain('token') // names stay in clear
 
-    await addMember(manifestA, ann, { accountId: 'bob', name: 'Bob', publicJwk: bob.keys.publicJwk })
+    await addMember(scope(manifestA, ann), { accountId: 'bob', name: 'Bob', keys: publicKeysOf(bob.keys) })
     sync(wsA!, wsB!)
     sync(envA!, envB!)
     const manifestB = WorkspaceModel.open(wsB!)
     const envBm = EnvironmentModel.open(envB!)
-    const ringB = await unlockKeyring(manifestB, bob)
+    const bobScope = scope(manifestB, bob)
+    const ringB = await unlockKeyring(bobScope)
     expect((await readVariables(environmentVariables(envBm), ringB))[0]).toMatchObject({ key: 'token', value: marker, state: 'open' })
 
     // Bob is removed: a new generation, wrapped only for Ann. Values written after are locked for Bob.
-    const ringA2 = await removeMember(manifestA, ann, 'bob')
+    const ringA2 = await removeMember(scope(manifestA, ann), 'bob')
     expect(ringA2.currentKid).not.toBe(ringA.currentKid)
     const after = `after-${crypto.randomUUID()}`
     await setVariableValue(environmentVariables(env), ringA2, rowId, after)
     sync(wsA!, wsB!)
     sync(envA!, envB!)
-    const ringB2 = await unlockKeyring(manifestB, bob)
+    const ringB2 = await unlockKeyring(bobScope)
     expect(ringB2.current).toBeUndefined()
     expect((await readVariables(environmentVariables(envBm), ringB2))[0]).toMatchObject({ state: 'locked', value: null })
     expect((await readVariables(environmentVariables(env), ringA2))[0]).toMatchObject({ state: 'open', value: after })
@@ -62,16 +68,16 @@ describe('workspace keys and sealed variables', () => {
     const ann = { accountId: 'ann', keys: await generateAccountKeys() }
     const bob = { accountId: 'bob', keys: await generateAccountKeys() }
     const manifest = WorkspaceModel.create(new Y.Doc())
-    const ring = await initWorkspaceKeys(manifest, ann)
-    await addMember(manifest, ann, { accountId: 'bob', publicJwk: bob.keys.publicJwk })
+    const ring = await initWorkspaceKeys(scope(manifest, ann))
+    await addMember(scope(manifest, ann), { accountId: 'bob', keys: publicKeysOf(bob.keys) })
     const env = EnvironmentModel.create(new Y.Doc())
     const vars = environmentVariables(env)
     await addVariable(vars, ring, { key: 'a', value: 'one' })
     await addVariable(vars, ring, { key: 'b', value: 'two' })
-    const ring2 = await removeMember(manifest, ann, 'bob')
+    const ring2 = await removeMember(scope(manifest, ann), 'bob')
     expect(await resealVariables(vars, ring2)).toBe(2)
     expect(await resealVariables(vars, ring2)).toBe(0)
-    const onlyNew = { ...ring2, keys: new Map([[ring2.current!.kid, ring2.current!]]) }
+    const onlyNew = { ...ring2, key: async (kid: string) => (kid === ring2.current!.kid ? ring2.current : undefined) }
     expect((await readVariables(vars, onlyNew)).map((v) => v.value)).toEqual(['one', 'two'])
   })
 
@@ -79,18 +85,18 @@ describe('workspace keys and sealed variables', () => {
     const keys = await generateAccountKeys()
     const backup = await lockAccountKeys(keys, 'my recovery phrase', 20_000)
     const manifest = WorkspaceModel.create(new Y.Doc())
-    const ring = await initWorkspaceKeys(manifest, { accountId: 'ann', keys })
+    const ring = await initWorkspaceKeys(scope(manifest, { accountId: 'ann', keys }))
     const env = EnvironmentModel.createGlobals(new Y.Doc())
     await addVariable(environmentVariables(env), ring, { key: 'apiKey', value: 'k-123' })
     const device2 = { accountId: 'ann', keys: await unlockAccountKeys(backup, 'my recovery phrase') }
-    const ring2 = await unlockKeyring(manifest, device2)
+    const ring2 = await unlockKeyring(scope(manifest, device2))
     expect((await readVariables(environmentVariables(env), ring2))[0]!.value).toBe('k-123')
   })
 
   test('concurrent edits of a sealed value conflict; alternatives open for the chooser; resolution syncs', async () => {
     const keys = await generateAccountKeys()
     const manifest = WorkspaceModel.create(new Y.Doc())
-    const ring = await initWorkspaceKeys(manifest, { accountId: 'ann', keys })
+    const ring = await initWorkspaceKeys(scope(manifest, { accountId: 'ann', keys }))
     const a = new Y.Doc()
     const envA = EnvironmentModel.create(a, { name: 'Dev' }, { actor: 'laptop' })
     const row = await addVariable(environmentVariables(envA), ring, { key: 'password', value: 'p0', type: 'secret' })
@@ -113,7 +119,7 @@ describe('workspace keys and sealed variables', () => {
 
   test('collections seal only secret variables; tampering is reported, never garbage', async () => {
     const keys = await generateAccountKeys()
-    const ring = await initWorkspaceKeys(WorkspaceModel.create(new Y.Doc()), { accountId: 'ann', keys })
+    const ring = await initWorkspaceKeys(scope(WorkspaceModel.create(new Y.Doc()), { accountId: 'ann', keys }))
     const doc = new Y.Doc()
     const col = CollectionModel.create(doc, { name: 'C' })
     const vars = collectionVariables(col)

@@ -33,6 +33,7 @@ import { isJsonObject } from './json.js'
 import { fieldEntries, writeRegister } from './register.js'
 import { type Ordered, type Placement, byOrder, isDeleted, liveRows, orderFor, orderOf } from './rows.js'
 import { DELETED, POSITION } from './schema.js'
+import { checkSealedRows } from './sealing.js'
 import type {
   CollectionInit,
   CollectionPatch,
@@ -110,6 +111,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
   /** Creates a new collection in an empty doc. */
   static create(doc: Y.Doc, init: CollectionInit & { readonly id?: string } = {}, options?: OpenOptions): CollectionModel {
     validatePatch('collection', init, 'collection', true)
+    checkSealedRows(doc, 'collection', init.variables, 'collection')
     const model = new CollectionModel(doc, options)
     model.transact(() => {
       doc.getMap<unknown>('meta').set('id', init.id ?? newId())
@@ -659,6 +661,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
 
   private createItem(kind: ItemKind, init: RequestInit | FolderInit, where: Where): string {
     validatePatch(kind, init, kind, true)
+    if (kind === 'folder') checkSealedRows(this.doc, 'collection', (init as FolderInit).variables, kind)
     return this.transact(() => {
       const parent = this.checkParent(where.parent ?? null)
       const id = init.id ?? newId()

@@ -23,6 +23,7 @@ import { type Placement, addRow, forgetLastOrder, isDeleted, moveRow, removeRow,
 import { ModelError } from './errors.js'
 import type { WriteContext } from './register.js'
 import { type EntityKind, POSITION, SCHEMA_VERSION, specOf } from './schema.js'
+import { checkSealedRow, sealingRequired, variableRowState } from './sealing.js'
 import {
   type StackItem,
   type YType,
@@ -179,6 +180,8 @@ export abstract class DocModel<S> {
       const meta = this.doc.getMap<unknown>('meta')
       if (meta.get('schema') !== SCHEMA_VERSION) meta.set('schema', SCHEMA_VERSION)
       if (meta.get('kind') !== this.kind) meta.set('kind', this.kind)
+      // Every replica that sees this honours it (sealing.ts): the requirement travels with the doc.
+      if (meta.get('sealed') !== true && this.kind !== 'manifest' && this.kind !== 'runs' && sealingRequired(this.doc)) meta.set('sealed', true)
       result = fn()
     }, this.origin)
     return result
@@ -270,12 +273,14 @@ export abstract class DocModel<S> {
   protected rowAdd(ownerId: string, list: string, row: RowInit, placement?: Placement): string {
     return this.transact(() => {
       const l = this.listOf(this.writable(ownerId), list)
+      if (l.kind === 'variable') checkSealedRow(this.doc, this.kind, undefined, row, l.path)
       return addRow(l.list, l.kind, row, placement, this.ctx, l.path)
     })
   }
   protected rowUpdate(ownerId: string, list: string, rowId: string, patch: object): void {
     this.transact(() => {
       const l = this.listOf(this.writable(ownerId), list)
+      if (l.kind === 'variable') checkSealedRow(this.doc, this.kind, variableRowState(l.list.get(rowId)), patch as Record<string, unknown>, l.path)
       updateRow(l.list, l.kind, rowId, patch, this.ctx, l.path)
     })
   }
@@ -323,6 +328,7 @@ export abstract class DocModel<S> {
       } else if (typeof choice === 'object' && 'value' in choice) {
         value = conflict.field === POSITION ? choice.value : checkValue(ref.kind, conflict.field, choice.value, ref.path)
       } else throw new ModelError('BAD_CHOICE', `a value conflict takes { pick } or { value }`, conflict.path)
+      if (ref.kind === 'variable') checkSealedRow(this.doc, this.kind, variableRowState(ref.map), { [conflict.field]: value }, conflict.path)
       // Write even an unchanged value: superseding every alternative is what closes the conflict.
       writeRegister(ref.map, conflict.field, value, this.ctx)
       return

@@ -8,6 +8,7 @@ export type ModelErrorCode =
   | 'READ_ONLY' // the doc was written by a newer schema: it opens read-only
   | 'NO_SUCH_CONFLICT' // resolving a conflict that is not open (any more)
   | 'BAD_CHOICE' // a conflict resolution that is not one of the offered choices
+  | 'NOT_SEALED' // a clear variable value where the workspace has encryption on (see sealing.ts)
 
 export class ModelError extends Error {
   override readonly name = 'ModelError'

@@ -104,17 +104,23 @@ export const SPECS: Record<EntityKind, Spec> = {
   },
   indexEntry: { docId: str('docId'), name: str('name'), extra: extra() },
   headerPreset: { name: str('name'), headers: list('headers', 'header'), extra: extra() },
-  /** A workspace member's public key (a JWK), for wrapping the workspace's data keys to them. */
-  member: { accountId: str('accountId'), name: str('name'), publicKey: objectOrNull('publicKey'), extra: extra() },
   /**
-   * One generation (`kid`) of the workspace's data key wrapped for one member (JWE compact). One row per
-   * (kid, member), so two people adding different members concurrently both land.
+   * A membership record (@apisync/crypto): `jws` is the signed record, the truth; `accountId`, `name` and
+   * `publicKey` (the member's JWK that data keys are wrapped to) are display copies. Rows with an empty `jws`
+   * were written before records were signed.
+   */
+  member: { accountId: str('accountId'), name: str('name'), publicKey: objectOrNull('publicKey'), jws: str('jws'), extra: extra() },
+  /**
+   * A key record (@apisync/crypto): `jws` is a signed data-key generation or share, holding its wraps. Rows
+   * with an empty `jws` were written before records were signed: one generation (`kid`) wrapped for one
+   * member (`jwe`). One row per record, so two people adding records concurrently both land.
    */
   keyWrap: {
     kid: str('kid'),
     createdAt: reg('createdAt', (v) => typeof v === 'number' && Number.isFinite(v), 'a time in ms', 0),
     accountId: str('accountId'),
     jwe: str('jwe'),
+    jws: str('jws'),
     extra: extra(),
   },
   // entities

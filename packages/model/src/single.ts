@@ -7,6 +7,7 @@ import * as Y from 'yjs'
 import { DocModel, type OpenOptions } from './doc.js'
 import { type Conflict, type EntityRef, type Problem, type RowInit, applyPatch, validatePatch } from './entity.js'
 import type { Placement } from './rows.js'
+import { checkSealedRows } from './sealing.js'
 import type { EntityKind } from './schema.js'
 import type {
   EnvironmentInit,
@@ -37,6 +38,7 @@ abstract class SingleEntityModel<S extends { conflicts: readonly Conflict[]; pro
 
   protected init(id: string | undefined, init: object): void {
     validatePatch(this.root!.kind, init, this.root!.kind, true)
+    checkSealedRows(this.doc, this.kind, (init as { variables?: unknown }).variables, this.root!.kind)
     this.transact(() => {
       this.doc.getMap<unknown>('meta').set('id', id ?? newId())
       applyPatch(this.root!, init, this.ctx)

@@ -167,15 +167,21 @@ export interface Member extends Extra {
   readonly name: string
   /** The member's public key (JWK) that the workspace's data keys are wrapped to. */
   readonly publicKey: JsonObject | null
+  /** The signed membership record (JWS compact; see @apisync/crypto); '' on rows written before signing. */
+  readonly jws: string
 }
 
-/** One generation (`kid`) of the workspace data key, wrapped (JWE, ECDH-ES+A256KW) for one member. */
+/**
+ * A key record: signed (`jws`: a data-key generation or share with its wraps), or, on rows written before
+ * signing, one generation (`kid`) wrapped (JWE, ECDH-ES+A256KW) for one member (`jwe`).
+ */
 export interface KeyWrap extends Extra {
   readonly id: string
   readonly kid: string
   readonly createdAt: number
   readonly accountId: string
   readonly jwe: string
+  readonly jws: string
 }
 
 export interface WorkspaceSnapshot extends Extra, DocState {

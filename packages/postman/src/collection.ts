@@ -25,6 +25,7 @@ import { type Json, type JsonObject, type Out, has, isObject } from './json.js'
 import { folderItem, requestItem, requestValuesOf } from './request.js'
 import { list, variableRow } from './rows.js'
 import { type Context, type Field, type Read, type Shape, isEmptyShape, isModel, objectCodec, shapeOf } from './shape.js'
+import { type ValueSealer, sealRows } from './seal.js'
 import { IMPORT_ORIGIN, ensureEmpty } from './target.js'
 import { description, scripts } from './text.js'
 
@@ -44,6 +45,11 @@ export interface ImportOptions {
   /** Called as the import goes: at least at the start and end of each phase, and every 256 items. */
   readonly onProgress?: (progress: ImportProgress) => void
   readonly limits?: ImportLimits
+  /**
+   * Seals secret variable values (the collection's and its folders') before anything is written: required for
+   * a doc of a workspace with encryption on, which refuses them in clear. With it, the import returns a Promise.
+   */
+  readonly seal?: ValueSealer
 }
 
 export interface ExportOptions {
@@ -216,14 +222,40 @@ const countItems = (list: Json | undefined): number => {
 
 /**
  * Imports a Postman collection (v2.0 or v2.1; JSON text with or without a BOM, bytes, or parsed) into an empty
- * Y.Doc, all or nothing. Throws PostmanImportError naming the JSON path of the first problem.
+ * Y.Doc, all or nothing. Throws PostmanImportError naming the JSON path of the first problem. With `seal`, the
+ * secret variables' values are sealed first and the result is a Promise.
  */
-export const importCollection = (input: PostmanInput, options: ImportOptions = {}): CollectionModel => {
+export function importCollection(input: PostmanInput, options: ImportOptions & { readonly seal: ValueSealer }): Promise<CollectionModel>
+export function importCollection(input: PostmanInput, options?: ImportOptions & { readonly seal?: undefined }): CollectionModel
+export function importCollection(input: PostmanInput, options: ImportOptions = {}): CollectionModel | Promise<CollectionModel> {
   const doc = options.doc ?? new Y.Doc()
   ensureEmpty(doc)
   const onProgress = options.onProgress
   const json = readInput(input, options.limits)
   const p = plan(json, options.id ?? globalThis.crypto.randomUUID(), (done, total) => onProgress?.({ phase: 'read', done, total }))
+  const seal = options.seal
+  if (!seal) return writePlan(doc, p, onProgress)
+  return sealPlan(p, seal).then((sealed) => {
+    ensureEmpty(doc) // nothing may have been written while sealing
+    return writePlan(doc, sealed, onProgress)
+  })
+}
+
+/** The plan with every secret value of the collection and its folders sealed. */
+const sealPlan = async (p: Plan, seal: ValueSealer): Promise<Plan> => {
+  const docId = p.init.id
+  const at = (ownerId: string) => ({ docKind: 'collection' as const, docId, ownerId })
+  const variables = await sealRows((p.init.variables ?? []) as Variable[], seal, at(docId))
+  const items = await Promise.all(
+    p.items.map(async (item) => {
+      const rows = (item.init as FolderInit).variables as Variable[] | undefined
+      return item.kind === 'folder' && rows?.length ? { ...item, init: { ...item.init, variables: await sealRows(rows, seal, at(item.init.id)) } } : item
+    }),
+  )
+  return { init: { ...p.init, variables }, items }
+}
+
+const writePlan = (doc: Y.Doc, p: Plan, onProgress: ImportOptions['onProgress']): CollectionModel => {
   const total = p.items.length
   let model!: CollectionModel
   let progressError: unknown

@@ -1,5 +1,5 @@
 /** Environments and globals: named variable lists, in their own docs. Globals may also be a bare array (old newman files). */
-import { EnvironmentModel, type EnvironmentSnapshot, type Variable } from '@apisync/model'
+import { EnvironmentModel, type EnvironmentSnapshot, type Variable, newId } from '@apisync/model'
 import * as Y from 'yjs'
 import { at, expected, fail } from './errors.js'
 import { own, str } from './fields.js'
@@ -7,6 +7,7 @@ import { type ImportLimits, type PostmanInput, readInput } from './input.js'
 import { type Json, type JsonObject, type Out, has, isObject } from './json.js'
 import { list, valueRow } from './rows.js'
 import { type Shape, isModel, objectCodec, shapeOf } from './shape.js'
+import { type ValueSealer, sealRows } from './seal.js'
 import { IMPORT_ORIGIN, ensureEmpty } from './target.js'
 
 export interface EnvironmentImportOptions {
@@ -15,6 +16,8 @@ export interface EnvironmentImportOptions {
   /** The new doc's id (`[A-Za-z0-9_-]`); default a random UUID. The file's own `id` is kept for export. */
   readonly id?: string
   readonly limits?: ImportLimits
+  /** Seals every value before anything is written (see ImportOptions.seal); the import then returns a Promise. */
+  readonly seal?: ValueSealer
 }
 
 interface EnvValues {
@@ -56,17 +59,24 @@ const read = (input: PostmanInput, kind: 'environment' | 'globals', limits: Impo
   return (kind === 'globals' ? globalsObject : environmentObject).read(json as JsonObject, undefined, { owner: '' })
 }
 
-const importInto = (kind: 'environment' | 'globals', input: PostmanInput, options: EnvironmentImportOptions): EnvironmentModel => {
+const importInto = (kind: 'environment' | 'globals', input: PostmanInput, options: EnvironmentImportOptions): EnvironmentModel | Promise<EnvironmentModel> => {
   const doc = options.doc ?? new Y.Doc()
   ensureEmpty(doc)
   const { values, shape } = read(input, kind, options.limits)
-  const init = { name: values.name, variables: values.values, extra: { postman: shape as JsonObject } }
-  const id = options.id
-  let model!: EnvironmentModel
-  doc.transact(() => {
-    model = kind === 'globals' ? EnvironmentModel.createGlobals(doc, { ...init, id }) : EnvironmentModel.create(doc, { ...init, id })
-  }, IMPORT_ORIGIN)
-  return model
+  const write = (id: string | undefined, variables: readonly Variable[]) => {
+    const init = { name: values.name, variables, extra: { postman: shape as JsonObject } }
+    let model!: EnvironmentModel
+    doc.transact(() => {
+      model = kind === 'globals' ? EnvironmentModel.createGlobals(doc, { ...init, id }) : EnvironmentModel.create(doc, { ...init, id })
+    }, IMPORT_ORIGIN)
+    return model
+  }
+  if (!options.seal) return write(options.id, values.values)
+  const id = options.id ?? newId()
+  return sealRows(values.values, options.seal, { docKind: kind, docId: id, ownerId: id }).then((variables) => {
+    ensureEmpty(doc)
+    return write(id, variables)
+  })
 }
 
 const exportFrom = (kind: 'environment' | 'globals', source: EnvironmentModel | EnvironmentSnapshot): JsonObject | Json[] => {
@@ -83,13 +93,22 @@ const exportFrom = (kind: 'environment' | 'globals', source: EnvironmentModel | 
   return shape && !shape.array ? out : { id: snap.id, ...out, _postman_variable_scope: kind }
 }
 
-/** Imports a Postman environment into an empty Y.Doc, all or nothing. */
-export const importEnvironment = (input: PostmanInput, options: EnvironmentImportOptions = {}): EnvironmentModel =>
-  importInto('environment', input, options)
+type Sealing = { readonly seal: ValueSealer }
+type Plain = { readonly seal?: undefined }
+
+/** Imports a Postman environment into an empty Y.Doc, all or nothing (a Promise with `seal`). */
+export function importEnvironment(input: PostmanInput, options: EnvironmentImportOptions & Sealing): Promise<EnvironmentModel>
+export function importEnvironment(input: PostmanInput, options?: EnvironmentImportOptions & Plain): EnvironmentModel
+export function importEnvironment(input: PostmanInput, options: EnvironmentImportOptions = {}): EnvironmentModel | Promise<EnvironmentModel> {
+  return importInto('environment', input, options)
+}
 
 /** Imports Postman globals (an object with `values`, or the older bare array) into an empty Y.Doc. */
-export const importGlobals = (input: PostmanInput, options: EnvironmentImportOptions = {}): EnvironmentModel =>
-  importInto('globals', input, options)
+export function importGlobals(input: PostmanInput, options: EnvironmentImportOptions & Sealing): Promise<EnvironmentModel>
+export function importGlobals(input: PostmanInput, options?: EnvironmentImportOptions & Plain): EnvironmentModel
+export function importGlobals(input: PostmanInput, options: EnvironmentImportOptions = {}): EnvironmentModel | Promise<EnvironmentModel> {
+  return importInto('globals', input, options)
+}
 
 export const exportEnvironment = (source: EnvironmentModel | EnvironmentSnapshot): JsonObject =>
   exportFrom('environment', source) as JsonObject

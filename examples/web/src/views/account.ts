@@ -97,6 +97,7 @@ function keysPage(app: App): HTMLElement {
       keys
         ? h('p', { 'data-testid': 'key-present' }, badge('key present', 'pass'), ' This browser can read and write encrypted values.')
         : h('p', { 'data-testid': 'key-missing' }, badge('no key', 'fail'), ' This browser does not have your account key yet.'),
+      app.mySafetyCode && h('p', null, 'Safety code: ', h('code', { class: 'safety-code', 'data-testid': 'key-safety-code' }, app.mySafetyCode), h('span', { class: 'muted small' }, ' — members compare it with the one their devices show for you.')),
       h('p', { class: 'muted small' }, `Workspace keys: ${app.keyState}. Recovery: ${backedUp === 'relay' ? 'backup on the relay' : backedUp === 'file' ? 'backup file downloaded' : 'not set up from this device'}.`),
     ),
     keys &&

@@ -48,7 +48,7 @@ export function collectionEditor(app: App, collectionId: string): HTMLElement {
       h('span', { class: 'spacer' }),
       runControls(app, collectionId, null),
       button('Run results', () => app.select({ kind: 'runs', collectionId }), { 'data-testid': 'open-runs' }),
-      button('Export', () => exportCollectionFile(view, collectionId), { 'data-testid': 'export-collection' }),
+      button('Export', () => app.act(() => exportCollectionFile(view, collectionId)), { 'data-testid': 'export-collection' }),
     ),
     tabs<CollectionTab>(
       tab,

@@ -6,7 +6,7 @@ import type { CollectionModel, Json } from '@apisync/model'
 import type { App } from '../app.js'
 import { h } from '../dom.js'
 import type { ConflictEntry } from '../workspace-view.js'
-import { button, clock, field } from './ui.js'
+import { button, clock, field, iconButton } from './ui.js'
 
 const FIELD_LABEL: Record<string, string> = {
   url: 'URL',
@@ -51,7 +51,11 @@ function conflictCard(app: App, entry: ConflictEntry): HTMLElement {
   const label = FIELD_LABEL[c.field] ?? c.field
   const alternatives = entry.opened?.alternatives ?? c.alternatives
   const resolve = (choice: Parameters<App['resolveConflict']>[2]) => app.act(() => app.resolveConflict(doc, c.id, choice))
-  const members = new Map(view.manifest.snapshot().members.map((m) => [m.accountId, m.name]))
+  const members = new Map(view.ring.members.map((m) => [m.accountId, m.name]))
+  // Secret values are masked here as in the variables table, until revealed.
+  const secret = c.kind === 'value' && c.field === 'value' && isSecret(app, entry)
+  const revealKey = `conflict:${c.id}`
+  const masked = secret && !app.ui.revealed.has(revealKey)
   const who = (by: string | undefined) => (!by ? 'someone' : by === app.account?.id ? 'you' : (members.get(by) ?? by.slice(0, 8)))
   return h(
     'div',
@@ -71,18 +75,34 @@ function conflictCard(app: App, entry: ConflictEntry): HTMLElement {
             'div',
             { key: String(i), class: ['alternative', alt.winner && 'winner'], 'data-testid': 'alternative' },
             h('div', { class: 'alt-meta' }, who(alt.by), alt.at ? ` · ${clock(alt.at)}` : '', alt.winner ? h('span', { class: 'badge' }, 'shown now') : null),
-            h('pre', { class: 'alt-value', 'data-testid': 'alternative-value' }, show(app, entry, alt.value, 'state' in alt ? (alt as { state: string }).state : 'open')),
+            h(
+              'pre',
+              { class: 'alt-value', 'data-testid': 'alternative-value', 'data-masked': masked ? 'true' : 'false' },
+              masked && (!('state' in alt) || (alt as { state: string }).state === 'open')
+                ? '••••••••'
+                : show(app, entry, alt.value, 'state' in alt ? (alt as { state: string }).state : 'open'),
+            ),
             !ro && button('Keep this', () => resolve({ pick: i }), { class: 'small primary', 'data-testid': 'keep-alternative' }),
           ),
         ),
       ),
+    secret &&
+      iconButton(masked ? '◎' : '◉', masked ? 'Show the values' : 'Hide the values', () => {
+        if (masked) app.ui.revealed.add(revealKey)
+        else app.ui.revealed.delete(revealKey)
+        app.invalidate()
+      }, { class: 'subtle', 'data-testid': 'reveal-conflict' }),
     c.kind === 'value' &&
       !ro &&
       c.field !== 'position' &&
       h(
         'div',
         { class: 'conflict-custom' },
-        field('', (v) => resolve({ clear: parseLike(v, alternatives[0]?.value ?? null) }), { placeholder: 'or type another value and press Enter', 'aria-label': 'another value' }),
+        field('', (v) => resolve({ clear: parseLike(v, alternatives[0]?.value ?? null) }), {
+          placeholder: 'or type another value and press Enter',
+          'aria-label': 'another value',
+          ...(masked ? { type: 'password' } : {}),
+        }),
       ),
     c.kind !== 'value' &&
       !ro &&
@@ -141,6 +161,21 @@ function locate(app: App, entry: ConflictEntry): string {
   else if (c.entityKind === 'request' || c.entityKind === 'folder') parts.push(`(deleted ${c.entityKind})`)
   if (c.entityKind !== 'request' && c.entityKind !== 'folder' && c.entityKind !== 'collection') parts.push(c.entityKind)
   return parts.join(' › ')
+}
+
+/** Whether the conflict is on the value of a variable the table masks (type `secret`). */
+function isSecret(app: App, entry: ConflictEntry): boolean {
+  const view = app.view!
+  const { doc, conflict: c } = entry
+  if (c.entityKind !== 'variable') return false
+  const find = (vars: readonly { id: string; type: string }[] | undefined) => vars?.find((v) => v.id === c.entityId)?.type === 'secret'
+  if (doc.kind === 'globals') return find(view.globals?.model.snapshot().variables)
+  if (doc.kind === 'environment') return find(view.environments.get(doc.id)?.model.snapshot().variables)
+  if (doc.kind !== 'collection') return false
+  const model = view.collections.get(doc.id)?.model
+  const snap = model?.snapshot()
+  if (!snap) return true
+  return c.ownerId === snap.id ? find(snap.variables) : find((model!.get(c.ownerId) as { variables?: readonly { id: string; type: string }[] } | undefined)?.variables)
 }
 
 const variableKey = (vars: readonly { id: string; key: string }[] | undefined, id: string) => vars?.find((v) => v.id === id)?.key ?? 'variable'

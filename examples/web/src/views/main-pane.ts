@@ -3,6 +3,7 @@ import type { App } from '../app.js'
 import { h } from '../dom.js'
 import { accountPage } from './account.js'
 import { collectionEditor, folderEditor } from './collection.js'
+import { membersPage } from './members.js'
 import { presetsEditor } from './presets.js'
 import { requestEditor } from './request.js'
 import { runsView } from './runs.js'
@@ -54,6 +55,8 @@ function content(app: App): HTMLElement {
     case 'sessions':
     case 'keys':
       return accountPage(app, sel.kind)
+    case 'members':
+      return membersPage(app)
     case 'welcome':
       return welcome(app)
   }

@@ -300,7 +300,28 @@ function banners(app: App): HTMLElement {
         h(
           'div',
           { class: 'banner banner-info', 'data-testid': 'not-member-banner' },
-          'Variable values of this workspace are encrypted for its members. Send an owner your member code (Keys & recovery) to read them.',
+          'Variable values of this workspace are encrypted for its members. Send an admin your member code (Keys & recovery) to read them.',
+        ),
+      )
+    else if (app.keyState === 'pending' || app.keyState === 'unverified')
+      items.push(
+        h(
+          'div',
+          { class: 'banner banner-warn', 'data-testid': `${app.keyState}-banner` },
+          app.keyState === 'pending'
+            ? 'You are a member, but an admin has to share the current key with you before you can write encrypted values (it happens when one opens this workspace). '
+            : "This workspace's keys are not verified: encrypted values open, but nothing new is sealed until its owner re-signs them. ",
+          button('Members & keys', () => app.select({ kind: 'members' }), { class: 'small' }),
+        ),
+      )
+    if (app.view.ring.notices.some((n) => n.code === 'KEY_CHANGED'))
+      items.push(
+        h(
+          'div',
+          { class: 'banner banner-error', 'data-testid': 'key-change-banner' },
+          h('strong', null, "A member's keys changed. "),
+          'Compare their new safety code with them before trusting it. ',
+          button('Members & keys', () => app.select({ kind: 'members' }), { class: 'small' }),
         ),
       )
     else if (app.needsRecoverySetup && app.keyState === 'ready')

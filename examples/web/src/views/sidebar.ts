@@ -51,6 +51,7 @@ export function sidebar(app: App): HTMLElement {
       { class: 'list' },
       navItem(app, { kind: 'presets' }, '☰', `Header presets (${m.headerPresets.length})`, { testid: 'presets-item' }),
       !view.local && navItem(app, { kind: 'sessions' }, '⌂', 'Devices & sessions', { testid: 'sessions-item' }),
+      !view.local && navItem(app, { kind: 'members' }, view.ring.notices.some((n) => n.code === 'KEY_CHANGED') ? '⚠' : '◇', 'Members & keys', { testid: 'members-item' }),
       !view.local && navItem(app, { kind: 'keys' }, '◈', 'Keys & recovery', { testid: 'keys-item' }),
     ),
   )
@@ -217,14 +218,14 @@ function collectionNode(app: App, view: WorkspaceView, entry: IndexEntry): HTMLE
   const selected = (app.selection.kind === 'collection' || app.selection.kind === 'runs') && app.selection.collectionId === id
   const menu: MenuItem[] = ro
     ? [
-        { label: 'Export as Postman file', action: () => exportCollectionFile(view, id) },
+        { label: 'Export as Postman file', action: () => app.act(() => exportCollectionFile(view, id)) },
         { label: 'Run results', action: () => app.select({ kind: 'runs', collectionId: id }) },
       ]
     : [
         { label: 'New request', action: () => newItemDialog(app, id, 'request', null) },
         { label: 'New folder', action: () => newItemDialog(app, id, 'folder', null) },
         { label: 'Rename', action: () => startRename(app, id) },
-        { label: 'Export as Postman file', action: () => exportCollectionFile(view, id) },
+        { label: 'Export as Postman file', action: () => app.act(() => exportCollectionFile(view, id)) },
         { label: 'Run results', action: () => app.select({ kind: 'runs', collectionId: id }) },
         { label: 'Delete', danger: true, action: () => confirmDelete(app, `collection “${name}”`, () => view.manifest.removeRow('collections', entry.id)) },
       ]
