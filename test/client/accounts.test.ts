@@ -210,3 +210,30 @@ test('scratch pad: works with no account and never connects; adopted into a work
   const fresh = await d.scratchPad()
   expect(fresh.manifest.model.snapshot().collections).toEqual([])
 })
+
+test('workspaces joined on one device are listed on the next: the account’s directory syncs through its own space', async () => {
+  const r = later(await relay())
+  const { accountSpaceId: relaySpace } = await import('@apisync/relay')
+  const { accountSpaceId, directoryDocName } = await import('@apisync/client')
+  expect(await accountSpaceId('alice')).toBe(relaySpace('alice'))
+  expect(await directoryDocName('alice')).toBe(`${relaySpace('alice')}/account`)
+
+  const a = later(device({ relayUrl: r.url, sub: 'alice', sid: 'a1', ws: { w1: 'owner' } }))
+  const dir = await (await a.signIn()).directory()
+  dir.model.join('shared-1', { name: 'Team API', role: 'editor' })
+  dir.model.join('shared-2', { role: 'viewer' })
+  dir.model.leave('shared-2')
+  await dir.whenInSync()
+
+  const b = later(device({ relayUrl: r.url, sub: 'alice', sid: 'a2', ws: { w1: 'owner' } }))
+  const onB = await (await b.signIn()).directory()
+  await until(onB.status, (s) => s.state === 'in-sync')
+  expect(onB.model.getSnapshot().map((e) => [e.id, e.name, e.role])).toEqual([['shared-1', 'Team API', 'editor']])
+  // Another account cannot read it.
+  const m = later(device({ relayUrl: r.url, sub: 'mallory', sid: 'm1', ws: { [relaySpace('alice')]: 'owner' } }))
+  const mallory = await m.signIn()
+  const stolen = await mallory.space.open(`${relaySpace('alice')}/account`, (doc) => ({ doc, destroy() {} }))
+  const s = await until(stolen.status, (st) => st.state === 'error')
+  expect(s.error).toMatchObject({ reason: 'forbidden', closeCode: 4403 })
+  expect(stolen.doc.getMap('workspaces').size).toBe(0)
+})

@@ -216,11 +216,11 @@ class Client implements SyncClient {
     const backup = docs.length > 0 ? encodeBackup({ accountId: account.id, createdAt: Date.now(), docs: docs.map(({ name, update }) => ({ name, update })) }) : null
     const kept = backup ? await this.kept.put({ accountId: account.id, accountName: account.name, reason, createdAt: Date.now(), pending, bytes: backup }) : null
     this.accounts.delete(account.id)
-    space.detach()
     const deleted = await this.deleteSpace(space)
     await (await this.registry).removeAccount(account.id, deleted)
     await this.publish()
     space.finishEnd(kept?.id ?? null, pending)
+    space.detach()
     this.tell({ t: 'accounts' })
     return { backup, keptBackupId: kept?.id ?? null, deleted, sessionEnded }
   }
