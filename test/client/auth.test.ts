@@ -95,7 +95,7 @@ test('a revoked session signs the device out: its data is deleted, unacked chang
   expect((await laptop.idb.databases()).map((d) => d.name!).filter((n) => n.startsWith(accountPrefix('alice')))).toEqual([])
   expect(laptop.getSnapshot().accounts).toEqual([])
   const kept = await laptop.keptBackups()
-  expect(kept.map((k) => [k.id, k.reason, k.pending])).toEqual([[end.backupId, 'revoked', 1]])
+  expect(kept.map((k) => [k.id, k.reason, k.pending])).toEqual([[end!.backupId, 'revoked', 1]])
   expect(decodeBackup(kept[0]!.bytes).docs.map((d) => d.name)).toEqual([`w1/collection/${col.model.id}`])
   // A change made after the end is stored nowhere and never sent: it is offered as a backup of its own.
   col.model.createRequest({ name: 'too late' })

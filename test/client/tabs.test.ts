@@ -4,7 +4,8 @@
  * tab sees every edit at once, offline too; pending and state agree; sign-out stops them all.
  * (The same in Chromium, with the demo: test/web/tabs.test.ts.)
  */
-import { type SyncClient, accountPrefix, decodeBackup, networkSwitch } from '@apisync/client'
+import { type SyncClient, type SyncedDoc, accountPrefix, decodeBackup, networkSwitch } from '@apisync/client'
+import type { CollectionModel, RequestSnapshot } from '@apisync/model'
 import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, expect, test } from 'vitest'
 import { device, relay, sleep, tabsOfOneDevice, until } from './helpers.js'
@@ -15,6 +16,7 @@ afterEach(async () => {
 })
 const later = <T extends { close(): Promise<void> }>(x: T): T => (cleanups.push(() => x.close()), x)
 const ws = { w1: 'owner' } as const
+const url = (c: SyncedDoc<CollectionModel>, id: string) => (c.model.get(id) as RequestSnapshot | undefined)?.url.raw
 
 /** Two tabs of one device signed in to alice, both showing collection c1 of w1. */
 async function twoTabs(relayUrl: string) {
@@ -47,11 +49,11 @@ test('offline, each tab sees the other’s edit at once and both count the same 
   const t0 = performance.now()
   c1.model.updateItem(req, { url: { raw: 'https://a.test/v2' } })
   c2.model.updateItem(req, { name: 'sign in' })
-  await until(c2.status, () => c2.model.get(req)?.url.raw === 'https://a.test/v2', 1_000)
+  await until(c2.status, () => url(c2, req) === 'https://a.test/v2', 1_000)
   await until(c1.status, () => c1.model.get(req)?.name === 'sign in', 1_000)
   expect(performance.now() - t0).toBeLessThan(1_000) // generous: the browser test prints the real figure
   // Typing in one field is one action, wherever it happens.
-  for (const ch of '/users') c2.model.updateItem(req, { url: { raw: c2.model.get(req)!.url.raw + ch } })
+  for (const ch of '/users') c2.model.updateItem(req, { url: { raw: url(c2, req) + ch } })
   await until(c1.status, (s) => s.pending === 3)
   await until(c2.status, (s) => s.pending === 3)
   expect(c1.status.getSnapshot().state).toBe(c2.status.getSnapshot().state)
@@ -78,7 +80,7 @@ test('the leading tab closes: another takes over and sends what is pending', asy
   expect(follower.space.leading).toBe(true)
   const other = later(device({ relayUrl: r.url, sub: 'alice', sid: 'phone', ws }))
   const col = await (await (await other.signIn()).openWorkspace('w1')).collection('c1')
-  await until(col.status, () => col.model.get(req)?.method === 'POST')
+  await until(col.status, () => (col.model.get(req) as RequestSnapshot | undefined)?.method === 'POST')
 })
 
 test('sign-out in one tab stops the other at once: its later write never reaches the relay and is offered as a backup', async () => {

@@ -2,14 +2,15 @@
  * The demo web app in Chromium: the app built once, served with the relay by examples/web/server.ts on a free
  * port, and browser "devices", each a Chromium with a fresh user-data-dir (its own IndexedDB and storage).
  */
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { silentLogger } from '@apisync/relay'
 import { type BrowserContext, type Locator, type Page, chromium } from 'playwright-core'
-import { type WebServer, buildApp, startWebServer } from '../../examples/web/server.js'
+import { type WebServer, buildApp, isStale, startWebServer } from '../../examples/web/server.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
 const FLAGS = [
@@ -42,12 +43,39 @@ export interface Site {
   close(): Promise<void>
 }
 
-export async function site(): Promise<Site> {
+/**
+ * The built app, shared by every test file of a run (and the next run, while no source changed): built once
+ * into a directory of this checkout's own, under a lock so that files running in parallel wait for one build.
+ */
+export async function builtApp(): Promise<string> {
+  const outDir = join(tmpdir(), `apisync-web-build-${createHash('sha256').update(fileURLToPath(import.meta.url)).digest('hex').slice(0, 12)}`)
+  const lock = `${outDir}.lock`
+  for (;;) {
+    if (!isStale(outDir)) return outDir
+    try {
+      await mkdir(lock)
+    } catch {
+      // Another file is building: wait for it (a lock older than 5 minutes is a crashed build's).
+      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()))
+      if (age > 300_000) await rm(lock, { recursive: true, force: true })
+      await new Promise((r) => setTimeout(r, 500))
+      continue
+    }
+    try {
+      if (isStale(outDir)) await buildApp({ outDir })
+      return outDir
+    } finally {
+      await rm(lock, { recursive: true, force: true })
+    }
+  }
+}
+
+export async function site(options: { maxDevices?: number } = {}): Promise<Site> {
   const root = await mkdtemp(join(tmpdir(), 'apisync-web-'))
-  const outDir = join(root, 'dist')
+  const outDir = await builtApp()
   const dataDir = join(root, 'data')
-  await buildApp({ outDir })
-  const start = (port: number) => startWebServer({ port, host: '127.0.0.1', dataDir, outDir, build: 'never', logger: silentLogger })
+  const start = (port: number) =>
+    startWebServer({ port, host: '127.0.0.1', dataDir, outDir, build: 'never', logger: silentLogger, ...(options.maxDevices ? { maxDevices: options.maxDevices } : {}) })
   let web: WebServer | null = await start(0)
   const port = web.port
   return {
@@ -114,7 +142,7 @@ export async function device(url: string, name: string): Promise<Device> {
     },
     async history() {
       await indicator.waitFor({ state: 'attached' })
-      return page.locator('[data-testid=sync-history] li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-state') ?? ''))
+      return page.evaluate(() => (window as unknown as { apisync: { statusHistory: { state: string }[] } }).apisync.statusHistory.map((e) => e.state))
     },
     async shot(file) {
       await mkdir(ARTIFACTS, { recursive: true })

@@ -82,7 +82,7 @@ function conflictCard(app: App, entry: ConflictEntry): HTMLElement {
       h(
         'div',
         { class: 'conflict-custom' },
-        field('', (v) => resolve({ clear: parseLike(v, alternatives[0]?.value ?? null) }), { placeholder: 'or type another value and press Enter', 'aria-label': 'another value' }),
+        field('', (v) => resolve({ clear: parseLike(v, alternatives[0]?.value ?? null) }), { live: false, placeholder: 'or type another value and press Enter', 'aria-label': 'another value' }),
       ),
     c.kind !== 'value' &&
       !ro &&

@@ -361,7 +361,7 @@ export function authEditor(auth: Auth, ro: boolean, commit: (auth: Auth) => void
             h(
               'tr',
               { key: `new-${keys.length}` },
-              h('td', null, field('', (nk) => nk && commit(withParam(auth, type, nk, '')), { placeholder: 'add a parameter' })),
+              h('td', null, field('', (nk) => nk && commit(withParam(auth, type, nk, '')), { live: false, placeholder: 'add a parameter' })),
               h('td'),
             ),
         ),
