@@ -20,7 +20,7 @@ import { Hono } from 'hono'
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '../..')
 /** Sources the build depends on: the app's and the workspace packages' it bundles. */
-const SOURCES = [join(HERE, 'src'), join(HERE, 'index.html'), join(HERE, 'vite.config.ts'), ...['client', 'crypto', 'model', 'postman'].map((p) => join(ROOT, 'packages', p, 'src'))]
+const SOURCES = [join(HERE, 'src'), join(HERE, 'public'), join(HERE, 'index.html'), join(HERE, 'vite.config.ts'), ...['client', 'crypto', 'model', 'postman'].map((p) => join(ROOT, 'packages', p, 'src'))]
 const RELAY_PATHS = /^\/(sync\/|dev\/|sessions(\/|$)|account(\/|$)|healthz$|metrics$)/
 
 export interface BuildOptions {

@@ -26,7 +26,7 @@ import {
 import { type CollectionModel, type ConflictChoice, type Json, ModelError, newRowId } from '@apisync/model'
 import { DevAuth, type Profile, profiles } from './dev-auth.js'
 import { ExpandedSet } from './expanded.js'
-import { Lifecycle, type WorkspaceChoice } from './lifecycle.js'
+import { Lifecycle, NotStoredError, type WorkspaceChoice } from './lifecycle.js'
 import { downloadText, downloadBytes } from './files.js'
 import { EMPTY_KEYRING, KeyBackup, accountKeys, decodeMemberCode, encodeMemberCode, readBackup, recoverKeys, samePublicKey } from './keys.js'
 import type { DocRef } from './workspace-view.js'
@@ -239,7 +239,33 @@ export class App {
     this.invalidate()
   }
 
+  /**
+   * "Done" means stored: says `message` once every doc of the workspace stored what was done; if the browser
+   * refused, says so instead (no success message) and offers to export what is only in this tab.
+   */
+  async done(what: string, message: string): Promise<void> {
+    await this.life.stored(what)
+    this.toast(message)
+  }
+
+  /** The browser refused to store: a dialog that says so and offers the export (the data is still here). */
+  notStored(e: NotStoredError): void {
+    this.openDialog({
+      title: 'Not saved in this browser',
+      body: e.message,
+      fields: [],
+      submit: 'Export unsaved changes',
+      cancel: 'Close',
+      danger: true,
+      onSubmit: () => {
+        this.life.exportUnsaved()
+        return 'Exported: “Import backup” (account menu) puts it back once the browser stores again.'
+      },
+    })
+  }
+
   private fail(e: unknown): void {
+    if (e instanceof NotStoredError) return this.notStored(e)
     console.error(e)
     const message = e instanceof ModelError ? e.message : e instanceof Error ? e.message : String(e)
     this.toast(message, 'error')
@@ -261,7 +287,8 @@ export class App {
       if (this.ui.dialog?.title !== dialog.title) return // the action opened another dialog
       this.ui.dialog = error ? { ...dialog, error, busy: false } : null
     } catch (e) {
-      this.ui.dialog = { ...dialog, busy: false, error: e instanceof Error ? e.message : String(e) }
+      if (e instanceof NotStoredError) this.notStored(e)
+      else this.ui.dialog = { ...dialog, busy: false, error: e instanceof Error ? e.message : String(e) }
     }
     this.invalidate()
   }
@@ -528,7 +555,7 @@ export class App {
     if (!keys) throw new Error('this device has no key for your account')
     const member = decodeMemberCode(code)
     await addMember(view.manifest, { accountId: account.id, name: this.profile?.name ?? '', keys }, member)
-    this.toast(`${member.name || 'The member'} can now read this workspace's values`)
+    await this.done('the new member', `${member.name || 'The member'} can now read this workspace's values`)
   }
 
   /** Sets the recovery passphrase: the key, locked with it, goes to the relay (or a file where it cannot). */
@@ -723,7 +750,7 @@ export class App {
     await seal(environmentVariables((await scratch.globals()).model))
     const result = await account.adoptScratchPad(view.id)
     this.scratchItems = 0
-    this.toast(`Moved ${result.collections.length} collection(s) and ${result.environments.length} environment(s) into ${view.manifest.snapshot().name || 'this workspace'}`)
+    await this.done('the moved collections', `Moved ${result.collections.length} collection(s) and ${result.environments.length} environment(s) into ${view.manifest.snapshot().name || 'this workspace'}`)
   }
 
   // --------------------------------------------------------------------------------- writing guards

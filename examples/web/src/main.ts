@@ -1,6 +1,7 @@
 /** Boot: one App over the relay this page came from, rendered into #app and re-rendered on every change. */
 import { App } from './app.js'
 import { endRender, patch } from './dom.js'
+import { registerSW } from 'virtual:pwa-register'
 import './styles.css'
 import { shell } from './views/shell.js'
 
@@ -40,6 +41,26 @@ window.addEventListener('keydown', (e) => {
     app.invalidate()
   }
 })
+// Closing the tab would lose something: a change not stored yet (or refused by the browser), or changes
+// made after this account signed out (they are stored nowhere). The browser asks the person first.
+window.addEventListener('beforeunload', (e) => {
+  if (!app.life.unsaved()) return
+  e.preventDefault()
+  e.returnValue = ''
+})
+
+// The app shell (service worker, see vite.config.ts): a new build takes over once everything is stored.
+if ('serviceWorker' in navigator && import.meta.env.PROD) {
+  registerSW({
+    immediate: true,
+    onNeedReload: () => {
+      const reload = () => (app.life.unsaved() || app.ui.dialog ? setTimeout(reload, 2_000) : location.reload())
+      app.toast('A new version of the app is ready: it opens in a moment')
+      setTimeout(reload, 1_500)
+    },
+  })
+}
+
 app.invalidate()
 app.boot().catch((e: unknown) => {
   console.error(e)

@@ -143,6 +143,7 @@ function newCollection(app: App): void {
       await view.openCollection(handle.model.id)
       app.ui.expanded.add(handle.model.id)
       app.select({ kind: 'collection', collectionId: handle.model.id })
+      await app.life.stored(`the collection “${name}”`)
     },
   })
 }
@@ -157,15 +158,24 @@ function newEnvironment(app: App): void {
       const handle = await view.workspace.createEnvironment({ name: v.name?.trim() || 'New environment' })
       await view.openEnvironment(handle.model.id)
       app.select({ kind: 'environment', id: handle.model.id })
+      await app.life.stored(`the environment “${handle.model.snapshot().name}”`)
     },
   })
 }
 
+/** An apisync backup starts with its magic, `apisync-backup` (after a one-byte length). */
+const isBackupFile = async (file: File): Promise<boolean> =>
+  new TextDecoder().decode(new Uint8Array(await file.slice(0, 16).arrayBuffer()).slice(1)).startsWith('apisync-backup')
+
 async function importFiles(app: App): Promise<void> {
   app.requireWritable()
-  const files = await pickFiles()
+  const files = await pickFiles('.json,application/json,.bin')
   // A newman report goes to the collection of the same name (or comes with its own); the runs page picks one.
-  for (const file of files) app.toast(await importFile(app, file, null))
+  for (const file of files) {
+    // A backup (.bin: a sign-out's, a revocation's, an export's) is restored into the account.
+    if (await isBackupFile(file)) await app.importBackupFile(file)
+    else await app.done(`the import of ${file.name}`, await importFile(app, file, null))
+  }
 }
 
 export function confirmDelete(app: App, what: string, action: () => void): void {
@@ -178,7 +188,7 @@ export function newItemDialog(app: App, collectionId: string, kind: 'folder' | '
     title: kind === 'folder' ? 'New folder' : 'New request',
     fields: [{ name: 'name', label: 'Name', placeholder: kind === 'folder' ? 'Auth' : 'Get user' }],
     submit: 'Create',
-    onSubmit: (v) => {
+    onSubmit: async (v) => {
       const model = app.collection(collectionId)
       app.requireWritable()
       if (!model) return
@@ -187,6 +197,7 @@ export function newItemDialog(app: App, collectionId: string, kind: 'folder' | '
       app.ui.expanded.add(collectionId)
       if (parent) app.ui.expanded.add(parent)
       app.select(kind === 'folder' ? { kind: 'folder', collectionId, id } : { kind: 'request', collectionId, id })
+      await app.life.stored(`the ${kind} “${name}”`)
     },
   })
 }
