@@ -117,7 +117,7 @@ export interface Device {
   close(): Promise<void>
 }
 
-export async function device(url: string, name: string): Promise<Device> {
+export async function device(url: string, name: string, options: { initScript?: () => void } = {}): Promise<Device> {
   const profile = await mkdtemp(join(tmpdir(), `apisync-chromium-${name}-`))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -126,7 +126,21 @@ export async function device(url: string, name: string): Promise<Device> {
     acceptDownloads: true,
   })
   context.setDefaultTimeout(15_000)
+  if (options.initScript) await context.addInitScript(options.initScript)
   const page = context.pages()[0] ?? (await context.newPage())
+  return wrap(name, context, page, url, async () => {
+    await context.close()
+    await rm(profile, { recursive: true, force: true })
+  })
+}
+
+/** Another tab of a device: a page of the same browser profile (same IndexedDB, same origin). */
+export async function tab(d: Device, name = `${d.name}-tab`): Promise<Device> {
+  const page = await d.context.newPage()
+  return wrap(name, d.context, page, new URL(d.page.url()).origin + '/', () => page.close())
+}
+
+async function wrap(name: string, context: BrowserContext, page: Page, url: string, close: () => Promise<void>): Promise<Device> {
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
   if (process.env.APISYNC_WEB_DEBUG) page.on('console', (m) => console.log(`[${name}] ${m.type()}: ${m.text()}`))
@@ -146,12 +160,10 @@ export async function device(url: string, name: string): Promise<Device> {
     },
     async shot(file) {
       await mkdir(ARTIFACTS, { recursive: true })
+      await page.bringToFront()
       await page.screenshot({ path: join(ARTIFACTS, `${file}.png`) })
     },
-    async close() {
-      await context.close()
-      await rm(profile, { recursive: true, force: true })
-    },
+    close,
   }
 }
 
@@ -182,6 +194,31 @@ export async function submitDialog(page: Page, fields: Record<string, string> = 
 }
 
 export const treeItem = (page: Page, name: string): Locator => page.locator(`[data-testid=tree-item][data-name="${name}"]`)
+
+/** The account's pending count and sync state as the page's app holds them (no render needed: a hidden tab does not paint). */
+export const appStatus = (page: Page): Promise<{ state: string; pending: number } | null> =>
+  page.evaluate(() => {
+    const s = (window as unknown as { apisync: { status: { state: string; pending: number } | null } }).apisync.status
+    return s ? { state: s.state, pending: s.pending } : null
+  })
+
+/** Creates a collection with one request (URL set) through the UI, and opens the request. */
+export async function collectionWithRequest(page: Page, collection: string, request: string, url: string): Promise<void> {
+  await page.getByTestId('new-collection').click()
+  await submitDialog(page, { Name: collection })
+  await page.getByTestId('new-request').click()
+  await submitDialog(page, { Name: request })
+  await page.getByTestId('url-input').fill(url)
+  await page.getByTestId('url-input').press('Enter')
+}
+
+/** The files of the relay's data directory as text: what the relay stored (SQLite, its WAL included). */
+export async function relayStored(dataDir: string): Promise<string> {
+  const { readdir, readFile } = await import('node:fs/promises')
+  const files = await readdir(dataDir).catch(() => [] as string[])
+  return (await Promise.all(files.map((f) => readFile(join(dataDir, f)).catch(() => Buffer.alloc(0))))).map((b) => b.toString('latin1')).join('\n')
+}
+
 
 /** Opens a request by clicking through the tree (collections and folders expand on click). */
 export async function openRequest(page: Page, collection: string, request: string): Promise<void> {

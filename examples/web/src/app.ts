@@ -112,6 +112,8 @@ export interface UiState {
   openRun: string | null
   /** The person chose to work offline despite the device limit. */
   deviceLimitDismissed: boolean
+  /** The description being edited (its owner id); others show rendered. */
+  editingDescription: string | null
 }
 
 export class App {
@@ -150,6 +152,7 @@ export class App {
     dragging: null,
     openRun: null,
     deviceLimitDismissed: false,
+    editingDescription: null,
   }
   private unsubscribeAccount: (() => void) | null = null
   private loadingLimitSessions = false

@@ -205,7 +205,9 @@ export function patch(into: Node, from: Node): Node {
     return el
   }
   patchChildren(el, from)
-  if (el.tagName === 'SELECT' && 'value' in next.props) setProperty(el, 'value', next.props.value, prevProps.value)
+  // A select shows what the view says, whatever was picked in it (a picker that acts and goes back to its
+  // prompt; options that changed under the selection): compared with the element, not the previous view.
+  if (el.tagName === 'SELECT' && 'value' in next.props && (el as HTMLSelectElement).value !== String(next.props.value)) (el as HTMLSelectElement).value = String(next.props.value)
   return el
 }
 

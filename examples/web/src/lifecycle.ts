@@ -32,7 +32,7 @@ export class NotStoredError extends Error {
     readonly what: string,
     override readonly cause: unknown,
   ) {
-    super(`${what} could not be saved in this browser (${cause instanceof Error ? cause.message : String(cause)}). It is kept in this tab only: export it now to keep it.`)
+    super(`${what.charAt(0).toUpperCase()}${what.slice(1)} could not be saved in this browser (${cause instanceof Error ? cause.message : String(cause)}). It is kept in this tab only: export it now to keep it.`)
   }
 }
 

@@ -331,7 +331,9 @@ export class DocSpace {
 
   private async load(name: string, connectable: boolean): Promise<Entry> {
     const dbName = this.databaseName(name)
-    await this.o.databases.note(dbName)
+    // The note is how sign-out finds databases where the browser cannot list them; failing to write it (a
+    // full disk) must not keep the doc from opening: its writes report the failure where it matters.
+    await this.o.databases.note(dbName).catch(() => {})
     const persisted = await PersistedDoc.open(this.o.factory, dbName, new Y.Doc(), {
       ...(this.o.actionWindowMs !== undefined ? { actionWindowMs: this.o.actionWindowMs } : {}),
     })

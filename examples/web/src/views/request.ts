@@ -2,6 +2,7 @@
 import type { Auth, CollectionModel, FormParam, JsonObject, RequestSnapshot, TextField } from '@apisync/model'
 import type { App, RequestTab } from '../app.js'
 import { h } from '../dom.js'
+import { description } from './markdown.js'
 import { button, empty, field, iconButton, rowsTable, select, tabs } from './ui.js'
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']
@@ -163,7 +164,7 @@ function tabBody(
                   if (preset)
                     edit((m) => m.transact(() => preset.headers.forEach((hd) => m.addRow(id, 'headers', { key: hd.key, value: hd.value, enabled: hd.enabled, description: hd.description }))))
                 },
-                { 'data-testid': 'apply-preset' },
+                { key: 'apply-preset', 'data-testid': 'apply-preset', 'aria-label': 'Add headers from a preset' },
               ),
             )
           : h('span'),
@@ -203,7 +204,7 @@ function tabBody(
         !ro && button('+ Save an example response', () => edit((m) => m.addResponse(id, { name: 'Example', code: 200, status: 'OK' })), { 'data-testid': 'add-example' }),
       ].filter(Boolean) as HTMLElement[]
     case 'docs':
-      return [h('h3', null, 'Description'), textEditor(app, collectionId, model, id, 'description', ro, { rows: '12', placeholder: 'Markdown welcome' })]
+      return description(app, collectionId, model, id, ro, '12')
   }
 }
 

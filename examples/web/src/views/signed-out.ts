@@ -37,7 +37,7 @@ export function endedScreen(app: App): HTMLElement {
           'div',
           { class: 'card', 'data-testid': 'ended-backup' },
           h('strong', null, `${end.pending} change${end.pending === 1 ? ' was' : 's were'} not on the relay yet.`),
-          h('p', { class: 'muted' }, 'They are kept in this browser as a backup: sign in again and restore them, or download the file and import it anywhere (account menu → Import backup).'),
+          h('p', { class: 'muted' }, `${end.pending === 1 ? 'It is' : 'They are'} kept in this browser as a backup: sign in again and restore ${end.pending === 1 ? 'it' : 'them'}, or download the file and import it anywhere (account menu → Import backup).`),
           kept && button('Download the backup', () => app.life.downloadKept(kept), { class: 'primary', 'data-testid': 'download-kept' }),
         ),
       late &&
