@@ -71,11 +71,19 @@ export const isStale = (outDir = join(HERE, 'dist')): boolean => {
 export async function buildApp(options: BuildOptions = {}): Promise<void> {
   if (options.typecheck !== false) await typecheck()
   const { build } = await import('vite')
-  await build({
-    configFile: join(HERE, 'vite.config.ts'),
-    logLevel: 'warn',
-    ...(options.outDir ? { build: { outDir: options.outDir, emptyOutDir: true } } : {}),
-  })
+  // A production build wherever it runs (vitest sets NODE_ENV=test, which Vite would follow).
+  const nodeEnv = process.env.NODE_ENV
+  process.env.NODE_ENV = 'production'
+  try {
+    await build({
+      configFile: join(HERE, 'vite.config.ts'),
+      mode: 'production',
+      logLevel: 'warn',
+      ...(options.outDir ? { build: { outDir: options.outDir, emptyOutDir: true } } : {}),
+    })
+  } finally {
+    process.env.NODE_ENV = nodeEnv
+  }
 }
 
 function typecheck(): Promise<void> {

@@ -85,6 +85,11 @@ function setProp(el: HTMLElement, name: string, value: unknown, old: unknown): v
   if (PROPERTIES.has(name)) {
     // A select's value names one of its options: set once they are there (see h and patch).
     if (name === 'value' && el.tagName === 'SELECT') return
+    // An option's value is its attribute (without one, it is its text, which is not there yet).
+    if (name === 'value' && el.tagName === 'OPTION') {
+      if (el.getAttribute('value') !== String(value)) el.setAttribute('value', String(value))
+      return
+    }
     setProperty(el, name, value, old)
     return
   }

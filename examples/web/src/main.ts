@@ -32,8 +32,12 @@ const render = (): void => {
 const app = new App(location.origin, render)
 // For tests and the curious: the app's state and actions (window.apisync).
 ;(window as unknown as { apisync: App }).apisync = app
-// Leaving a field lets values that arrived meanwhile show (see dom.ts).
-document.addEventListener('focusout', () => app.invalidate())
+// Leaving a field lets values that arrived meanwhile show (see dom.ts), and ends the person's action there
+// (keystrokes in one field are one pending action; the next field starts another).
+document.addEventListener('focusout', () => {
+  app.view?.breakActions()
+  app.invalidate()
+})
 window.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && (app.ui.menu || app.ui.dialog)) {
     app.ui.menu = null
@@ -50,7 +54,7 @@ window.addEventListener('beforeunload', (e) => {
 })
 
 // The app shell (service worker, see vite.config.ts): a new build takes over once everything is stored.
-if ('serviceWorker' in navigator && import.meta.env.PROD) {
+if ('serviceWorker' in navigator) {
   registerSW({
     immediate: true,
     onNeedReload: () => {

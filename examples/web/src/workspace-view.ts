@@ -265,6 +265,11 @@ export class WorkspaceView {
     await Promise.all([...this.openHandles().map((h) => h.whenStored()), ...[...this.locals.values()].map((l) => l.whenStored())])
   }
 
+  /** The person left a field: their next edit is another pending action. */
+  breakActions(): void {
+    for (const h of this.openHandles()) h.breakAction()
+  }
+
   /** False while some change is not stored yet (or storing failed). */
   storedState(): boolean {
     return this.openHandles().every((h) => h.status.getSnapshot().stored)

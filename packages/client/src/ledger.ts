@@ -280,17 +280,25 @@ export const isLegacyLedgerRecord = (value: unknown): value is LegacyLedgerRecor
   typeof value === 'object' && value !== null && (value as LegacyLedgerRecord).v === 1 && Array.isArray((value as LegacyLedgerRecord).changes)
 
 /**
- * What a transaction changed, as one string: per changed type, its identity (root name or item id) and the
- * keys (map entries) it changed. Keystrokes in one field give the same string; two new requests do not.
+ * What a transaction changed, as one string: for a change inside an entity (a request, a folder, a row), that
+ * entity (the type just under a root type); for a change of a root type itself, its name and the keys it
+ * changed. Keystrokes in one request's URL (which may add query rows) give the same string; two new requests
+ * (two keys of the root `items`) do not. Where one field ends and the next begins, the host says so
+ * (breakAction, e.g. when a field loses the focus).
  */
 export const changedKey = (changed: ReadonlyMap<unknown, ReadonlySet<string | null>>): string => {
-  const parts: string[] = []
+  const parts = new Set<string>()
   for (const [type, keys] of changed) {
-    const t = type as { _item?: { id: { client: number; clock: number } } | null }
-    const id = t._item ? `${t._item.id.client}:${t._item.id.clock}` : rootName(type)
-    parts.push(`${id}=${[...keys].map((k) => k ?? '').sort().join(',')}`)
+    let t = type as Typeish
+    while (t._item && (t._item.parent as Typeish | null)?._item) t = t._item.parent as Typeish
+    if (t._item) parts.add(`${t._item.id.client}:${t._item.id.clock}`)
+    else parts.add(`${rootName(type)}=${[...keys].map((k) => k ?? '').sort().join(',')}`)
   }
-  return parts.sort().join('|')
+  return [...parts].sort().join('|')
+}
+
+interface Typeish {
+  _item: { id: { client: number; clock: number }; parent: unknown } | null
 }
 
 const rootName = (type: unknown): string => {
