@@ -125,6 +125,15 @@ export class TabGroup {
     this.releaseAlive = this.hold(`apisync-alive:${this.name}`, 'shared')
     this.post({ t: 'hello' })
     this.requestLead()
+    // A page being frozen (Page Lifecycle) or put in the back/forward cache lets another tab lead meanwhile.
+    const doc = (globalThis as { document?: EventTarget }).document
+    if (doc && typeof doc.addEventListener === 'function') {
+      doc.addEventListener('freeze', this.pause)
+      doc.addEventListener('resume', this.resume)
+      const win = globalThis as unknown as EventTarget
+      win.addEventListener('pagehide', (e) => (e as { persisted?: boolean }).persisted && this.pause())
+      win.addEventListener('pageshow', (e) => (e as { persisted?: boolean }).persisted && this.resume())
+    }
   }
 
   post(message: TabMessage): void {
@@ -152,11 +161,11 @@ export class TabGroup {
   }
 
   /** Gives up leadership for a while (the page is being frozen) and queues again after `resume()`. */
-  pause(): void {
+  readonly pause = (): void => {
     this.stepDown?.()
   }
 
-  resume(): void {
+  readonly resume = (): void => {
     if (!this.closed && !this.leader && !this.stepDown) this.requestLead()
   }
 

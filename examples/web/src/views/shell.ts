@@ -317,7 +317,7 @@ function banners(app: App): HTMLElement {
         button('Export unsaved changes', () => app.life.exportUnsaved(), { class: 'small', 'data-testid': 'export-unsaved' }),
       ),
     )
-  else if (s?.error?.reason === 'device-limit')
+  else if (s?.error?.reason === 'device-limit' && app.ui.deviceLimitDismissed)
     items.push(
       h(
         'div',

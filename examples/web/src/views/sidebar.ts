@@ -57,7 +57,7 @@ export function sidebarState(app: App): string {
   const view = app.view!
   const envs = view.manifest.snapshot().environments.map((e) => view.environments.get(e.docId)?.model.snapshot().name ?? e.name)
   const d = app.ui.dragging
-  return JSON.stringify([app.selection, app.ui.renaming, d?.id ?? null, view.readOnly, view.local, envs, app.ui.treeViewport])
+  return JSON.stringify([app.selection, app.ui.renaming, d?.id ?? null, view.readOnly, view.local, view.manifestSynced, view.workspace.role, envs, app.ui.treeViewport])
 }
 
 function section(title: string, actions: unknown): HTMLElement {
@@ -78,7 +78,7 @@ function navItem(app: App, sel: Selection, icon: string, label: string, o: { tes
 
 function workspaceSwitcher(app: App): HTMLElement {
   const view = app.view!
-  const name = view.local ? 'Scratch pad' : view.manifest.snapshot().name || 'Untitled workspace'
+  const name = view.local ? 'Scratch pad' : view.manifest.snapshot().name || (view.manifestSynced ? 'Untitled workspace' : 'Loading workspace…')
   return h(
     'button',
     { type: 'button', class: 'ws-switcher', 'data-testid': 'workspace-switcher', title: name, onclick: (e: MouseEvent) => app.openMenu(e, workspaceMenu(app)) },
