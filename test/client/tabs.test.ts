@@ -52,7 +52,8 @@ test('offline, each tab sees the other’s edit at once and both count the same 
   await until(c2.status, () => url(c2, req) === 'https://a.test/v2', 1_000)
   await until(c1.status, () => c1.model.get(req)?.name === 'sign in', 1_000)
   expect(performance.now() - t0).toBeLessThan(1_000) // generous: the browser test prints the real figure
-  // Typing in one field is one action, wherever it happens.
+  // Typing in one field is one action (the person moved from the name to the URL: a new one).
+  c2.breakAction()
   for (const ch of '/users') c2.model.updateItem(req, { url: { raw: url(c2, req) + ch } })
   await until(c1.status, (s) => s.pending === 3)
   await until(c2.status, (s) => s.pending === 3)
@@ -124,3 +125,21 @@ async function storedNames(dataDir: string): Promise<string> {
   const files = await readdir(dataDir)
   return (await Promise.all(files.map((f) => readFile(join(dataDir, f)).catch(() => Buffer.alloc(0))))).map((b) => b.toString('latin1')).join('\n')
 }
+
+test('switching accounts and deleting one reach every tab: the other tab follows, and stops the account it leaves', async () => {
+  const r = later(await relay())
+  const { one, two, a2 } = await twoTabs(r.url)
+  const { token } = await import('./helpers.js')
+  await one.signIn(await token('bob', 'bob-laptop', { wb: 'owner' }))
+  // Tab 2 follows: Bob is current there too, and Alice's docs closed in it (no connection of hers is left).
+  await until(two, (s) => s.currentAccountId === 'bob')
+  await until(two, () => r.running.relay.stats().connections === 0)
+  await expect(a2.openWorkspace('w1')).rejects.toMatchObject({ code: 'CLOSED' })
+
+  // Bob deletes his account in tab 1: tab 2 learns it, at once and for good.
+  const bobThere = await two.account('bob')
+  await (await one.account('bob')).deleteAccount()
+  await until(bobThere.ended, (e) => e?.done === true && e.reason === 'deleted')
+  await until(two, (s) => s.accounts.length === 1)
+  expect(two.getSnapshot().accounts.map((a) => a.id)).toEqual(['alice'])
+})
