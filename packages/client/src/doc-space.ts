@@ -471,8 +471,6 @@ export class DocSpace {
         this.endStore.set({ value: { reason: m.reason, problem: current?.problem ?? null, done: true, backupId: m.backupId, pending: m.pending } })
         return
       }
-      case 'hello':
-        return
     }
   }
 

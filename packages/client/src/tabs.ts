@@ -60,7 +60,7 @@ export type TabMessage =
   | { readonly t: 'status'; readonly doc: string; readonly status: RemoteStatus }
   | { readonly t: 'acked'; readonly doc: string; readonly ids: readonly string[]; readonly acked: Uint8Array }
   | { readonly t: 'actions'; readonly doc: string; readonly actions: readonly ActionInfo[] }
-  | { readonly t: 'leader' | 'hello' | 'retry' }
+  | { readonly t: 'leader' | 'retry' }
   | { readonly t: 'end'; readonly reason: EndReason; readonly problem: SyncProblem | null }
   | { readonly t: 'ended'; readonly reason: EndReason; readonly backupId: string | null; readonly pending: number }
 
@@ -123,7 +123,6 @@ export class TabGroup {
     }
     this.releaseTab = this.hold(`apisync-tab:${this.name}:${this.tab}`, 'exclusive')
     this.releaseAlive = this.hold(`apisync-alive:${this.name}`, 'shared')
-    this.post({ t: 'hello' })
     this.requestLead()
     // A page being frozen (Page Lifecycle) or put in the back/forward cache lets another tab lead meanwhile.
     const doc = (globalThis as { document?: EventTarget }).document
