@@ -166,7 +166,8 @@ export class App {
   ) {
     this.auth = new DevAuth(relayUrl)
     this.backup = new KeyBackup(relayUrl, (id) => this.auth.token(id))
-    this.client = createSyncClient({ relayUrl, getToken: this.auth.getToken, backoff: { initialMs: 250, maxMs: 3_000 } })
+    // Keystrokes in one field with pauses under 2 s are one pending action; leaving the field ends it (main.ts).
+    this.client = createSyncClient({ relayUrl, getToken: this.auth.getToken, backoff: { initialMs: 250, maxMs: 3_000 }, actionWindowMs: 2_000 })
     this.client.subscribe(() => {
       this.followCurrent()
       this.invalidate()
