@@ -392,13 +392,15 @@ export class DocSpace {
   }
 
   private follow(): void {
-    for (const entry of this.entries.values()) {
+    for (const entry of [...this.entries.values()]) {
       entry.connection?.destroy()
       entry.connection = null
       entry.persisted.trackAll = false
       entry.told = null
       entry.interest.clear()
-      this.changed(entry)
+      // A doc this tab held only for the others: the next leader opens it for them.
+      if (!entry.handle && !entry.local) void this.maybeDispose(entry)
+      else this.changed(entry)
     }
   }
 
