@@ -8,7 +8,12 @@
  *   2. cold open of an R-request collection from local storage to the first snapshot: this client over
  *      fake-indexeddb in Node, y-indexeddb on the same data, raw Yjs from bytes in memory (the floor), and the
  *      client in Chromium over real IndexedDB when /usr/bin/chromium exists;
- *   3. y-indexeddb's gaps, measured: rows added by re-opening a doc, and databases per workspace.
+ *   3. y-indexeddb's gaps, measured: rows added by re-opening a doc, and databases per workspace;
+ *   4. tabs of one device (Chromium, two tabs of one profile): how long an edit takes to reach the other tab
+ *      (BroadcastChannel, p50/p99 over a burst of BENCH_CLIENT_BURST edits), and the same burst on a bare
+ *      BroadcastChannel as the floor;
+ *   5. the demo with the 1,077-request corpus collection fully expanded (Chromium): a keystroke in the URL
+ *      field, expanding a folder, opening the collection, a cold start (test/web/perf-measure.ts).
  *
  * Sizes: BENCH_CLIENT_EDITS (1000), BENCH_CLIENT_REQUESTS (10000), BENCH_CLIENT_REPEATS (3), BENCH_SCALE.
  */
@@ -39,6 +44,7 @@ const config = {
   edits: envInt('CLIENT_EDITS', 1000),
   requests: envInt('CLIENT_REQUESTS', 10_000),
   repeats: envInt('CLIENT_REPEATS', 3, { scaled: false }),
+  burst: envInt('CLIENT_BURST', 1000),
 }
 const SECRET = 'bench-client-secret-0123456789abcdef'
 const now = () => performance.now()
@@ -80,12 +86,13 @@ async function reconnect() {
       await col.whenInSync()
       const ms = now() - t0
       unsubscribe()
+      const after = { ...col.traffic! }
       await client.close()
       if (run > 0) {
         ours.ms.push(ms)
         ours.openMs.push(opened - t0)
-        ours.bytes.push(col.traffic!.bytesSent - before.bytesSent)
-        ours.changeBytes.push(col.traffic!.changeBytesSent - before.changeBytesSent)
+        ours.bytes.push(after.bytesSent - before.bytesSent)
+        ours.changeBytes.push(after.changeBytesSent - before.changeBytesSent)
         ours.minimal.push(minimal)
       }
 
@@ -460,6 +467,132 @@ async function yIndexeddbGaps() {
   console.log('   awaits each write transaction and exposes whenStored()/status.stored), trims only past 500 rows.')
 }
 
+// ----------------------------------------------------------------------------------- 4. tabs of one device
+
+async function crossTab() {
+  if (!existsSync(chromiumPath)) return console.log(`\n4. cross-tab propagation: skipped (${chromiumPath} not found)`)
+  const { build } = await import('esbuild')
+  const { chromium } = await import('playwright-core')
+  const here = (p: string) => fileURLToPath(new URL(p, import.meta.url))
+  const page = `
+    import { createSyncClient } from ${JSON.stringify(here('../packages/client/src/index.ts'))}
+    const now = () => performance.timeOrigin + performance.now()
+    let col
+    window.openCol = async (create) => {
+      const client = createSyncClient({ relayUrl: 'http://localhost:1', getToken: () => '' })
+      const ws = await client.scratchPad()
+      col = create ? await ws.createCollection({ id: 'bench', name: 'bench' }) : await ws.collection('bench')
+      await col.whenStored()
+    }
+    // Latency per edit, measured where it arrives (one clock: performance.timeOrigin is shared by the tabs).
+    window.listen = (n) => new Promise((resolve) => {
+      const map = col.doc.getMap('bench')
+      const latencies = []
+      map.observe((e) => {
+        const t = now()
+        for (const k of e.keysChanged) latencies.push(t - map.get(k))
+        if (latencies.length >= n) resolve(latencies)
+      })
+    })
+    window.burst = (n) => {
+      const map = col.doc.getMap('bench')
+      for (let i = 0; i < n; i++) col.doc.transact(() => map.set('k' + i + ':' + Math.random(), now()))
+    }
+    // The floor: the same burst on a bare BroadcastChannel.
+    window.bareListen = (n) => new Promise((resolve) => {
+      const ch = new BroadcastChannel('bare')
+      const latencies = []
+      ch.onmessage = (e) => {
+        latencies.push(now() - e.data)
+        if (latencies.length >= n) { ch.close(); resolve(latencies) }
+      }
+    })
+    window.bareBurst = (n) => {
+      const ch = new BroadcastChannel('bare')
+      for (let i = 0; i < n; i++) ch.postMessage(now())
+      ch.close()
+    }
+  `
+  const bundle = await build({ stdin: { contents: page, loader: 'ts', resolveDir: here('.') }, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, alias: { '@apisync/model': here('../packages/model/src/index.ts') }, logLevel: 'silent' })
+  const js = bundle.outputFiles[0]!.text
+  const server = createServer((req, res) => {
+    if (req.url === '/page.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(js)
+    else res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module" src="/page.js"></script>')
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const url = `http://localhost:${(server.address() as { port: number }).port}/`
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-renderer-backgrounding', '--disable-background-timer-throttling'] })
+  type W = { openCol(create: boolean): Promise<void>; listen(n: number): Promise<number[]>; burst(n: number): void; bareListen(n: number): Promise<number[]>; bareBurst(n: number): void }
+  try {
+    const context = await browser.newContext()
+    const [a, b] = [await context.newPage(), await context.newPage()]
+    for (const p of [a, b]) {
+      await p.goto(url)
+      await p.waitForFunction(() => 'openCol' in window)
+    }
+    await a.evaluate(() => (window as unknown as W).openCol(true))
+    await b.evaluate(() => (window as unknown as W).openCol(false))
+    const rows: string[][] = []
+    const ours: number[] = []
+    const bare: number[] = []
+    for (let run = 0; run < config.repeats; run++) {
+      const arriving = b.evaluate((n) => (window as unknown as W).listen(n), config.burst)
+      await a.evaluate((n) => (window as unknown as W).burst(n), config.burst)
+      ours.push(...(await arriving))
+      const bareArriving = b.evaluate((n) => (window as unknown as W).bareListen(n), config.burst)
+      await new Promise((r) => setTimeout(r, 50))
+      await a.evaluate((n) => (window as unknown as W).bareBurst(n), config.burst)
+      bare.push(...(await bareArriving))
+    }
+    const line = (name: string, xs: number[]) => {
+      const st = summarize(xs)
+      return [name, fmt.ms(st.p50), fmt.ms(st.p99), fmt.ms(st.max)]
+    }
+    rows.push(line('@apisync/client: an edit in one tab, applied in the other', ours))
+    rows.push(line('bare BroadcastChannel, same burst (floor)', bare))
+    console.log(`\n4. cross-tab propagation, Chromium, two tabs of one profile: a burst of ${config.burst} edits (×${config.repeats})`)
+    printTable(['path', 'p50', 'p99', 'max'], rows)
+    console.log('   an edit = one Yjs transaction in tab A (stored there, posted on the account\'s BroadcastChannel); measured when tab B\'s')
+    console.log('   doc has it. In a burst every edit waits behind the ones before it: p99 is the burst\'s tail, not one edit\'s cost.')
+  } finally {
+    await browser.close()
+    server.close()
+  }
+}
+
+// ----------------------------------------------------------------------------------- 5. big collection
+
+async function bigCollection() {
+  if (!existsSync(chromiumPath)) return console.log(`\n5. big collection in the demo: skipped (${chromiumPath} not found)`)
+  const { site, device, signIn, FIXTURES } = await import('../test/web/helpers.js')
+  const { measureBigCollection } = await import('../test/web/perf-measure.js')
+  const web = await site()
+  const d = await device(web.url, 'bench')
+  try {
+    await signIn(d, 'Bench', 'Laptop')
+    await d.inState('in-sync')
+    const f = await measureBigCollection(d, join(FIXTURES, 'SabreDevStudio__postman-collections__Booking_Management_API_v2026.04.postman_collection.json'))
+    console.log(`\n5. the demo with the 1,077-request corpus collection fully expanded (${f.rows} tree rows, ${f.rowsBuilt} built), Chromium`)
+    printTable(
+      ['action', 'p50', 'p95', 'max', 'goal'],
+      [
+        ['keystroke in the URL field: work', fmt.ms(f.keystroke.p50), fmt.ms(f.keystroke.p95), fmt.ms(f.keystroke.max), '≤ 16 ms'],
+        ['keystroke: to the next frame', fmt.ms(f.keystrokeFrame.p50), fmt.ms(f.keystrokeFrame.p95), fmt.ms(f.keystrokeFrame.max), ''],
+        ['expanding a folder', fmt.ms(f.expand.p50), fmt.ms(f.expand.p95), fmt.ms(f.expand.max), '≤ 16 ms'],
+        ['opening the collection', fmt.ms(f.open.p50), fmt.ms(f.open.p95), fmt.ms(f.open.max), '≤ 300 ms'],
+        ['cold start to the tree on screen', fmt.ms(f.coldStart), '', '', ''],
+      ],
+    )
+    console.log('   work = the input\'s handling (model write, storage and tabs scheduled) + the render it causes; "to the next frame"')
+    console.log('   adds the wait for the frame (vsync). Cold start: reload until the expanded tree shows, data from IndexedDB.')
+  } finally {
+    await d.close()
+    await web.close()
+  }
+}
+
 await reconnect()
 await coldOpen()
 await yIndexeddbGaps()
+await crossTab()
+await bigCollection()

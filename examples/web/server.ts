@@ -23,7 +23,7 @@ import { PROXY_PATH } from './src/proxy-protocol.js'
 const HERE = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(HERE, '../..')
 /** Sources the build depends on: the app's and the workspace packages' it bundles. */
-const SOURCES = [join(HERE, 'src'), join(HERE, 'index.html'), join(HERE, 'sandbox.html'), join(HERE, 'vite.config.ts'), ...['client', 'crypto', 'model', 'postman'].map((p) => join(ROOT, 'packages', p, 'src'))]
+const SOURCES = [join(HERE, 'src'), join(HERE, 'index.html'), join(HERE, 'sandbox.html'), join(HERE, 'public'), join(HERE, 'vite.config.ts'), ...['client', 'crypto', 'model', 'postman'].map((p) => join(ROOT, 'packages', p, 'src'))]
 /**
  * The sandbox page that runs collection scripts (src/runner/sandbox-frame.ts): an opaque origin even when opened
  * directly (CSP sandbox), no network for the scripts (connect-src 'none', inherited by its blob: worker), eval
@@ -82,11 +82,19 @@ export const isStale = (outDir = join(HERE, 'dist')): boolean => {
 export async function buildApp(options: BuildOptions = {}): Promise<void> {
   if (options.typecheck !== false) await typecheck()
   const { build } = await import('vite')
-  await build({
-    configFile: join(HERE, 'vite.config.ts'),
-    logLevel: 'warn',
-    ...(options.outDir ? { build: { outDir: options.outDir, emptyOutDir: true } } : {}),
-  })
+  // A production build wherever it runs (vitest sets NODE_ENV=test, which Vite would follow).
+  const nodeEnv = process.env.NODE_ENV
+  process.env.NODE_ENV = 'production'
+  try {
+    await build({
+      configFile: join(HERE, 'vite.config.ts'),
+      mode: 'production',
+      logLevel: 'warn',
+      ...(options.outDir ? { build: { outDir: options.outDir, emptyOutDir: true } } : {}),
+    })
+  } finally {
+    process.env.NODE_ENV = nodeEnv
+  }
 }
 
 function typecheck(): Promise<void> {

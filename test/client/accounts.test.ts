@@ -58,12 +58,13 @@ test('sign-out with everything acked deletes exactly that account’s databases'
   const a = later(device({ relayUrl: r.url, sub: 'alice', sid: 'a1', ws: { w1: 'owner', shared: 'editor' } }))
   const alice = await a.signIn()
   await (await alice.createWorkspace('w1', { name: 'A' })).createCollection({ name: 'x' })
-  // A second account on the same device, with an id that starts like the first.
+  await alice.whenInSync()
+  // A second account on the same device, with an id that starts like the first (signing in switches to it).
   const bobClient = a
   const bob = await bobClient.signIn(await (await import('./helpers.js')).token('alice:2', 'b1', { shared: 'owner' }))
   const wb = await bob.createWorkspace('shared', { name: 'B' })
   await wb.createEnvironment({ name: 'env' })
-  await Promise.all([alice.whenInSync(), bob.whenInSync()])
+  await bob.whenInSync()
   const before = await names(a.idb)
 
   const { backup, deleted } = await a.signOut('alice')
@@ -82,16 +83,19 @@ test('sign-out with everything acked deletes exactly that account’s databases'
   expect(a.getSnapshot()).toMatchObject({ accounts: [{ id: 'alice:2' }] })
 })
 
-test('two accounts on one device are isolated, and switching keeps both signed in', async () => {
+test('two accounts on one device are isolated; switching keeps both signed in and closes the other’s docs', async () => {
   const r = later(await relay())
   const { token } = await import('./helpers.js')
   const d = later(device({ relayUrl: r.url, sub: 'alice', sid: 'a1', ws: { w1: 'owner' } }))
-  const alice = await d.signIn()
-  const bob = await d.signIn(await token('bob', 'b1', { w1: 'editor' }))
+  await d.signIn()
+  const bobFirst = await d.signIn(await token('bob', 'b1', { w1: 'editor' }))
   expect(d.getSnapshot()).toMatchObject({ currentAccountId: 'bob', accounts: [{ id: 'alice' }, { id: 'bob' }] })
-  await d.switchAccount('alice')
+  const alice = await d.switchAccount('alice')
   expect(d.getSnapshot().currentAccountId).toBe('alice')
   expect((await d.current())?.id).toBe('alice')
+  // Switching away stopped Bob's docs: that instance is closed; asking for the account again opens it anew.
+  await expect(bobFirst.openWorkspace('w1')).rejects.toMatchObject({ code: 'CLOSED' })
+  const bob = await d.account('bob')
 
   // Same workspace id, separate local copies: Alice's offline edit is not in Bob's local data.
   const wa = await alice.createWorkspace('w1', { name: 'Team' })
@@ -205,4 +209,31 @@ test('scratch pad: works with no account and never connects; adopted into a work
   // The scratch pad starts empty again.
   const fresh = await d.scratchPad()
   expect(fresh.manifest.model.snapshot().collections).toEqual([])
+})
+
+test('workspaces joined on one device are listed on the next: the account’s directory syncs through its own space', async () => {
+  const r = later(await relay())
+  const { accountSpaceId: relaySpace } = await import('@apisync/relay')
+  const { accountSpaceId, directoryDocName } = await import('@apisync/client')
+  expect(await accountSpaceId('alice')).toBe(relaySpace('alice'))
+  expect(await directoryDocName('alice')).toBe(`${relaySpace('alice')}/account`)
+
+  const a = later(device({ relayUrl: r.url, sub: 'alice', sid: 'a1', ws: { w1: 'owner' } }))
+  const dir = await (await a.signIn()).directory()
+  dir.model.join('shared-1', { name: 'Team API', role: 'editor' })
+  dir.model.join('shared-2', { role: 'viewer' })
+  dir.model.leave('shared-2')
+  await dir.whenInSync()
+
+  const b = later(device({ relayUrl: r.url, sub: 'alice', sid: 'a2', ws: { w1: 'owner' } }))
+  const onB = await (await b.signIn()).directory()
+  await until(onB.status, (s) => s.state === 'in-sync')
+  expect(onB.model.getSnapshot().map((e) => [e.id, e.name, e.role])).toEqual([['shared-1', 'Team API', 'editor']])
+  // Another account cannot read it.
+  const m = later(device({ relayUrl: r.url, sub: 'mallory', sid: 'm1', ws: { [relaySpace('alice')]: 'owner' } }))
+  const mallory = await m.signIn()
+  const stolen = await mallory.space.open(`${relaySpace('alice')}/account`, (doc) => ({ doc, destroy() {} }))
+  const s = await until(stolen.status, (st) => st.state === 'error')
+  expect(s.error).toMatchObject({ reason: 'forbidden', closeCode: 4403 })
+  expect(stolen.doc.getMap('workspaces').size).toBe(0)
 })

@@ -1,8 +1,9 @@
 /**
  * Tokens and sessions against a real relay: a token that expires mid-session is replaced without the person
- * noticing; revocation, the device limit and a missing grant stop syncing with the reason (local data kept).
+ * noticing; the device limit and a missing grant stop syncing with the reason (local data kept); revocation
+ * signs the device out, keeping what the relay lacked as a backup.
  */
-import { type SyncProblem, createSyncClient } from '@apisync/client'
+import { type SyncProblem, accountPrefix, createSyncClient, decodeBackup, networkSwitch } from '@apisync/client'
 import { IDBFactory } from 'fake-indexeddb'
 import { WebSocket } from 'ws'
 import { afterEach, expect, test } from 'vitest'
@@ -65,9 +66,10 @@ test('a 4401 with a fresh token is final: error unauthorized, no retry loop', as
   expect(w.manifest.status.getSnapshot().state).toBe('error')
 })
 
-test('a revoked session shows error: revoked on every doc, keeps its local data, and stops retrying', async () => {
+test('a revoked session signs the device out: its data is deleted, unacked changes kept as a backup that restores them', async () => {
   const r = later(await relay())
-  const laptop = later(device({ relayUrl: r.url, sub: 'alice', sid: 'laptop', ws }))
+  const net = networkSwitch(true)
+  const laptop = later(device({ relayUrl: r.url, sub: 'alice', sid: 'laptop', ws, network: net }))
   const phone = later(device({ relayUrl: r.url, sub: 'alice', sid: 'phone', ws }))
   const onLaptop = await laptop.signIn()
   const w = await onLaptop.createWorkspace('w1', { name: 'Team' })
@@ -79,17 +81,37 @@ test('a revoked session shows error: revoked on every doc, keeps its local data,
   const listed = await onPhone.sessions.list()
   expect(listed.map((s) => s.sid).sort()).toEqual(['laptop', 'phone'])
   expect(listed.find((s) => s.sid === 'phone')?.current).toBe(true)
-  await onPhone.sessions.revoke('laptop')
-
-  const s = await until(onLaptop.status, (st) => st.state === 'error')
-  expect(s.error).toMatchObject({ reason: 'revoked', closeCode: 4410 })
-  expect(col.status.getSnapshot().error?.reason).toBe('revoked')
-  // Local data stays, and local edits still land locally.
-  col.model.createRequest({ name: 'while revoked' })
+  // The laptop edits offline; meanwhile the phone signs it out.
+  net.set(false)
+  col.model.createRequest({ name: 'made before the revocation' })
   await col.whenStored()
-  expect(col.model.snapshot().items.map((i) => i.name)).toEqual(['while revoked'])
-  expect(col.status.getSnapshot()).toMatchObject({ state: 'error', pending: 1, stored: true })
+  await onPhone.sessions.revoke('laptop')
+  net.set(true)
+
+  const end = await until(onLaptop.ended, (e) => e?.done === true)
+  expect(end).toMatchObject({ reason: 'revoked', pending: 1, problem: { reason: 'revoked', closeCode: 4410 } })
+  expect(col.status.getSnapshot().error?.reason).toBe('revoked')
+  // The account's data is gone from the laptop, but not the unacked change: it is kept as a backup.
+  expect((await laptop.idb.databases()).map((d) => d.name!).filter((n) => n.startsWith(accountPrefix('alice')))).toEqual([])
+  expect(laptop.getSnapshot().accounts).toEqual([])
+  const kept = await laptop.keptBackups()
+  expect(kept.map((k) => [k.id, k.reason, k.pending])).toEqual([[end!.backupId, 'revoked', 1]])
+  expect(decodeBackup(kept[0]!.bytes).docs.map((d) => d.name)).toEqual([`w1/collection/${col.model.id}`])
+  // A change made after the end is stored nowhere and never sent: it is offered as a backup of its own.
+  col.model.createRequest({ name: 'too late' })
+  await expect(col.whenStored()).rejects.toMatchObject({ code: 'CLOSED' })
+  expect(onLaptop.lateChanges()).not.toBeNull()
   expect((await onPhone.sessions.list()).map((x) => x.sid)).toEqual(['phone'])
+
+  // Signing in again (a new session) and restoring the kept backup: the change reaches the phone.
+  const again = await laptop.signIn(await token('alice', 'laptop-2', ws))
+  expect(await again.importBackup(kept[0]!.bytes)).toEqual([`w1/collection/${col.model.id}`])
+  await laptop.discardKeptBackup(kept[0]!.id)
+  expect(await laptop.keptBackups()).toEqual([])
+  await again.whenInSync()
+  const onPhoneCol = await (await onPhone.openWorkspace('w1')).collection(col.model.id)
+  await until(onPhoneCol.status, (s) => s.state === 'in-sync' && onPhoneCol.model.snapshot().items.length === 1)
+  expect(onPhoneCol.model.snapshot().items.map((i) => i.name)).toEqual(['made before the revocation'])
 })
 
 test('device limit: the next device gets error device-limit with the connected sessions; revoking one lets it in', async () => {

@@ -205,3 +205,72 @@ export function gatedStore(dataDir: string) {
   }
   return store
 }
+
+/**
+ * Web Locks in memory (Node has none): exclusive and shared modes, FIFO, abort signals; what tabs.ts needs.
+ * One instance stands for one browser profile: give it to every "tab" (client) of one device.
+ */
+export function memoryLocks() {
+  interface Waiter {
+    mode: 'exclusive' | 'shared'
+    grant: () => void
+  }
+  const held = new Map<string, { mode: 'exclusive' | 'shared'; count: number }>()
+  const queues = new Map<string, Waiter[]>()
+  const pump = (name: string) => {
+    const queue = queues.get(name) ?? []
+    while (queue.length > 0) {
+      const next = queue[0]!
+      const h = held.get(name)
+      if (h && (h.mode === 'exclusive' || next.mode === 'exclusive')) break
+      queue.shift()
+      if (h) h.count++
+      else held.set(name, { mode: next.mode, count: 1 })
+      next.grant()
+    }
+  }
+  return {
+    request(
+      name: string,
+      options: { mode?: 'exclusive' | 'shared'; signal?: AbortSignal },
+      callback: (lock: unknown) => Promise<unknown> | unknown,
+    ): Promise<unknown> {
+      const mode = options.mode ?? 'exclusive'
+      return new Promise((resolve, reject) => {
+        if (options.signal?.aborted) return reject(options.signal.reason)
+        const waiter: Waiter = {
+          mode,
+          grant: () => {
+            options.signal?.removeEventListener('abort', onAbort)
+            Promise.resolve()
+              .then(() => callback({ name, mode }))
+              .then(resolve, reject)
+              .finally(() => {
+                const h = held.get(name)!
+                if (--h.count === 0) held.delete(name)
+                pump(name)
+              })
+          },
+        }
+        const onAbort = () => {
+          const queue = queues.get(name) ?? []
+          const at = queue.indexOf(waiter)
+          if (at >= 0) {
+            queue.splice(at, 1)
+            reject(options.signal!.reason)
+          }
+        }
+        options.signal?.addEventListener('abort', onAbort)
+        queues.set(name, [...(queues.get(name) ?? []), waiter])
+        pump(name)
+      })
+    },
+  }
+}
+
+/** Tabs of one device in Node: shared in-memory locks and BroadcastChannels under a prefix of their own. */
+export function tabsOfOneDevice() {
+  const locks = memoryLocks()
+  const prefix = `device-${Math.random().toString(36).slice(2)}:`
+  return { locks, channel: (name: string) => new BroadcastChannel(prefix + name) as unknown as import('@apisync/client').TabChannel }
+}

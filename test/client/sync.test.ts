@@ -175,3 +175,22 @@ test('a change that only deletes text is pending until the relay stores the fram
   await colB.whenInSync()
   expect(colB.model.get(req)?.description).toBe('hello')
 })
+
+test('after an outage the whole account is in sync as soon as the relay is back, not when each doc’s backoff ends', async () => {
+  const r = later(await relay())
+  const net = later(await proxy(() => r.running.port))
+  // Long, jittered backoff: each doc waits 1.5–3 s before its next try, each a different time.
+  const a = later(device({ relayUrl: net.url, sub: 'alice', sid: 'a1', ws, backoff: { initialMs: 3_000, maxMs: 3_000 } }))
+  const account = await a.signIn()
+  const w = await account.createWorkspace('w1', { name: 'Team' })
+  const docs = [w.manifest, await w.createCollection({ name: 'A' }), await w.createEnvironment({ name: 'E' }), await w.globals()]
+  await account.whenInSync()
+  net.cut()
+  await until(account.status, () => docs.every((d) => d.status.getSnapshot().retryAt !== null))
+  net.open()
+  // The first doc to retry finds the relay; the others go at once instead of waiting out their timers.
+  await until(account.status, () => docs.some((d) => d.status.getSnapshot().state === 'in-sync'), 10_000)
+  const first = performance.now()
+  await until(account.status, (s) => s.state === 'in-sync', 10_000)
+  expect(performance.now() - first).toBeLessThan(500)
+})

@@ -2,14 +2,15 @@
  * The demo web app in Chromium: the app built once, served with the relay by examples/web/server.ts on a free
  * port, and browser "devices", each a Chromium with a fresh user-data-dir (its own IndexedDB and storage).
  */
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { silentLogger } from '@apisync/relay'
 import { type BrowserContext, type Locator, type Page, chromium } from 'playwright-core'
-import { type WebServer, type WebServerOptions, buildApp, startWebServer } from '../../examples/web/server.js'
+import { type WebServer, type WebServerOptions, buildApp, isStale, startWebServer } from '../../examples/web/server.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
 const FLAGS = [
@@ -42,11 +43,37 @@ export interface Site {
   close(): Promise<void>
 }
 
-export async function site(options: Pick<WebServerOptions, 'proxy'> = {}): Promise<Site> {
+/**
+ * The built app, shared by every test file of a run (and the next run, while no source changed): built once
+ * into a directory of this checkout's own, under a lock so that files running in parallel wait for one build.
+ */
+export async function builtApp(): Promise<string> {
+  const outDir = join(tmpdir(), `apisync-web-build-${createHash('sha256').update(fileURLToPath(import.meta.url)).digest('hex').slice(0, 12)}`)
+  const lock = `${outDir}.lock`
+  for (;;) {
+    if (!isStale(outDir)) return outDir
+    try {
+      await mkdir(lock)
+    } catch {
+      // Another file is building: wait for it (a lock older than 5 minutes is a crashed build's).
+      const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs, () => Date.now()))
+      if (age > 300_000) await rm(lock, { recursive: true, force: true })
+      await new Promise((r) => setTimeout(r, 500))
+      continue
+    }
+    try {
+      if (isStale(outDir)) await buildApp({ outDir })
+      return outDir
+    } finally {
+      await rm(lock, { recursive: true, force: true })
+    }
+  }
+}
+
+export async function site(options: Pick<WebServerOptions, 'proxy' | 'maxDevices'> = {}): Promise<Site> {
   const root = await mkdtemp(join(tmpdir(), 'apisync-web-'))
-  const outDir = join(root, 'dist')
+  const outDir = await builtApp()
   const dataDir = join(root, 'data')
-  await buildApp({ outDir })
   const start = (port: number) => startWebServer({ ...options, port, host: '127.0.0.1', dataDir, outDir, build: 'never', logger: silentLogger })
   let web: WebServer | null = await start(0)
   const port = web.port
@@ -89,7 +116,7 @@ export interface Device {
   close(): Promise<void>
 }
 
-export async function device(url: string, name: string): Promise<Device> {
+export async function device(url: string, name: string, options: { initScript?: () => void } = {}): Promise<Device> {
   const profile = await mkdtemp(join(tmpdir(), `apisync-chromium-${name}-`))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -98,7 +125,21 @@ export async function device(url: string, name: string): Promise<Device> {
     acceptDownloads: true,
   })
   context.setDefaultTimeout(15_000)
+  if (options.initScript) await context.addInitScript(options.initScript)
   const page = context.pages()[0] ?? (await context.newPage())
+  return wrap(name, context, page, url, async () => {
+    await context.close()
+    await rm(profile, { recursive: true, force: true })
+  })
+}
+
+/** Another tab of a device: a page of the same browser profile (same IndexedDB, same origin). */
+export async function tab(d: Device, name = `${d.name}-tab`): Promise<Device> {
+  const page = await d.context.newPage()
+  return wrap(name, d.context, page, new URL(d.page.url()).origin + '/', () => page.close())
+}
+
+async function wrap(name: string, context: BrowserContext, page: Page, url: string, close: () => Promise<void>): Promise<Device> {
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
   if (process.env.APISYNC_WEB_DEBUG) page.on('console', (m) => console.log(`[${name}] ${m.type()}: ${m.text()}`))
@@ -114,16 +155,14 @@ export async function device(url: string, name: string): Promise<Device> {
     },
     async history() {
       await indicator.waitFor({ state: 'attached' })
-      return page.locator('[data-testid=sync-history] li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-state') ?? ''))
+      return page.evaluate(() => (window as unknown as { apisync: { statusHistory: { state: string }[] } }).apisync.statusHistory.map((e) => e.state))
     },
     async shot(file) {
       await mkdir(ARTIFACTS, { recursive: true })
+      await page.bringToFront()
       await page.screenshot({ path: join(ARTIFACTS, `${file}.png`) })
     },
-    async close() {
-      await context.close()
-      await rm(profile, { recursive: true, force: true })
-    },
+    close,
   }
 }
 
@@ -154,6 +193,31 @@ export async function submitDialog(page: Page, fields: Record<string, string> = 
 }
 
 export const treeItem = (page: Page, name: string): Locator => page.locator(`[data-testid=tree-item][data-name="${name}"]`)
+
+/** The account's pending count and sync state as the page's app holds them (no render needed: a hidden tab does not paint). */
+export const appStatus = (page: Page): Promise<{ state: string; pending: number } | null> =>
+  page.evaluate(() => {
+    const s = (window as unknown as { apisync: { status: { state: string; pending: number } | null } }).apisync.status
+    return s ? { state: s.state, pending: s.pending } : null
+  })
+
+/** Creates a collection with one request (URL set) through the UI, and opens the request. */
+export async function collectionWithRequest(page: Page, collection: string, request: string, url: string): Promise<void> {
+  await page.getByTestId('new-collection').click()
+  await submitDialog(page, { Name: collection })
+  await page.getByTestId('new-request').click()
+  await submitDialog(page, { Name: request })
+  await page.getByTestId('url-input').fill(url)
+  await page.getByTestId('url-input').press('Enter')
+}
+
+/** The files of the relay's data directory as text: what the relay stored (SQLite, its WAL included). */
+export async function relayStored(dataDir: string): Promise<string> {
+  const { readdir, readFile } = await import('node:fs/promises')
+  const files = await readdir(dataDir).catch(() => [] as string[])
+  return (await Promise.all(files.map((f) => readFile(join(dataDir, f)).catch(() => Buffer.alloc(0))))).map((b) => b.toString('latin1')).join('\n')
+}
+
 
 /** Opens a request by clicking through the tree (collections and folders expand on click). */
 export async function openRequest(page: Page, collection: string, request: string): Promise<void> {

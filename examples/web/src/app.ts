@@ -37,10 +37,15 @@ import {
 } from '@apisync/crypto'
 import { type CollectionModel, type ConflictChoice, type Json, ModelError, newRowId } from '@apisync/model'
 import { DevAuth, type Profile, profiles } from './dev-auth.js'
+import { ExpandedSet } from './expanded.js'
+import { Lifecycle, NotStoredError, type WorkspaceChoice } from './lifecycle.js'
 import { downloadText, downloadBytes } from './files.js'
 import { EMPTY_KEYRING, KeyBackup, accountKeys, decodeMemberCode, encodeMemberCode, memberCodeOf, readBackup, recoverKeys, trustStore } from './keys.js'
 import type { DocRef } from './workspace-view.js'
 import { WorkspaceView, variableListsOf } from './workspace-view.js'
+
+/** What this browser showed last: `scratch`, or an account id (the app opens it again on start). */
+const LAST_SHOWN = 'apisync-web:last'
 
 export type Selection =
   | { readonly kind: 'welcome' }
@@ -101,7 +106,10 @@ export type RequestTab = 'params' | 'headers' | 'body' | 'auth' | 'scripts' | 'e
 export type CollectionTab = 'overview' | 'variables' | 'auth' | 'scripts'
 
 export interface UiState {
-  expanded: Set<string>
+  expanded: ExpandedSet
+  /** The tree's scroll position and height (see views/tree-virtual.ts). */
+  treeScroll: number
+  treeViewport: number
   renaming: string | null
   menu: { readonly x: number; readonly y: number; readonly items: readonly MenuItem[] } | null
   dialog: (Dialog & { error?: string; busy?: boolean }) | null
@@ -116,6 +124,10 @@ export interface UiState {
   sessionsError: string | null
   dragging: { readonly collectionId: string; readonly id: string } | null
   openRun: string | null
+  /** The person chose to work offline despite the device limit. */
+  deviceLimitDismissed: boolean
+  /** The description being edited (its owner id); others show rendered. */
+  editingDescription: string | null
 }
 
 export class App {
@@ -138,7 +150,9 @@ export class App {
   signingIn = false
   booted = false
   readonly ui: UiState = {
-    expanded: new Set(),
+    expanded: new ExpandedSet(),
+    treeScroll: 0,
+    treeViewport: 0,
     renaming: null,
     menu: null,
     dialog: null,
@@ -153,8 +167,11 @@ export class App {
     sessionsError: null,
     dragging: null,
     openRun: null,
+    deviceLimitDismissed: false,
+    editingDescription: null,
   }
   private unsubscribeAccount: (() => void) | null = null
+  private loadingLimitSessions = false
   private readonly views = new Map<string, WorkspaceView>()
   private renderScheduled = false
   private toastTimer: ReturnType<typeof setTimeout> | undefined
@@ -165,8 +182,38 @@ export class App {
   ) {
     this.auth = new DevAuth(relayUrl)
     this.backup = new KeyBackup(relayUrl, (id) => this.auth.token(id))
-    this.client = createSyncClient({ relayUrl, getToken: this.auth.getToken, backoff: { initialMs: 250, maxMs: 3_000 } })
-    this.client.subscribe(this.invalidate)
+    // Keystrokes in one field with pauses under 2 s are one pending action; leaving the field ends it (main.ts).
+    this.client = createSyncClient({ relayUrl, getToken: this.auth.getToken, backoff: { initialMs: 250, maxMs: 3_000 }, actionWindowMs: 2_000 })
+    this.client.subscribe(() => {
+      this.followCurrent()
+      this.invalidate()
+    })
+  }
+
+  readonly life = new Lifecycle(this)
+  /** Set while this tab itself changes the current account (its own change is not news to it). */
+  private switching = 0
+
+  /** Another tab signed in or switched accounts: this tab shows the same account (one per device). */
+  private followCurrent(): void {
+    const { loaded, currentAccountId } = this.client.getSnapshot()
+    if (!loaded || !this.booted || this.switching > 0 || this.life.ended || this.life.signingOut) return
+    if (currentAccountId === (this.account?.id ?? null) || currentAccountId === null) return
+    if (!profiles.get(currentAccountId)) return
+    this.act(async () => {
+      if (this.account?.id === currentAccountId) return
+      this.switching++
+      try {
+        await this.enterAccount(await this.client.account(currentAccountId))
+      } finally {
+        this.switching--
+      }
+    })
+  }
+
+  /** The workspaces the shown account can open (see Lifecycle.workspaces). */
+  workspaceList(): WorkspaceChoice[] {
+    return this.life.workspaces()
   }
 
   /** Schedules one render for everything that changed in this frame. */
@@ -181,7 +228,10 @@ export class App {
 
   async boot(): Promise<void> {
     const current = await this.client.current()
-    if (current && profiles.get(current.id)) await this.enterAccount(current)
+    // The last thing shown: the current account, or the scratch pad if that is what was open.
+    if (localStorage.getItem(LAST_SHOWN) === 'scratch') await this.openScratchPad()
+    else if (current && profiles.get(current.id)) await this.enterAccount(current)
+    else void this.life.loadKeptBackups()
     this.booted = true
     this.invalidate()
   }
@@ -209,7 +259,33 @@ export class App {
     this.invalidate()
   }
 
+  /**
+   * "Done" means stored: says `message` once every doc of the workspace stored what was done; if the browser
+   * refused, says so instead (no success message) and offers to export what is only in this tab.
+   */
+  async done(what: string, message: string): Promise<void> {
+    await this.life.stored(what)
+    this.toast(message)
+  }
+
+  /** The browser refused to store: a dialog that says so and offers the export (the data is still here). */
+  notStored(e: NotStoredError): void {
+    this.openDialog({
+      title: 'Not saved in this browser',
+      body: e.message,
+      fields: [],
+      submit: 'Export unsaved changes',
+      cancel: 'Close',
+      danger: true,
+      onSubmit: () => {
+        this.life.exportUnsaved()
+        return 'Exported: “Import backup” (account menu) puts it back once the browser stores again.'
+      },
+    })
+  }
+
   private fail(e: unknown): void {
+    if (e instanceof NotStoredError) return this.notStored(e)
     console.error(e)
     const message = e instanceof ModelError ? e.message : e instanceof Error ? e.message : String(e)
     this.toast(message, 'error')
@@ -231,7 +307,8 @@ export class App {
       if (this.ui.dialog?.title !== dialog.title) return // the action opened another dialog
       this.ui.dialog = error ? { ...dialog, error, busy: false } : null
     } catch (e) {
-      this.ui.dialog = { ...dialog, busy: false, error: e instanceof Error ? e.message : String(e) }
+      if (e instanceof NotStoredError) this.notStored(e)
+      else this.ui.dialog = { ...dialog, busy: false, error: e instanceof Error ? e.message : String(e) }
     }
     this.invalidate()
   }
@@ -245,10 +322,78 @@ export class App {
     this.invalidate()
   }
 
+  setExpanded(id: string, open: boolean): void {
+    if (open) this.ui.expanded.add(id)
+    else this.ui.expanded.delete(id)
+    this.invalidate()
+  }
+
+  private savedExpanded = -1
+  /** Keeps what is expanded per workspace (a reload shows the tree as it was). Called after each render. */
+  persistUi(): void {
+    const view = this.view
+    if (!view || this.ui.expanded.version === this.savedExpanded) return
+    this.savedExpanded = this.ui.expanded.version
+    try {
+      localStorage.setItem(`apisync-web:expanded:${view.id}`, JSON.stringify([...this.ui.expanded]))
+    } catch {
+      // Storage full or refused: only the tree's shape is lost.
+    }
+  }
+
+  private restoreExpanded(workspaceId: string): void {
+    this.ui.expanded.clear()
+    try {
+      const ids: unknown = JSON.parse(localStorage.getItem(`apisync-web:expanded:${workspaceId}`) ?? '[]')
+      if (Array.isArray(ids)) for (const id of ids) if (typeof id === 'string') this.ui.expanded.add(id)
+    } catch {
+      // A malformed entry: start collapsed.
+    }
+    this.savedExpanded = this.ui.expanded.version
+    this.ui.treeScroll = 0
+  }
+
+  /** Expands a collection and every folder in it. */
+  expandAll(collectionId: string): void {
+    const snap = this.collection(collectionId)?.snapshot()
+    this.ui.expanded.add(collectionId)
+    const walk = (items: readonly import('@apisync/model').ItemSnapshot[]) => {
+      for (const item of items)
+        if (item.kind === 'folder') {
+          this.ui.expanded.add(item.id)
+          walk(item.items)
+        }
+    }
+    if (snap) walk(snap.items)
+    this.invalidate()
+  }
+
+  collapseAll(collectionId: string): void {
+    const snap = this.collection(collectionId)?.snapshot()
+    const walk = (items: readonly import('@apisync/model').ItemSnapshot[]) => {
+      for (const item of items)
+        if (item.kind === 'folder') {
+          this.ui.expanded.delete(item.id)
+          walk(item.items)
+        }
+    }
+    if (snap) walk(snap.items)
+    this.invalidate()
+  }
+
+  private sessionsTimer: ReturnType<typeof setInterval> | undefined
+
   select(selection: Selection): void {
     this.selection = selection
     this.ui.menu = null
-    if (selection.kind === 'sessions') this.act(() => this.loadSessions())
+    clearInterval(this.sessionsTimer)
+    if (selection.kind === 'sessions') {
+      // The list changes elsewhere (a device connects, another revokes one): keep it fresh while shown.
+      this.act(() => this.loadSessions())
+      this.sessionsTimer = setInterval(() => {
+        if (this.selection.kind === 'sessions' && document.visibilityState === 'visible') void this.loadSessions()
+      }, 4_000)
+    }
     this.invalidate()
   }
 
@@ -257,21 +402,29 @@ export class App {
   /** Dev sign-in: a name and a device; the account becomes current. */
   async signIn(name: string, device: string): Promise<void> {
     this.signingIn = true
+    this.switching++
     try {
       const { token } = await this.auth.signIn(name.trim(), device.trim())
       const account = await this.client.signIn(token)
       await this.enterAccount(account)
     } finally {
       this.signingIn = false
+      this.switching--
     }
   }
 
   async switchAccount(id: string): Promise<void> {
-    const account = await this.client.switchAccount(id)
-    await this.enterAccount(account)
+    this.switching++
+    try {
+      const account = await this.client.switchAccount(id)
+      await this.enterAccount(account)
+    } finally {
+      this.switching--
+    }
   }
 
   private async enterAccount(account: Account): Promise<void> {
+    localStorage.setItem(LAST_SHOWN, account.id)
     this.unsubscribeAccount?.()
     for (const v of this.views.values()) v.close()
     this.views.clear()
@@ -291,10 +444,17 @@ export class App {
         if (this.statusHistory.length > 30) this.statusHistory.shift()
       }
       this.status = s
+      // Refused by the device limit: list the sessions that may be signed out.
+      if (s.error?.reason === 'device-limit' && !this.ui.sessions && !this.loadingLimitSessions) {
+        this.loadingLimitSessions = true
+        void this.loadSessions().finally(() => (this.loadingLimitSessions = false))
+      }
       this.invalidate()
     }
+    this.ui.deviceLimitDismissed = false
     this.unsubscribeAccount = account.status.subscribe(onStatus)
     onStatus()
+    void this.life.follow(account)
     const target = this.profile?.lastWorkspace && account.grants[this.profile.lastWorkspace] ? this.profile.lastWorkspace : this.profile?.personalWorkspace
     if (target) await this.openWorkspace(target)
     void this.countScratch()
@@ -313,6 +473,7 @@ export class App {
     }
     this.view = view
     this.selection = { kind: 'welcome' }
+    this.restoreExpanded(id)
     if (this.profile) this.profile = profiles.update(this.profile.accountId, { lastWorkspace: id })
     await this.refreshKeys()
     this.invalidate()
@@ -320,6 +481,8 @@ export class App {
 
   /** The scratch pad: a local-only workspace, no account needed. */
   async openScratchPad(): Promise<void> {
+    localStorage.setItem(LAST_SHOWN, 'scratch')
+    this.life.ended = null
     this.unsubscribeAccount?.()
     this.account = null
     this.profile = null
@@ -434,7 +597,7 @@ export class App {
   async addMember(code: string, role: 'admin' | 'member' = 'member'): Promise<void> {
     const member = decodeMemberCode(code)
     this.view!.setKeyring(await addMember(this.requireScope(), { accountId: member.accountId, name: member.name, keys: member.keys }, role))
-    this.toast(`${member.name || 'The member'} can now read this workspace's values`)
+    await this.done('the new member', `${member.name || 'The member'} can now read this workspace's values`)
   }
 
   /** Admins: removes a member; values written from now on are sealed with a key they do not hold. */
@@ -523,31 +686,51 @@ export class App {
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(trimmed)) throw new Error('a workspace id is letters, digits, - and _')
     this.profile = profiles.update(profile.accountId, { joined: { ...profile.joined, [trimmed]: role } })
     await this.client.signIn(await this.auth.tokenFor(this.profile))
+    // Listed in the account's directory: the account's other devices get it too.
+    this.life.noteJoined(trimmed, role)
     await this.openWorkspace(trimmed)
   }
 
-  async signOut(force = false, forgetKey = false): Promise<void> {
+  /**
+   * Signs out of this device, in every tab. With changes the relay lacks, asks first; then the backup of them
+   * is downloaded (and kept in this browser until restored), and the relay ends the session.
+   */
+  async signOut(forgetKey = false, confirmed = false): Promise<void> {
     const account = this.account
     if (!account) return
-    let result
-    try {
-      result = await account.signOut({ force })
-    } catch (e) {
-      if (!(e instanceof PendingChangesError)) throw e
+    const pending = await account.pendingChanges()
+    if (pending > 0 && !confirmed) {
       this.openDialog({
         title: 'Changes not synced yet',
-        body: `${e.pending} change${e.pending === 1 ? ' is' : 's are'} not on the relay yet. Signing out now deletes them from this device; a backup file of them is downloaded first, and "Import backup" puts them back.`,
+        body: `${pending} change${pending === 1 ? ' is' : 's are'} not on the relay yet. Signing out deletes this account’s data from this browser: a backup file of ${pending === 1 ? 'it' : 'them'} is downloaded (and kept in this browser), and “Import backup” in the account menu puts ${pending === 1 ? 'it' : 'them'} back after you sign in again, here or on another device.`,
         fields: [],
         submit: 'Download backup and sign out',
         danger: true,
-        onSubmit: () => this.signOut(true, forgetKey),
+        onSubmit: () => this.signOut(forgetKey, true),
       })
       return
     }
+    this.life.signingOut = true
+    let result
+    try {
+      result = await account.signOut({ force: true })
+    } finally {
+      this.life.signingOut = false
+    }
     if (result.backup) downloadBytes(`apisync-unsynced-${this.profile?.name ?? account.id}.bin`, result.backup)
+    if (!result.sessionEnded) this.toast('Signed out here, but the relay could not be reached: the session stays listed on your other devices until it expires or you revoke it there.', 'error')
     if (forgetKey) accountKeys.forget(account.id)
     forgetKeyringCaches()
     profiles.remove(account.id)
+    this.leaveAccount()
+    const next = this.client.getSnapshot().accounts[0]
+    if (next && profiles.get(next.id)) await this.switchAccount(next.id)
+    await this.life.loadKeptBackups()
+    this.invalidate()
+  }
+
+  /** Forgets the shown account in this tab (after a sign-out here or elsewhere). */
+  leaveAccount(): void {
     this.unsubscribeAccount?.()
     for (const v of this.views.values()) v.close()
     this.views.clear()
@@ -555,9 +738,35 @@ export class App {
     this.profile = null
     this.view = null
     this.status = null
-    const next = this.client.getSnapshot().accounts[0]
-    if (next && profiles.get(next.id)) await this.switchAccount(next.id)
-    this.invalidate()
+    this.life.ended = null
+    this.selection = { kind: 'welcome' }
+    localStorage.removeItem(LAST_SHOWN)
+  }
+
+  /** Deletes the account on the relay (its sessions and personal workspaces) and signs out here. */
+  async deleteAccount(): Promise<void> {
+    const account = this.account
+    if (!account) return
+    this.life.signingOut = true
+    let result
+    try {
+      result = await account.deleteAccount()
+    } finally {
+      this.life.signingOut = false
+    }
+    if (result.backup) downloadBytes(`apisync-unsynced-${this.profile?.name ?? account.id}.bin`, result.backup)
+    accountKeys.forget(account.id)
+    profiles.remove(account.id)
+    this.leaveAccount()
+    await this.life.loadKeptBackups()
+    this.toast('The account is deleted')
+  }
+
+  /** Restores a backup file (`.bin`: from a sign-out, a revocation, or an export) into the shown account. */
+  async importBackupFile(file: File): Promise<void> {
+    const bytes = new Uint8Array(await file.arrayBuffer())
+    const names = await this.life.restore(bytes)
+    this.toast(`Restored ${names.length} doc${names.length === 1 ? '' : 's'} from ${file.name}: stored here, syncing now`)
   }
 
   /** This account's sessions on the relay. */
@@ -585,15 +794,16 @@ export class App {
     await this.loadSessions()
   }
 
-  /** After a remote sign-out of this device: a new session for the same account. */
+  /** After this device was signed out (remotely, or in another tab): sign in again, as the same person. */
   async signInAgain(): Promise<void> {
-    const profile = this.profile
-    const account = this.account
-    if (!profile || !account) return
-    const { token } = await this.auth.signIn(profile.name, profile.device)
-    await this.client.signIn(token)
-    this.profile = profiles.get(account.id)
-    account.reconnect()
+    const ended = this.life.ended
+    const profile = ended ? profiles.get(ended.accountId) : this.profile
+    this.leaveAccount()
+    if (!profile) {
+      this.invalidate()
+      return
+    }
+    await this.signIn(profile.name, profile.device)
   }
 
   // ---------------------------------------------------------------------------------- scratch pad
@@ -621,7 +831,7 @@ export class App {
       },
     })
     this.scratchItems = 0
-    this.toast(`Moved ${result.collections.length} collection(s) and ${result.environments.length} environment(s) into ${view.manifest.snapshot().name || 'this workspace'}`)
+    await this.done('the moved collections', `Moved ${result.collections.length} collection(s) and ${result.environments.length} environment(s) into ${view.manifest.snapshot().name || 'this workspace'}`)
   }
 
   // --------------------------------------------------------------------------------- writing guards
@@ -656,7 +866,36 @@ export class App {
     const v = list.variables().find((x) => x.id === rowId)
     if (!v) return
     if (view.local || !list.sealed(v.type)) list.update(rowId, { value })
-    else await setVariableValue(list, this.requireRing(), rowId, value)
+    else {
+      // Sealing is async: typed fast, keystrokes must not land out of order (the last value wins).
+      const ring = this.requireRing()
+      await this.latestWins(`${view.id}/${rowId}`, value, (next) => setVariableValue(list, ring, rowId, next))
+    }
+  }
+
+  private readonly serial = new Map<string, { next: { value: Json } | null; done: Promise<void> }>()
+  /** Runs `write` for `value`, one at a time per key; values given meanwhile collapse into the last. */
+  private latestWins(key: string, value: Json, write: (value: Json) => Promise<void>): Promise<void> {
+    const running = this.serial.get(key)
+    if (running) {
+      running.next = { value }
+      return running.done
+    }
+    const slot: { next: { value: Json } | null; done: Promise<void> } = { next: null, done: Promise.resolve() }
+    this.serial.set(key, slot)
+    slot.done = (async () => {
+      try {
+        for (let v: Json = value; ; ) {
+          await write(v)
+          if (!slot.next) break
+          v = slot.next.value
+          slot.next = null
+        }
+      } finally {
+        this.serial.delete(key)
+      }
+    })()
+    return slot.done
   }
 
   async addVariable(doc: DocRef, row: { key: string; value: string; type?: string }): Promise<void> {

@@ -15,6 +15,8 @@ export type TextEdit = (index: number, deleteCount: number, insert: string) => v
 
 export interface Props {
   readonly key?: string
+  /** Trusted (sanitised) HTML for the element's content, instead of children (see views/markdown.ts). */
+  readonly html?: string
   readonly class?: string | readonly (string | false | null | undefined)[]
   readonly style?: string
   readonly ytext?: Y.Text
@@ -28,6 +30,10 @@ const PROPERTIES = new Set(['value', 'defaultValue', 'checked', 'disabled', 'rea
 interface Meta {
   props: Props
   key: string | undefined
+  /** Built by memo(): its key there. */
+  memo?: string
+  /** A memo() stand-in: the live element it stands for is unchanged. */
+  same?: Element
 }
 const meta = new WeakMap<Element, Meta>()
 
@@ -47,7 +53,8 @@ export function h(tag: string, props?: Props | null, ...children: Child[]): HTML
   meta.set(el, { props: p, key: p.key })
   for (const [name, value] of Object.entries(p)) setProp(el, name, value, undefined)
   if (p.ytext) bindText(el as HTMLTextAreaElement, p.ytext, p.onedit)
-  append(el, children)
+  if (typeof p.html === 'string') el.innerHTML = p.html
+  else append(el, children)
   // A select's value names one of its options: set it once they exist.
   if (tag === 'select' && 'value' in p) setProperty(el, 'value', p.value, undefined)
   return el
@@ -65,7 +72,7 @@ function append(parent: Node, children: readonly Child[]): void {
 const className = (v: unknown): string => (Array.isArray(v) ? v.filter(Boolean).join(' ') : typeof v === 'string' ? v : '')
 
 function setProp(el: HTMLElement, name: string, value: unknown, old: unknown): void {
-  if (name === 'key' || name === 'ytext' || name === 'onedit') return
+  if (name === 'key' || name === 'ytext' || name === 'onedit' || name === 'html') return
   if (name.startsWith('on')) {
     ;(el as unknown as Record<string, unknown>)[name] = value ?? null
     return
@@ -78,6 +85,11 @@ function setProp(el: HTMLElement, name: string, value: unknown, old: unknown): v
   if (PROPERTIES.has(name)) {
     // A select's value names one of its options: set once they are there (see h and patch).
     if (name === 'value' && el.tagName === 'SELECT') return
+    // An option's value is its attribute (without one, it is its text, which is not there yet).
+    if (name === 'value' && el.tagName === 'OPTION') {
+      if (el.getAttribute('value') !== String(value)) el.setAttribute('value', String(value))
+      return
+    }
     setProperty(el, name, value, old)
     return
   }
@@ -107,9 +119,51 @@ function setProperty(el: HTMLElement, name: string, value: unknown, old: unknown
   if (target[name] !== value) target[name] = name === 'value' ? String(value) : value
 }
 
+const memos = new Map<string, { deps: readonly unknown[]; node: Element }>()
+/** Stand-ins made since the last patch from the root (see endRender). */
+let standins: Element[] = []
+
+/** A new subtree goes in whole: a stand-in in it takes the live element it stands for. */
+function adopt(node: Node): void {
+  for (const stand of standins) if (stand !== node && node.contains(stand)) stand.replaceWith(meta.get(stand)!.same!)
+}
+
+/** Call after patching the root: the stand-ins of this render are done with. */
+export function endRender(): void {
+  standins = []
+}
+
+/**
+ * A part of a view that is rebuilt only when one of `deps` changed (compared with Object.is). Otherwise it
+ * stands in for the element already on screen, which patching then leaves alone: a big part (the tree) costs
+ * nothing in a render that does not concern it, such as a keystroke in the request editor.
+ */
+export function memo(key: string, deps: readonly unknown[], build: () => HTMLElement): HTMLElement {
+  const prev = memos.get(key)
+  if (prev && prev.node.isConnected && prev.deps.length === deps.length && prev.deps.every((d, i) => Object.is(d, deps[i]))) {
+    const stand = document.createElement(prev.node.tagName)
+    const m = meta.get(prev.node)!
+    meta.set(stand, { props: m.props, key: m.key, same: prev.node })
+    standins.push(stand)
+    return stand
+  }
+  const node = build()
+  meta.get(node)!.memo = key
+  memos.set(key, { deps, node })
+  return node
+}
+
 /** Makes `into` look like `from` (built by the same view), reusing nodes. Returns the node now in place. */
 export function patch(into: Node, from: Node): Node {
+  if (into === from) return into
+  const same = from.nodeType === Node.ELEMENT_NODE ? meta.get(from as Element)?.same : undefined
+  if (same) {
+    if (same === into) return into
+    into.parentNode?.replaceChild(same, into)
+    return same
+  }
   if (!sameKind(into, from)) {
+    adopt(from)
     into.parentNode?.replaceChild(from, into)
     return from
   }
@@ -121,6 +175,7 @@ export function patch(into: Node, from: Node): Node {
   const next = meta.get(from as Element)
   const prev = meta.get(el)
   if (!next || !prev) {
+    adopt(from)
     into.parentNode?.replaceChild(from, into)
     return from
   }
@@ -134,6 +189,12 @@ export function patch(into: Node, from: Node): Node {
   for (const [name, value] of Object.entries(next.props)) setProp(el, name, value, prev.props[name])
   const prevProps = prev.props
   prev.props = next.props
+  if (next.memo) {
+    // The live element now shows what the memo built: it is the one later renders stand in for.
+    prev.memo = next.memo
+    const entry = memos.get(next.memo)
+    if (entry) entry.node = el
+  }
   const binding = bindings.get(el as HTMLTextAreaElement)
   if (binding && next.props.ytext) {
     binding.onedit = next.props.onedit
@@ -144,8 +205,14 @@ export function patch(into: Node, from: Node): Node {
     refreshText(el as HTMLTextAreaElement, binding)
     return el
   }
+  if (typeof next.props.html === 'string') {
+    if (next.props.html !== prevProps.html) el.innerHTML = next.props.html
+    return el
+  }
   patchChildren(el, from)
-  if (el.tagName === 'SELECT' && 'value' in next.props) setProperty(el, 'value', next.props.value, prevProps.value)
+  // A select shows what the view says, whatever was picked in it (a picker that acts and goes back to its
+  // prompt; options that changed under the selection): compared with the element, not the previous view.
+  if (el.tagName === 'SELECT' && 'value' in next.props && (el as HTMLSelectElement).value !== String(next.props.value)) (el as HTMLSelectElement).value = String(next.props.value)
   return el
 }
 
@@ -179,7 +246,11 @@ function patchChildren(parent: Node, from: Node): void {
       keyed.delete(k ?? '')
       if (match !== here) parent.insertBefore(match, here ?? null)
       patch(match, w)
-    } else parent.insertBefore(w, here ?? null)
+    } else {
+      const real = (w.nodeType === Node.ELEMENT_NODE && meta.get(w as Element)?.same) || w
+      adopt(real)
+      parent.insertBefore(real, here ?? null)
+    }
   }
   while (parent.childNodes.length > wanted.length) parent.removeChild(parent.lastChild!)
 }

@@ -275,6 +275,26 @@ export class WorkspaceView {
     return out
   }
 
+  /** Every doc of the workspace open here (manifest, collections, environments, globals, runs). */
+  openHandles(): SyncedDoc[] {
+    return [this.workspace.manifest, ...this.collections.values(), ...this.environments.values(), ...this.runs.values(), ...(this.globals ? [this.globals] : [])]
+  }
+
+  /** Resolves once every open doc stored what was done to it; rejects if the browser refused. */
+  async whenStored(): Promise<void> {
+    await Promise.all([...this.openHandles().map((h) => h.whenStored()), ...[...this.locals.values()].map((l) => l.whenStored())])
+  }
+
+  /** The person left a field: their next edit is another pending action. */
+  breakActions(): void {
+    for (const h of this.openHandles()) h.breakAction()
+  }
+
+  /** False while some change is not stored yet (or storing failed). */
+  storedState(): boolean {
+    return this.openHandles().every((h) => h.status.getSnapshot().stored)
+  }
+
   close(): void {
     this.closed = true
     for (const u of this.unsubscribe.splice(0)) u()

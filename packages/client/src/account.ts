@@ -1,15 +1,17 @@
 /**
  * One signed-in account on this device: its token, its namespace of local databases, the workspaces it
- * opened, one status for all its docs, its sessions, backups of what the relay has not acked.
+ * opened, one status for all its docs, its sessions, its workspace directory, backups of what the relay has
+ * not acked, and how it ended (signed out, revoked, deleted: in this tab or another).
  */
 import { type CollectionModel, type EnvironmentModel, type WorkspaceInit, parseDocName } from '@apisync/model'
 import * as Y from 'yjs'
 import { decodeBackup, encodeBackup } from './backup.js'
-import type { DocSpace } from './doc-space.js'
+import { WorkspaceDirectory, directoryDocName } from './directory.js'
+import type { DocSpace, SpaceEnd } from './doc-space.js'
+import { SyncClientError } from './errors.js'
 import type { AccountRecord, Role } from './registry.js'
 import type { SessionsApi } from './sessions.js'
 import type { SyncedDoc } from './synced-doc.js'
-import { SyncClientError } from './errors.js'
 import { type AccountStatus, type Subscribable, whenState } from './status.js'
 import type { TokenInfo, TokenSource } from './token.js'
 import { Workspace } from './workspace.js'
@@ -17,20 +19,30 @@ import { Workspace } from './workspace.js'
 const IMPORT_ORIGIN = Symbol('apisync-import')
 
 export interface SignOutOptions {
-  /** Sign out even with changes the relay has not acked (a backup of them is returned). */
+  /** Sign out even with changes the relay has not acked (a backup of them is returned and kept). */
   readonly force?: boolean
+  /** Give up waiting for the relay to end the session after this long (default 5 s). */
+  readonly relayTimeoutMs?: number
 }
 
 export interface SignOutResult {
   /** The unacked changes as a backup file (see exportBackup), or null when there were none. */
   readonly backup: Uint8Array | null
+  /** Where the same backup is kept on this device (see SyncClient.keptBackups), or null. */
+  readonly keptBackupId: string | null
   /** The local databases that were deleted. */
   readonly deleted: readonly string[]
+  /** True when the relay ended the session (it no longer lists it); false when it could not be reached. */
+  readonly sessionEnded: boolean
 }
+
+/** How the account ended on this device; null while it is signed in. */
+export type AccountEnd = SpaceEnd
 
 /** @internal What an account needs from its client. */
 export interface AccountHost {
   signOut(accountId: string, options: SignOutOptions): Promise<SignOutResult>
+  deleteAccount(accountId: string): Promise<SignOutResult>
   adoptScratchPad(account: Account, workspaceId: string, options?: AdoptOptions): Promise<AdoptResult>
 }
 
@@ -51,6 +63,8 @@ export interface AdoptResult {
 
 export class Account {
   private readonly workspaces = new Map<string, Promise<Workspace>>()
+  private directoryDoc: Promise<SyncedDoc<WorkspaceDirectory>> | null = null
+  private readonly endView: Subscribable<AccountEnd | null>
 
   /** @internal Use SyncClient.signIn / SyncClient.account. */
   constructor(
@@ -60,7 +74,10 @@ export class Account {
     /** Sessions of this account on the relay: list, revoke one, revoke all. */
     readonly sessions: SessionsApi,
     private readonly host: AccountHost,
-  ) {}
+  ) {
+    const ended = space.ended
+    this.endView = { subscribe: ended.subscribe, getSnapshot: () => ended.getSnapshot().value }
+  }
 
   get id(): string {
     return this.record.id
@@ -84,6 +101,15 @@ export class Account {
   /** The state of every open doc of the account, combined, with the pending count summed. */
   get status(): Subscribable<AccountStatus> {
     return this.space.status
+  }
+
+  /**
+   * Null while the account is signed in on this device. Set, in every tab at once, when it signs out, is
+   * revoked (4410) or deleted, here or in another tab: `done` once its data is deleted and what the relay
+   * lacked is kept as a backup (`backupId`, see SyncClient.keptBackups).
+   */
+  get ended(): Subscribable<AccountEnd | null> {
+    return this.endView
   }
 
   /** @internal */
@@ -117,6 +143,16 @@ export class Account {
     return ws
   }
 
+  /**
+   * The account's workspace directory (joined workspaces), synced to every device of the account through
+   * its own space on the relay (see directory.ts).
+   */
+  directory(): Promise<SyncedDoc<WorkspaceDirectory>> {
+    this.directoryDoc ??= (async () => this.space.open(await directoryDocName(this.id), (doc) => new WorkspaceDirectory(doc)))()
+    this.directoryDoc.catch(() => (this.directoryDoc = null))
+    return this.directoryDoc
+  }
+
   /** Resolves when the relay has stored every local change of every open doc; rejects on `error`. */
   whenInSync(signal?: AbortSignal): Promise<AccountStatus> {
     return whenState(this.space.status, 'in-sync', signal)
@@ -127,7 +163,7 @@ export class Account {
     this.space.retry()
   }
 
-  /** Local changes the relay has not acked, over every doc of the account (open or not). */
+  /** Local actions the relay has not acked, over every doc of the account (open or not), on this device. */
   async pendingChanges(): Promise<number> {
     let total = 0
     for (const n of (await this.space.pending()).values()) total += n
@@ -136,23 +172,47 @@ export class Account {
 
   /**
    * A backup file of every change the relay has not acked (see backup.ts), or null if there is none. Keep it
-   * before a forced sign-out; importBackup() puts the changes back (on any device, for this account).
+   * before a forced sign-out; importBackup() puts the changes back (on any device).
    */
   async exportBackup(): Promise<Uint8Array | null> {
     const docs = await this.space.unackedChanges()
     return docs.length === 0 ? null : encodeBackup({ accountId: this.id, createdAt: Date.now(), docs })
   }
 
-  /** Applies a backup's changes to this account's docs (they become local changes and sync); returns the doc names. */
+  /**
+   * Changes made in this tab after the account ended (a change already under way when another tab signed
+   * out): stored nowhere and never sent. Null if there are none; otherwise a backup file of them.
+   */
+  lateChanges(): Uint8Array | null {
+    const docs = this.space.lateChanges()
+    return docs.length === 0 ? null : encodeBackup({ accountId: this.id, createdAt: Date.now(), docs })
+  }
+
+  /**
+   * Merges a backup's changes into this account's docs: they become local changes (stored here before this
+   * resolves) and sync. A backup made by another account is accepted for the workspaces this account may
+   * write; its account directory is skipped (it belongs to that account). Returns the doc names merged.
+   */
   async importBackup(bytes: Uint8Array): Promise<string[]> {
     const backup = decodeBackup(bytes)
-    if (backup.accountId !== this.id)
-      throw new SyncClientError('BAD_BACKUP', `this backup holds changes of account ${backup.accountId}, not ${this.id}`)
+    const own = backup.accountId === this.id
+    const ownDirectory = await directoryDocName(this.id)
     const names: string[] = []
+    const plan: { name: string; update: Uint8Array; open: () => Promise<SyncedDoc> }[] = []
     for (const { name, update } of backup.docs) {
+      if (name.startsWith('~')) {
+        if (own && name === ownDirectory) plan.push({ name, update, open: () => this.directory() })
+        continue
+      }
       const address = parseDocName(name)
       if (!address) throw new SyncClientError('BAD_BACKUP', `the backup names an invalid doc ${JSON.stringify(name)}`)
-      const handle = await (await this.openWorkspace(address.workspaceId)).openDoc(address)
+      const role = this.grants[address.workspaceId]
+      if (!own && role !== 'owner' && role !== 'editor')
+        throw new SyncClientError('BAD_BACKUP', `the backup holds changes of workspace ${address.workspaceId}, which this account may not write`)
+      plan.push({ name, update, open: async () => (await this.openWorkspace(address.workspaceId)).openDoc(address) })
+    }
+    for (const { name, update, open } of plan) {
+      const handle = await open()
       Y.applyUpdate(handle.doc, update, IMPORT_ORIGIN)
       await handle.whenStored()
       names.push(name)
@@ -169,20 +229,35 @@ export class Account {
   }
 
   /**
-   * Signs out: refuses (PendingChangesError) while the relay lacks local changes unless `force`; then closes
-   * everything and deletes exactly this account's local databases, checking that none is left.
+   * Signs out of this device, in every tab at once: refuses (PendingChangesError) while the relay lacks local
+   * changes unless `force`; then stops every tab's connections (nothing more is sent), ends the session on the
+   * relay, keeps a backup of what the relay lacked, and deletes exactly this account's local databases.
    */
   signOut(options: SignOutOptions = {}): Promise<SignOutResult> {
     return this.host.signOut(this.id, options)
+  }
+
+  /**
+   * Deletes the account on the relay (its sessions, and the workspaces it owns) and then signs out here as
+   * signOut({ force: true }) does. Needs the relay.
+   */
+  deleteAccount(): Promise<SignOutResult> {
+    return this.host.deleteAccount(this.id)
   }
 
   private readonly forget = (ws: Workspace): void => {
     this.workspaces.delete(ws.id)
   }
 
-  /** @internal Closes the account's docs (storing what is buffered). */
+  /** @internal The token source (for the relay's account routes). */
+  token(): Promise<string> {
+    return this.tokens.get()
+  }
+
+  /** @internal Closes the account's docs in this tab (storing what is buffered). */
   async close(): Promise<void> {
     this.workspaces.clear()
+    this.directoryDoc = null
     await this.space.close()
   }
 }

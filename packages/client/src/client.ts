@@ -3,6 +3,8 @@
  * which one is current, the scratch pad, and the device's network state.
  */
 import { Account, type AdoptOptions, type AdoptResult, type SignOutOptions, type SignOutResult } from './account.js'
+import { KeptBackups, type KeptBackup } from './kept-backups.js'
+import { type EndReason, type TabChannel, type TabCoordination, browserTabs } from './tabs.js'
 import type { BackoffOptions } from './backoff.js'
 import { DEFAULT_BACKOFF } from './backoff.js'
 import type { ConnectionContext, WebSocketClass } from './doc-connection.js'
@@ -38,6 +40,13 @@ export interface SyncClientOptions {
   readonly backoff?: BackoffOptions
   /** Give up on a socket that has not opened after this long, and retry. Default 10 s. */
   readonly connectTimeoutMs?: number
+  /**
+   * The other tabs of this device (Web Locks and BroadcastChannel): default the browser's where both exist;
+   * null makes this client a tab alone (each client is then its own device, as in Node).
+   */
+  readonly tabs?: TabCoordination | null
+  /** Edits of one field this close together count as one pending action. Default 1000 ms. */
+  readonly actionWindowMs?: number
 }
 
 export interface ClientSnapshot {
@@ -65,6 +74,13 @@ export interface SyncClient extends Subscribable<ClientSnapshot> {
   signOut(accountId: string, options?: SignOutOptions): Promise<SignOutResult>
   /** The scratch pad: a local-only workspace with no account; it never connects. */
   scratchPad(): Promise<Workspace>
+  /**
+   * Backups kept on this device of changes the relay lacked when an account's data was deleted here (sign-out
+   * with `force`, revocation, deletion), oldest first. Restore one with Account.importBackup(backup.bytes).
+   */
+  keptBackups(): Promise<KeptBackup[]>
+  /** Forgets a kept backup (after it was restored or downloaded). */
+  discardKeptBackup(id: string): Promise<void>
   /** Closes every account and the scratch pad (what is buffered is stored first). */
   close(): Promise<void>
 }
@@ -83,6 +99,10 @@ class Client implements SyncClient {
   private readonly store = new Store<ClientSnapshot>({ loaded: false, accounts: [], currentAccountId: null })
   private scratch: { space: DocSpace; workspace: Promise<Workspace> } | null = null
   private readonly unsubscribeNetwork: () => void
+  private readonly tabs: TabCoordination | null
+  /** Tells the other tabs that the account list or the current account changed. */
+  private readonly channel: TabChannel | null
+  private readonly kept: KeptBackups
   private closed = false
 
   constructor(private readonly o: SyncClientOptions) {
@@ -96,6 +116,16 @@ class Client implements SyncClient {
     })
     this.registry = Registry.open(factory)
     this.registry.then(() => this.publish()).catch(() => {})
+    this.kept = new KeptBackups(factory)
+    this.tabs = o.tabs === undefined ? browserTabs() : o.tabs
+    this.channel = this.tabs?.channel('apisync:client') ?? null
+    this.channel?.addEventListener('message', (event) => {
+      const m = event.data as { t?: string; id?: string } | null
+      if (this.closed || !m) return
+      // Another tab switched accounts: this one follows (one current account per device), and stops the others.
+      if (m.t === 'current' && typeof m.id === 'string') void this.closeAllBut(m.id).then(() => this.publish())
+      else if (m.t === 'accounts') void this.publish()
+    })
   }
 
   readonly subscribe = (listener: () => void): (() => void) => this.store.subscribe(listener)
@@ -114,8 +144,10 @@ class Client implements SyncClient {
     }
     await registry.putAccount(record)
     await registry.setCurrent(record.id)
+    await this.closeAllBut(record.id)
     const account = this.instantiate(record, info)
     await this.publish()
+    this.tell({ t: 'current', id: record.id })
     return account
   }
 
@@ -133,10 +165,13 @@ class Client implements SyncClient {
     return id === null ? null : this.account(id)
   }
 
+  /** Makes `id` the current account, here and in every other tab; the other accounts' docs close. */
   async switchAccount(id: string): Promise<Account> {
     const account = await this.account(id)
     await (await this.registry).setCurrent(id)
+    await this.closeAllBut(id)
     await this.publish()
+    this.tell({ t: 'current', id })
     return account
   }
 
@@ -144,26 +179,73 @@ class Client implements SyncClient {
     const account = await this.account(accountId)
     const before = await account.pendingChanges()
     if (before > 0 && !options.force) throw new PendingChangesError(before)
-    // Close first, then count again from storage: a change made meanwhile is not lost either.
-    this.accounts.delete(accountId)
-    await account.close()
+    return this.endAccount(account, 'signed-out', null, options.relayTimeoutMs ?? 5_000)
+  }
+
+  async deleteAccount(accountId: string): Promise<SignOutResult> {
+    const account = await this.account(accountId)
+    const token = await account.token()
+    const fetchFn = this.o.fetch ?? globalThis.fetch.bind(globalThis)
+    const res = await fetchFn(`${this.relay.http}/account`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })
+    if (!res.ok) throw new SyncClientError('HTTP', `DELETE /account: ${res.status} ${(await res.text().catch(() => '')).slice(0, 200)}`)
+    return this.endAccount(account, 'deleted', null, 0)
+  }
+
+  keptBackups(): Promise<KeptBackup[]> {
+    return this.kept.list()
+  }
+
+  discardKeptBackup(id: string): Promise<void> {
+    return this.kept.discard(id)
+  }
+
+  /**
+   * The end of an account on this device, in every tab: every tab stops at once (no frame leaves from here
+   * on) and stores what it holds; for a sign-out, the relay ends the session; what the relay lacked is kept as
+   * a backup; the account's databases are deleted; every tab learns where the backup is.
+   */
+  private async endAccount(account: Account, reason: EndReason, problem: SyncProblem | null, relayTimeoutMs: number): Promise<SignOutResult> {
     const space = account.space
-    const pending = await space.pending()
-    const total = [...pending.values()].reduce((a, b) => a + b, 0)
-    if (total > 0 && !options.force) throw new PendingChangesError(total)
-    const docs = total > 0 ? await space.unackedChanges() : []
-    const backup = docs.length > 0 ? encodeBackup({ accountId, createdAt: Date.now(), docs }) : null
+    const sid = account.sessionId
+    await space.end(reason, problem)
+    await space.othersStopped(5_000)
+    let sessionEnded = reason !== 'signed-out'
+    if (reason === 'signed-out' && sid && relayTimeoutMs > 0) sessionEnded = await withTimeout(account.sessions.revoke(sid), relayTimeoutMs)
+    const docs = await space.unackedChanges()
+    const pending = docs.reduce((n, d) => n + d.pending, 0)
+    const backup = docs.length > 0 ? encodeBackup({ accountId: account.id, createdAt: Date.now(), docs: docs.map(({ name, update }) => ({ name, update })) }) : null
+    const kept = backup ? await this.kept.put({ accountId: account.id, accountName: account.name, reason, createdAt: Date.now(), pending, bytes: backup }) : null
+    this.accounts.delete(account.id)
     const deleted = await this.deleteSpace(space)
-    const registry = await this.registry
-    await registry.removeAccount(accountId, deleted)
+    await (await this.registry).removeAccount(account.id, deleted)
     await this.publish()
-    return { backup, deleted }
+    space.finishEnd(kept?.id ?? null, pending)
+    space.detach()
+    this.tell({ t: 'accounts' })
+    return { backup, keptBackupId: kept?.id ?? null, deleted, sessionEnded }
+  }
+
+  /** Closes the accounts other than `id` in this tab (their docs are stored first; other tabs lead them). */
+  private async closeAllBut(id: string): Promise<void> {
+    for (const [other, account] of [...this.accounts]) {
+      if (other === id || account.ended.getSnapshot()) continue
+      this.accounts.delete(other)
+      await account.close()
+    }
+  }
+
+  private tell(message: { t: 'current'; id: string } | { t: 'accounts' }): void {
+    try {
+      this.channel?.postMessage(message)
+    } catch {
+      // The page is going away.
+    }
   }
 
   scratchPad(): Promise<Workspace> {
     this.check()
     if (!this.scratch) {
-      const space = new DocSpace({ factory: this.factory, prefix: SCRATCH_PREFIX, connection: null, databases: this.databases() })
+      const space = new DocSpace({ factory: this.factory, prefix: SCRATCH_PREFIX, connection: null, databases: this.databases(), tabs: this.tabs, ...this.window() })
       const workspace = Workspace.open(space, SCRATCH_WORKSPACE_ID, null, { actor: 'scratch' }, () => {}, { name: 'Scratch pad' })
       this.scratch = { space, workspace }
       workspace.catch(() => (this.scratch = null))
@@ -178,6 +260,8 @@ class Client implements SyncClient {
     await Promise.all([...this.accounts.values()].map((a) => a.close()))
     this.accounts.clear()
     if (this.scratch) await this.scratch.space.close()
+    this.channel?.close()
+    this.kept.close()
     ;(await this.registry.catch(() => null))?.close()
   }
 
@@ -194,6 +278,7 @@ class Client implements SyncClient {
     let account: Account | undefined
     const WebSocketImpl = this.o.WebSocket ?? (globalThis as { WebSocket?: WebSocketClass }).WebSocket
     if (!WebSocketImpl) throw new SyncClientError('NO_WEBSOCKET', 'no WebSocket here: pass options.WebSocket (in Node 20, from "ws")')
+    let space: DocSpace | undefined
     const connection: ConnectionContext = {
       syncUrl: this.relay.sync,
       WebSocket: WebSocketImpl,
@@ -204,17 +289,35 @@ class Client implements SyncClient {
       sessionEnded: (problem) => {
         if (account) void this.sessionEnded(account, problem)
       },
+      reachable: () => space?.reachable(),
+      mayWrite: () => space?.mayWrite() ?? false,
     }
-    const space = new DocSpace({ factory: this.factory, prefix: accountPrefix(record.id), connection, databases: this.databases() })
+    space = new DocSpace({ factory: this.factory, prefix: accountPrefix(record.id), connection, databases: this.databases(), tabs: this.tabs, ...this.window() })
     space.setOnline(this.network.online)
+    const ended = space
+    // Ended in another tab: once it is done there, this tab forgets the account too.
+    ended.ended.subscribe(() => {
+      if (ended.ended.getSnapshot().value?.done && this.accounts.get(record.id) === account) {
+        this.accounts.delete(record.id)
+        ended.detach()
+        void this.publish()
+      }
+    })
     const fetchFn = this.o.fetch ?? globalThis.fetch.bind(globalThis)
     account = new Account(record, space, tokens, sessionsApi(this.relay.http, tokens, fetchFn), this)
     this.accounts.set(record.id, account)
     return account
   }
 
-  /** Device limit or revocation: every doc of the account stops; for the device limit, say who is connected. */
+  /**
+   * Revocation: the account signs out here (in every tab), keeping what the relay lacked as a backup. Device
+   * limit: every doc of the account stops, and the error says which sessions are connected.
+   */
   private async sessionEnded(account: Account, problem: SyncProblem): Promise<void> {
+    if (problem.reason === 'revoked') {
+      await this.endAccount(account, 'revoked', problem, 0).catch(() => {})
+      return
+    }
     account.space.fail(problem)
     if (problem.reason !== 'device-limit' || problem.sessions) return
     try {
@@ -244,6 +347,8 @@ class Client implements SyncClient {
     // Everything is stored in the account now: empty the scratch pad.
     const space = this.scratch!.space
     this.scratch = null
+    await space.end('signed-out', null)
+    await space.othersStopped(3_000)
     await space.close()
     await this.deleteSpace(space)
     return result
@@ -257,6 +362,10 @@ class Client implements SyncClient {
     if (left.length > 0) throw new SyncClientError('SIGN_OUT_INCOMPLETE', `local databases are left: ${left.join(', ')}`)
     await (await this.registry).forgetDatabases(names)
     return names
+  }
+
+  private window(): { actionWindowMs?: number } {
+    return this.o.actionWindowMs !== undefined ? { actionWindowMs: this.o.actionWindowMs } : {}
   }
 
   private databases() {
@@ -283,3 +392,19 @@ class Client implements SyncClient {
     if (this.closed) throw new SyncClientError('CLOSED', 'this client is closed')
   }
 }
+
+/** True if `p` resolved within `ms`; false if it failed or took longer. */
+const withTimeout = (p: Promise<unknown>, ms: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms)
+    p.then(
+      () => {
+        clearTimeout(timer)
+        resolve(true)
+      },
+      () => {
+        clearTimeout(timer)
+        resolve(false)
+      },
+    )
+  })

@@ -35,6 +35,13 @@ export interface ConnectionContext {
   refreshToken(stale: string): Promise<string>
   /** A close that ends the whole session (device limit, revoked): the account stops every doc. */
   sessionEnded(problem: SyncProblem): void
+  /** A connection opened: the relay is reachable (others waiting to retry may go now). */
+  reachable(): void
+  /**
+   * Checked before every frame goes out: false once the account is signing out (in this tab or another), so
+   * that no write after a sign-out ever leaves, whatever a timer or a late event does.
+   */
+  mayWrite(): boolean
 }
 
 export type ConnectionPhase = 'idle' | 'connecting' | 'waiting' | 'open' | 'stopped'
@@ -59,6 +66,8 @@ export class DocConnection {
   retryAt: number | null = null
   readonly traffic: ConnectionTraffic = { bytesSent: 0, changeBytesSent: 0, framesSent: 0 }
   onChange: () => void = () => {}
+  /** The relay acked actions (their ids) and stored up to `acked` (encoded state vector). */
+  onAcked: (ids: string[], acked: Uint8Array) => void = () => {}
 
   private readonly provider: WebsocketProvider
   private readonly awareness: Awareness
@@ -106,6 +115,14 @@ export class DocConnection {
     this.provider.on('status', this.onStatus)
     this.provider.on('sync', this.onSync)
     this.provider.on('connection-close', this.onClose)
+  }
+
+  /** Waiting to retry after a failure: try now (another connection of the account just got through). */
+  hurry(): void {
+    if (this.phase === 'waiting' && !this.destroyed) {
+      clearTimeout(this.timer)
+      void this.connect()
+    }
   }
 
   /** Starts connecting, unless already trying or stopped by a problem. */
@@ -185,6 +202,7 @@ export class DocConnection {
       return this.scheduleRetry()
     }
     if (generation !== this.generation || this.destroyed) return
+    if (!this.ctx.mayWrite()) return this.fail({ reason: 'signed-out', message: 'this account signed out on this device', closeCode: null })
     this.usedToken = token
     this.provider.params = ackParams(token)
     this.provider.connect()
@@ -209,6 +227,7 @@ export class DocConnection {
     clearTimeout(this.timer)
     this.phase = 'open'
     this.onChange()
+    this.ctx.reachable()
   }
 
   private readonly onSync = (synced: boolean): void => {
@@ -269,11 +288,12 @@ export class DocConnection {
   private receiveAck(provider: WebsocketProvider, ack: Ack): void {
     const socket = provider.ws as unknown as CountingSocket | null
     if (!socket) return
-    this.persisted.ledger.ack(socket.serial, ack.stateVector, ack.committedMessages, ack.encodedStateVector)
+    const ids = this.persisted.ledger.ack(socket.serial, ack.stateVector, ack.committedMessages, ack.encodedStateVector)
     this.persisted.saveLedger()
     this.acked = true
     this.settled()
     this.onChange()
+    this.onAcked(ids, ack.encodedStateVector)
   }
 
   private readonly afterProviderUpdate = (): void => this.persisted.ledger.clearLatest()
@@ -285,6 +305,11 @@ export class DocConnection {
       readonly serial = ++connection.serials
       frames = 0
       override send(data: Uint8Array | ArrayBuffer): void {
+        if (!connection.ctx.mayWrite()) {
+          // Signed out meanwhile: nothing more leaves this device for the account.
+          super.close(1000, 'signed out')
+          return
+        }
         const frame = data instanceof Uint8Array ? data : new Uint8Array(data)
         connection.sent(this, frame)
         super.send(data)

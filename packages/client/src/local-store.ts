@@ -7,28 +7,38 @@
  * factory is injected rather than the global, and compaction reads, merges and replaces rows in one
  * transaction. The pending ledger is written in the same transaction as the updates it describes.
  */
-import { type LedgerRecord, isLedgerRecord } from './ledger.js'
+import { type ActionRecord, type LegacyLedgerRecord, isActionRecord, isLegacyLedgerRecord } from './ledger.js'
 import { done, openDatabase, request, storageError } from './idb.js'
 
 const UPDATES = 'updates'
 const CUSTOM = 'custom'
-const LEDGER_PREFIX = 'apisync:ledger:'
+const ACTION_PREFIX = 'apisync:pending:'
+const ACKED_KEY = 'apisync:acked'
+/** Ledgers of the first layout: one record per doc instance, converted to actions when read. */
+const LEGACY_PREFIX = 'apisync:ledger:'
 
-export interface LoadedDoc {
+/** The pending ledger as stored: one record per action, the last acked state vector, older records. */
+export interface StoredLedger {
+  readonly actions: ReadonlyMap<string, ActionRecord>
+  readonly acked: Uint8Array | null
+  /** Records of the older layout, by key (delete them once their actions are stored anew). */
+  readonly legacy: ReadonlyMap<string, LegacyLedgerRecord>
+}
+
+export interface LoadedDoc extends StoredLedger {
   readonly updates: Uint8Array[]
-  /** Ledgers stored under their keys (one per doc instance that wrote; usually one). */
-  readonly ledgers: ReadonlyMap<string, LedgerRecord>
 }
 
 export interface LedgerWrite {
-  readonly key: string
-  /** null deletes the key (nothing pending: leave no empty record behind). */
-  readonly record: LedgerRecord | null
-  /** Ledger keys taken over by this one, deleted in the same transaction. */
-  readonly drop?: readonly string[]
+  /** Actions to store (replacing the stored form under their id). */
+  readonly put: readonly (readonly [string, ActionRecord])[]
+  /** Ids of actions to delete (acked). */
+  readonly del: readonly string[]
+  /** The last acked state vector, when it changed. */
+  readonly acked: Uint8Array | null
+  /** Keys of older-layout records to delete. */
+  readonly dropLegacy?: readonly string[]
 }
-
-export const ledgerKey = (clientId: number): string => `${LEDGER_PREFIX}${clientId}`
 
 export class LocalDocStore {
   private closed = false
@@ -54,27 +64,47 @@ export class LocalDocStore {
   async load(): Promise<LoadedDoc> {
     const tx = this.tx([UPDATES, CUSTOM], 'readonly')
     const updates = request(tx.objectStore(UPDATES).getAll() as IDBRequest<Uint8Array[]>)
-    // The custom store holds a few keys: read them all rather than need the implementation's IDBKeyRange.
-    const keys = request(tx.objectStore(CUSTOM).getAllKeys())
-    const values = request(tx.objectStore(CUSTOM).getAll())
+    const ledger = this.readLedger(tx)
     await done(tx)
-    const ledgers = new Map<string, LedgerRecord>()
-    const [k, v] = [await keys, await values]
-    k.forEach((key, i) => {
-      if (typeof key === 'string' && key.startsWith(LEDGER_PREFIX) && isLedgerRecord(v[i])) ledgers.set(key, v[i])
-    })
-    return { updates: (await updates).map(toBytes), ledgers }
+    return { updates: (await updates).map(toBytes), ...(await ledger) }
   }
 
-  /** Appends updates (as one row) and/or replaces a ledger, atomically; resolves once committed. */
+  /** The stored ledger alone (a tab that takes over talking to the relay reads every tab's actions). */
+  async loadLedger(): Promise<StoredLedger> {
+    const tx = this.tx([CUSTOM], 'readonly')
+    const ledger = this.readLedger(tx)
+    await done(tx)
+    return ledger
+  }
+
+  private async readLedger(tx: IDBTransaction): Promise<StoredLedger> {
+    // The custom store holds few keys: read them all rather than need the implementation's IDBKeyRange.
+    const keys = request(tx.objectStore(CUSTOM).getAllKeys())
+    const values = request(tx.objectStore(CUSTOM).getAll())
+    const actions = new Map<string, ActionRecord>()
+    const legacy = new Map<string, LegacyLedgerRecord>()
+    let acked: Uint8Array | null = null
+    const [k, v] = [await keys, await values]
+    k.forEach((key, i) => {
+      if (typeof key !== 'string') return
+      const value = v[i]
+      if (key.startsWith(ACTION_PREFIX) && isActionRecord(value)) actions.set(key.slice(ACTION_PREFIX.length), value)
+      else if (key === ACKED_KEY && (value instanceof Uint8Array || value instanceof ArrayBuffer)) acked = toBytes(value)
+      else if (key.startsWith(LEGACY_PREFIX) && isLegacyLedgerRecord(value)) legacy.set(key, value)
+    })
+    return { actions, acked, legacy }
+  }
+
+  /** Appends updates (as one row) and/or changes the ledger, atomically; resolves once committed. */
   async write(update: Uint8Array | null, ledger: LedgerWrite | null): Promise<void> {
     const tx = this.tx(ledger ? [UPDATES, CUSTOM] : [UPDATES], 'readwrite')
     if (update) tx.objectStore(UPDATES).add(update)
     if (ledger) {
       const custom = tx.objectStore(CUSTOM)
-      for (const key of ledger.drop ?? []) custom.delete(key)
-      if (ledger.record) custom.put(ledger.record, ledger.key)
-      else custom.delete(ledger.key)
+      for (const key of ledger.dropLegacy ?? []) custom.delete(key)
+      for (const id of ledger.del) custom.delete(ACTION_PREFIX + id)
+      for (const [id, record] of ledger.put) custom.put(record, ACTION_PREFIX + id)
+      if (ledger.acked) custom.put(ledger.acked, ACKED_KEY)
     }
     await done(tx)
   }

@@ -23,6 +23,7 @@ export type SyncErrorReason =
   | 'rejected' // another 44xx close code
   | 'read-only' // the relay refused this client's changes (viewer role); they stay local
   | 'storage' // local storage (IndexedDB) refused a write
+  | 'signed-out' // the account signed out on this device (in this tab or another): nothing more is sent
 
 /** A session (one signed-in app on one device) as the relay lists it. Fields past `sid` may be absent. */
 export interface DeviceSession {

@@ -1,11 +1,11 @@
 /**
  * What a host holds for one open doc: the Y.Doc, its model, and its sync status. Local data is loaded before
- * a SyncedDoc exists, so it is usable at once; syncing runs in the background.
+ * a SyncedDoc exists, so it is usable at once; syncing runs in the background (in the tab that leads).
  */
 import type * as Y from 'yjs'
-import type { ConnectionTraffic, DocConnection } from './doc-connection.js'
+import type { ConnectionTraffic } from './doc-connection.js'
 import type { PersistedDoc } from './persisted-doc.js'
-import { type Subscribable, type SyncProblem, type SyncStatus, Store, whenState } from './status.js'
+import { type Subscribable, type SyncStatus, Store, whenState } from './status.js'
 
 /** What every model shares (CollectionModel, EnvironmentModel, WorkspaceModel, RunsModel). */
 export interface Model {
@@ -16,17 +16,17 @@ export class SyncedDoc<M extends Model = Model> {
   private readonly store: Store<SyncStatus>
   private closing: Promise<void> | null = null
 
+  /** @internal Use Workspace.collection() and the like. */
   constructor(
     /** The doc name, e.g. `{workspaceId}/collection/{id}`. */
     readonly name: string,
     readonly model: M,
     private readonly persisted: PersistedDoc,
-    private readonly connection: DocConnection | null,
-    private readonly closed: () => void,
+    private readonly statusOf: () => SyncStatus,
+    private readonly trafficOf: () => Readonly<ConnectionTraffic> | null,
+    private readonly release: () => Promise<void>,
   ) {
-    this.store = new Store(this.compute())
-    persisted.onChange = () => this.update()
-    if (connection) connection.onChange = () => this.update()
+    this.store = new Store(statusOf())
   }
 
   get doc(): Y.Doc {
@@ -38,14 +38,19 @@ export class SyncedDoc<M extends Model = Model> {
     return this.store
   }
 
-  /** Bytes this doc sent to the relay (null for local-only docs). */
+  /** Bytes this doc sent to the relay (null where this tab does not talk to the relay). */
   get traffic(): Readonly<ConnectionTraffic> | null {
-    return this.connection?.traffic ?? null
+    return this.trafficOf()
   }
 
-  /** Resolves once every change made so far is committed to local storage (IndexedDB). */
+  /** Resolves once every change made so far is committed to local storage (IndexedDB); rejects if it failed. */
   whenStored(): Promise<void> {
     return this.persisted.whenStored()
+  }
+
+  /** Writes what failed to store again now (after a storage error); resolves once stored. */
+  retryStorage(): Promise<void> {
+    return this.persisted.retryStorage()
   }
 
   /** Resolves when the relay has stored every local change; rejects with SyncStoppedError on `error`. */
@@ -53,34 +58,26 @@ export class SyncedDoc<M extends Model = Model> {
     return whenState(this.store, 'in-sync', signal)
   }
 
-  /** Stores what is buffered, disconnects and closes the local database. */
+  /**
+   * The next edit starts a new pending action. Edits of one field in quick succession are one action (see
+   * Ledger); call this where a person's action visibly ends (e.g. a field lost the focus).
+   */
+  breakAction(): void {
+    this.persisted.ledger.breakAction()
+  }
+
+  /** Stores what is buffered, disconnects (unless another tab needs the doc) and closes the local database. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.connection?.destroy()
-      await this.persisted.close()
       this.model.destroy()
-      this.persisted.doc.destroy()
-      this.closed()
+      await this.release()
       this.update()
     })()
     return this.closing
   }
 
-  private update(): void {
-    this.store.set(this.compute())
-  }
-
-  private compute(): SyncStatus {
-    const c = this.connection
-    const pending = this.persisted.ledger.count
-    const stored = this.persisted.stored
-    const storageError = this.persisted.storageError
-    let error: SyncProblem | null = storageError ? { reason: 'storage', message: storageError.message, closeCode: null } : null
-    error ??= c?.problem ?? (c?.readOnly ? { reason: 'read-only', message: c.readOnly, closeCode: null } : null)
-    if (error) return { state: 'error', pending, stored, error, retryAt: null }
-    if (!c || this.closing || c.phase === 'idle' || c.phase === 'stopped') return { state: 'offline', pending, stored, error, retryAt: null }
-    if (c.phase === 'connecting' || c.phase === 'waiting') return { state: 'connecting', pending, stored, error, retryAt: c.retryAt }
-    const inSync = c.synced && c.acked && pending === 0
-    return { state: inSync ? 'in-sync' : 'syncing', pending, stored, error, retryAt: null }
+  /** @internal */
+  update(): void {
+    this.store.set(this.statusOf())
   }
 }

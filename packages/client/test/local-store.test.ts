@@ -45,7 +45,7 @@ test('whenStored resolves when the change is committed: another connection reads
   loaded.updates.forEach((u) => Y.applyUpdate(check, u))
   expect(text(check)).toBe('x')
   // The pending ledger was written in the same transaction as the update.
-  expect([...loaded.ledgers.values()].map((l) => l.changes.length)).toEqual([1])
+  expect([...loaded.actions.values()]).toEqual([{ v: 2, c: [d.doc.clientID, 1], d: 0 }])
   other.close()
   await d.close()
 })
@@ -78,14 +78,36 @@ test('many small writes are compacted into one row without losing a change', asy
   await reopened.close()
 })
 
-test('changes made in the same tick are written as one row', async () => {
+test('changes made in the same tick are written as one row (and, made to one field, are one action)', async () => {
   const idb = new IDBFactory()
   const d = await PersistedDoc.open(idb, 'batch')
   for (let i = 0; i < 50; i++) d.doc.getArray<number>('a').push([i])
+  d.doc.getArray<number>('b').push([0])
   await d.whenStored()
   expect(await d.rowCount()).toBe(1)
-  expect(d.ledger.count).toBe(50)
+  expect(d.ledger.count).toBe(2)
   await d.close()
+})
+
+test('pending actions of the older layout (one record per doc instance) are read, then stored anew', async () => {
+  const idb = new IDBFactory()
+  const store = await LocalDocStore.open(idb, 'legacy')
+  const src = new Y.Doc()
+  src.getText('t').insert(0, 'ab')
+  const tx = (store as unknown as { db: IDBDatabase }).db.transaction(['updates', 'custom'], 'readwrite')
+  tx.objectStore('updates').add(Y.encodeStateAsUpdate(src))
+  tx.objectStore('custom').put({ v: 1, changes: [[0, src.clientID, 2], [1]], acked: null }, `apisync:ledger:${src.clientID}`)
+  await new Promise((r) => (tx.oncomplete = r))
+  store.close()
+  const d = await PersistedDoc.open(idb, 'legacy')
+  expect(d.ledger.count).toBe(2)
+  await d.whenStored()
+  await d.close()
+  const again = await LocalDocStore.open(idb, 'legacy')
+  const loaded = await again.load()
+  expect(loaded.legacy.size).toBe(0)
+  expect(loaded.actions.size).toBe(2)
+  again.close()
 })
 
 test('a doc with a long stored log is compacted when opened', async () => {

@@ -3,6 +3,7 @@
  * by the account's own token, `Authorization: Bearer …`), and dev auth.
  */
 import type { Context, Hono } from 'hono'
+import { accountSpaceId } from './account-space.js'
 import type { AccessClaims, TokenVerifier } from './auth.js'
 import { DevAuth, DevAuthError } from './dev-auth.js'
 import { RelayError, TokenError } from './errors.js'
@@ -106,7 +107,8 @@ export function registerHttpApi(app: Hono, deps: HttpApiDeps): void {
     for (const id of owned) sessions.deletions.markWorkspaceDeleted(id)
     sessions.deleteAccount(claims.sub)
     deps.keyBackups.delete(claims.sub)
-    const deletedDocs = await hub.deleteWorkspaces(owned)
+    // The account's own space goes too (not marked deleted: it is the account's, and the account is gone).
+    const deletedDocs = await hub.deleteWorkspaces([...owned, accountSpaceId(claims.sub)])
     return c.json({ account: claims.sub, deletedWorkspaces: owned, deletedDocs })
   })
 

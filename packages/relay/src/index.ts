@@ -20,3 +20,4 @@ export {
   type Ack,
 } from './protocol.js'
 export { parseDocName, type DocName } from './doc-name.js'
+export { accountSpaceId, grantedRole } from './account-space.js'

@@ -3,6 +3,7 @@ import { upgradeWebSocket } from '@hono/node-server'
 import { Hono, type Context } from 'hono'
 import { cors } from 'hono/cors'
 import type { WebSocketServer } from 'ws'
+import { grantedRole } from './account-space.js'
 import { createTokenVerifier, type AuthConfig, type TokenVerifier } from './auth.js'
 import { socketListeners } from './connection.js'
 import { DevAuth } from './dev-auth.js'
@@ -175,7 +176,7 @@ export function createRelay(options: RelayOptions): Relay {
       if (!token) throw new TokenError('token missing')
       const claims = await verify(token)
       const doc = docNameFromPath(new URL(c.req.url).pathname)
-      const role = claims.ws[doc.workspaceId]
+      const role = grantedRole(claims, doc.workspaceId)
       if (!role) throw new RelayError(4403, 'workspace not granted')
       return { ok: true, claims, doc, role, wantsAck: c.req.query('ack') === '1', userAgent: c.req.header('user-agent') ?? null }
     } catch (err) {

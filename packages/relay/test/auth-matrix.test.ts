@@ -5,7 +5,7 @@
  */
 import { SignJWT, base64url, generateKeyPair } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { signToken } from '@apisync/relay'
+import { accountSpaceId, signToken } from '@apisync/relay'
 import { RawClient, SECRET, encodeSyncMessage, isPermissionDenied, someUpdate, startTestRelay, type TestRelay } from './helpers.js'
 
 const ISSUER = 'https://auth.example.test'
@@ -32,6 +32,13 @@ const token = async (claims: Parameters<TestRelay['token']>[0] = {}, options: Pa
   const t = await relay.token(claims, { ...good, ...options })
   issued.push(t)
   return t
+}
+
+const until = async (check: () => Promise<boolean>, ms = 5_000) => {
+  for (const end = Date.now() + ms; !(await check()); ) {
+    if (Date.now() > end) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 20))
+  }
 }
 
 /** Open a socket to `docName` with `tokenValue`, try to write, and return how it was closed. */
@@ -118,6 +125,18 @@ describe('auth matrix: each refusal closes with its code and stores nothing', ()
 
   it('workspace not granted → 4403', async () => {
     await expectRefused('w1/not-granted', await token({ ws: { w2: 'owner' } }), 4403, /workspace/)
+  })
+
+  it('the account’s own space (~…): granted to that account without a ws claim; to nobody else, whatever ws says', async () => {
+    const space = accountSpaceId('carol')
+    expect(space).toMatch(/^~[A-Za-z0-9_-]{43}$/)
+    const own = await attempt(`${space}/account`, await token({ sub: 'carol', sid: 'carol-1', ws: {} }))
+    await own.next((f) => f[0] === 0 && f[1] === 0) // the relay's sync step 1: admitted
+    await until(async () => (await relay.storedRows(`${space}/account`)) > 0)
+    own.close()
+    await expectRefused(`${accountSpaceId('dave')}/account`, await token({ sub: 'carol', sid: 'carol-2', ws: {} }), 4403, /workspace/)
+    // A host that names another account's space in ws grants nothing.
+    await expectRefused(`${accountSpaceId('dave')}/account`, await token({ sub: 'carol', sid: 'carol-3', ws: { [accountSpaceId('dave')]: 'owner' } }), 4403)
   })
 
   it('malformed doc name → 4400', async () => {

@@ -1,5 +1,6 @@
 /** Sessions over HTTP and WebSocket: list, revoke one, revoke all, the device limit, account deletion, dev auth. */
 import { afterEach, describe, expect, it } from 'vitest'
+import { accountSpaceId } from '@apisync/relay'
 import { RawClient, SyncClient, eventually, startTestRelay, type TestRelay } from './helpers.js'
 
 let relay: TestRelay | null = null
@@ -121,7 +122,8 @@ describe('DELETE /account', () => {
     relay = await startTestRelay()
     const alice = await relay.token({ sub: 'alice', sid: 'a1', ws: { personal: 'owner', team: 'editor' } })
     const bob = await relay.token({ sub: 'bob', sid: 'b1', ws: { personal: 'viewer', team: 'owner' } })
-    for (const doc of ['personal/manifest', 'personal/collection/c', 'team/manifest']) {
+    const space = accountSpaceId('alice')
+    for (const doc of ['personal/manifest', 'personal/collection/c', 'team/manifest', `${space}/account`]) {
       const c = await SyncClient.connect(relay.syncUrl(doc, alice, '&ack=1'))
       c.doc.getText('t').insert(0, doc)
       await c.waitForAckCovering()
@@ -133,7 +135,9 @@ describe('DELETE /account', () => {
 
     const res = await api(relay, 'DELETE', '/account', alice)
     expect(res.status).toBe(200)
-    expect(res.body).toMatchObject({ account: 'alice', deletedWorkspaces: ['personal'], deletedDocs: 2 })
+    // Her own space (~…) goes too.
+    expect(res.body).toMatchObject({ account: 'alice', deletedWorkspaces: ['personal'], deletedDocs: 3 })
+    expect(await relay.storedRows(`${space}/account`)).toBe(0)
     expect((await aliceLive.closed).code).toBe(4410)
     expect((await bobLive.closed).code).toBe(4403)
     expect(await relay.storedRows('personal/manifest')).toBe(0)

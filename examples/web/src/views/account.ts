@@ -2,6 +2,7 @@
 import type { App } from '../app.js'
 import { h } from '../dom.js'
 import { accountKeys } from '../keys.js'
+import { confirmRevoke } from './signed-out.js'
 import { badge, button, empty, relativeTime } from './ui.js'
 
 export function accountPage(app: App, page: 'sessions' | 'keys'): HTMLElement {
@@ -22,7 +23,7 @@ function sessionsPage(app: App): HTMLElement {
       h('span', { class: 'spacer' }),
       button('Refresh', () => app.act(() => app.loadSessions())),
     ),
-    h('p', { class: 'muted' }, 'Every app signed in to this account. Revoking one signs it out at once: its connections close and the relay refuses it from then on. Its unsynced edits stay on that device.'),
+    h('p', { class: 'muted' }, 'Every app signed in to this account (the list refreshes every few seconds). Revoking one signs it out at once: its connections close and the relay refuses it from then on. Its unsynced edits stay on that device, kept as a backup.'),
     app.ui.sessionsError && h('p', { class: 'form-error' }, app.ui.sessionsError),
     !sessions
       ? empty('Loading…')
@@ -42,7 +43,7 @@ function sessionsPage(app: App): HTMLElement {
                 h('td', null, relativeTime(s.firstSeen)),
                 h('td', null, relativeTime(s.lastSeen)),
                 h('td', null, s.connections ? badge('online', 'pass') : h('span', { class: 'muted' }, 'offline')),
-                h('td', { class: 'col-act' }, !s.current && button('Revoke', () => app.act(() => app.revokeSession(s.sid)), { class: 'small danger', 'data-testid': 'revoke-session' })),
+                h('td', { class: 'col-act' }, !s.current && button('Revoke…', () => confirmRevoke(app, s), { class: 'small danger', 'data-testid': 'revoke-session' })),
               ),
             ),
           ),

@@ -3,6 +3,7 @@ import type { CollectionModel, FolderSnapshot, ItemSnapshot } from '@apisync/mod
 import type { App, CollectionTab } from '../app.js'
 import { h } from '../dom.js'
 import { exportCollectionFile } from '../postman.js'
+import { description } from './markdown.js'
 import { authEditor, textEditor } from './request.js'
 import { runControls } from './run-button.js'
 import { newItemDialog } from './sidebar.js'
@@ -75,8 +76,7 @@ export function collectionEditor(app: App, collectionId: string): HTMLElement {
             button('+ New request', () => newItemDialog(app, collectionId, 'request', null), { 'data-testid': 'new-request' }),
             button('+ New folder', () => newItemDialog(app, collectionId, 'folder', null), { 'data-testid': 'new-folder' }),
           ),
-        h('h3', null, 'Description'),
-        textEditor(app, collectionId, model, collectionId, 'description', ro, { rows: '10', placeholder: 'What this API is, how to authenticate…' }),
+        description(app, collectionId, model, collectionId, ro, '10', 'What this API is, how to authenticate…'),
         snap.problems.length > 0 && h('p', { class: 'muted small' }, `${snap.problems.length} malformed entr${snap.problems.length === 1 ? 'y' : 'ies'} received from others were skipped.`),
       ],
       tab === 'variables' && [
@@ -120,8 +120,7 @@ export function folderEditor(app: App, collectionId: string, folder: FolderSnaps
         button('+ New folder here', () => newItemDialog(app, collectionId, 'folder', id)),
       ),
     h('p', { class: 'muted' }, `${folder.items.length} item(s) directly inside.`),
-    h('h3', null, 'Description'),
-    textEditor(app, collectionId, model, id, 'description', ro, { rows: '6' }),
+    description(app, collectionId, model, id, ro, '6'),
     h('h3', null, 'Auth'),
     authEditor(folder.auth, ro, (auth) => edit((m) => m.updateItem(id, { auth })), true),
     h('h3', null, 'Pre-request script'),

@@ -99,6 +99,7 @@ function conflictCard(app: App, entry: ConflictEntry): HTMLElement {
         'div',
         { class: 'conflict-custom' },
         field('', (v) => resolve({ clear: parseLike(v, alternatives[0]?.value ?? null) }), {
+          live: false,
           placeholder: 'or type another value and press Enter',
           'aria-label': 'another value',
           ...(masked ? { type: 'password' } : {}),

@@ -5,6 +5,7 @@ import { h } from '../dom.js'
 import { type VariableContext, referencedVariables, variableContext } from '../variables-in-use.js'
 import { envPicker } from './env-picker.js'
 import { responsePanel, sendButton } from './response.js'
+import { description } from './markdown.js'
 import { button, empty, field, iconButton, rowsTable, select, tabs } from './ui.js'
 import { stateOf, withVariables } from './var-field.js'
 
@@ -199,7 +200,7 @@ function tabBody(
                   if (preset)
                     edit((m) => m.transact(() => preset.headers.forEach((hd) => m.addRow(id, 'headers', { key: hd.key, value: hd.value, enabled: hd.enabled, description: hd.description }))))
                 },
-                { 'data-testid': 'apply-preset' },
+                { key: 'apply-preset', 'data-testid': 'apply-preset', 'aria-label': 'Add headers from a preset' },
               ),
             )
           : h('span'),
@@ -239,7 +240,7 @@ function tabBody(
         !ro && button('+ Save an example response', () => edit((m) => m.addResponse(id, { name: 'Example', code: 200, status: 'OK' })), { 'data-testid': 'add-example' }),
       ].filter(Boolean) as HTMLElement[]
     case 'docs':
-      return [h('h3', null, 'Description'), textEditor(app, collectionId, model, id, 'description', ro, { rows: '12', placeholder: 'Markdown welcome' })]
+      return description(app, collectionId, model, id, ro, '12')
   }
 }
 
@@ -404,7 +405,7 @@ export function authEditor(auth: Auth, ro: boolean, commit: (auth: Auth) => void
             h(
               'tr',
               { key: `new-${keys.length}` },
-              h('td', null, field('', (nk) => nk && commit(withParam(auth, type, nk, '')), { placeholder: 'add a parameter' })),
+              h('td', null, field('', (nk) => nk && commit(withParam(auth, type, nk, '')), { live: false, placeholder: 'add a parameter' })),
               h('td'),
             ),
         ),

@@ -45,7 +45,7 @@ export function runsView(app: App, collectionId: string): HTMLElement {
           '⤓ Import newman report',
           () =>
             app.act(async () => {
-              for (const file of await pickFiles()) app.toast(await importFile(app, file, collectionId))
+              for (const file of await pickFiles()) await app.done(`the import of ${file.name}`, await importFile(app, file, collectionId))
             }),
           { 'data-testid': 'import-report', class: 'primary' },
         ),

@@ -1,20 +1,27 @@
 /** The frame: top bar (workspace, sync indicator, accounts), the three panes, the status bar, overlays. */
 import type { App, Dialog } from '../app.js'
-import { h } from '../dom.js'
+import { h, memo } from '../dom.js'
 import { conflictsPane } from './conflicts.js'
 import { mainPane } from './main-pane.js'
-import { sidebar } from './sidebar.js'
+import { sidebar, sidebarState } from './sidebar.js'
+import { treeSignature } from './tree-virtual.js'
+import { deviceLimitScreen, endedScreen, keptBackups } from './signed-out.js'
 import { signInScreen } from './signin.js'
+import { pickFiles } from '../files.js'
 import { button, clock, iconButton } from './ui.js'
 
 export function shell(app: App): HTMLElement {
   if (!app.booted) return h('div', { class: 'boot' }, 'Loading…')
+  if (app.life.ended) return h('div', { class: 'root' }, endedScreen(app), overlays(app))
   if (!app.view) return h('div', { class: 'root' }, signInScreen(app), overlays(app))
+  const deviceLimit = app.status?.error?.reason === 'device-limit' && !app.ui.deviceLimitDismissed
   const conflicts = app.view.conflicts()
+  // The pane takes room only when there is something in it (the top bar's button shows the count).
+  const showConflicts = app.ui.conflictsOpen && conflicts.length > 0
   return h(
     'div',
     {
-      class: ['root', 'app', app.ui.conflictsOpen && 'with-conflicts'],
+      class: ['root', 'app', showConflicts && 'with-conflicts'],
       onclick: () => {
         if (app.ui.menu || app.ui.accountMenuOpen || app.ui.statusOpen) {
           app.ui.menu = null
@@ -26,7 +33,17 @@ export function shell(app: App): HTMLElement {
     },
     topBar(app, conflicts.length),
     banners(app),
-    h('div', { class: 'panes' }, sidebar(app), mainPane(app), app.ui.conflictsOpen && conflictsPane(app, conflicts)),
+    h(
+      'div',
+      { class: 'panes' },
+      memo(
+        'sidebar',
+        [app.view, app.view.manifest.snapshot(), treeSignature(app, app.view), sidebarState(app)],
+        () => sidebar(app),
+      ),
+      deviceLimit ? h('main', { class: 'main' }, deviceLimitScreen(app)) : mainPane(app),
+      showConflicts && conflictsPane(app, conflicts),
+    ),
     statusBar(app),
     overlays(app),
   )
@@ -92,11 +109,13 @@ export function syncIndicator(app: App): HTMLElement {
       ),
       s && h('p', { class: 'muted' }, `${s.docs} open doc${s.docs === 1 ? '' : 's'} · ${s.pending} change${s.pending === 1 ? '' : 's'} not on the relay yet`),
       h('div', { class: 'popover-title' }, 'Recent'),
-      h(
-        'ol',
-        { class: 'history', 'data-testid': 'sync-history' },
-        app.statusHistory.map((e, i) => h('li', { key: String(i), 'data-state': e.state }, h('span', { class: ['dot', `dot-${e.state}`] }), `${STATE_LABEL[e.state]} `, h('span', { class: 'muted' }, clock(e.at)))),
-      ),
+      // Built only while open: nobody reads it otherwise.
+      app.ui.statusOpen &&
+        h(
+          'ol',
+          { class: 'history', 'data-testid': 'sync-history' },
+          app.statusHistory.map((e, i) => h('li', { key: String(i), 'data-state': e.state }, h('span', { class: ['dot', `dot-${e.state}`] }), `${STATE_LABEL[e.state]} `, h('span', { class: 'muted' }, clock(e.at)))),
+        ),
     ),
   )
 }
@@ -111,7 +130,7 @@ function topBar(app: App, conflictCount: number): HTMLElement {
     h(
       'div',
       { class: 'ws-title', 'data-testid': 'workspace-title' },
-      view.local ? 'Scratch pad' : m.name || 'Untitled workspace',
+      view.local ? 'Scratch pad' : m.name || (view.manifestSynced ? 'Untitled workspace' : 'Loading workspace…'),
       view.readOnly && h('span', { class: 'badge badge-viewer', 'data-testid': 'viewer-badge' }, 'view only'),
     ),
     h('div', { class: 'spacer' }),
@@ -183,7 +202,7 @@ function accountSwitcher(app: App): HTMLElement {
               app.act(() => app.switchAccount(a.id))
             },
           },
-          h('span', { class: 'avatar small' }, initials(p?.name ?? a.name ?? '?')),
+          h('span', { class: 'avatar small' }, initials(p?.name ?? personName(a.id) ?? '?')),
           accountLabel(a.id, a.name),
           a.id === current?.id && h('span', { class: 'muted' }, ' · current'),
         )
@@ -194,9 +213,17 @@ function accountSwitcher(app: App): HTMLElement {
       current && h('div', { class: 'menu-sep' }),
       current && menuButton(app, 'Devices & sessions', () => app.select({ kind: 'sessions' }), 'open-sessions'),
       current && menuButton(app, 'Keys & recovery', () => app.select({ kind: 'keys' }), 'open-keys'),
+      current && menuButton(app, 'Import backup…', () => app.act(() => importBackup(app)), 'import-backup'),
       current && menuButton(app, 'Sign out', () => app.openDialog(signOutDialog(app)), 'sign-out', true),
+      current && menuButton(app, 'Delete account…', () => app.openDialog(deleteDialog(app)), 'delete-account', true),
     ),
   )
+}
+
+/** The person's name this browser keeps for an account (the token's `name` claim is the device's). */
+function personName(id: string): string | null {
+  const raw = localStorage.getItem(`apisync-web:profile:${id}`)
+  return raw ? ((JSON.parse(raw) as { name?: string }).name ?? null) : null
 }
 
 /** Account records keep the token's `name` claim, which dev auth sets to the device: show the stored profile. */
@@ -255,24 +282,42 @@ function signOutDialog(app: App): Dialog {
     ],
     submit: 'Sign out',
     danger: true,
-    onSubmit: (v) => app.signOut(false, v.forget === 'on'),
+    onSubmit: (v) => app.signOut(v.forget === 'on'),
   }
+}
+
+function deleteDialog(app: App): Dialog {
+  return {
+    title: `Delete the account ${app.profile?.name ?? ''}?`,
+    body: 'The relay deletes its sessions and the workspaces it owns, for every device and everyone they were shared with; this browser deletes its data. Workspaces of others it joined stay theirs. This cannot be undone.',
+    fields: [],
+    submit: 'Delete the account',
+    danger: true,
+    onSubmit: () => app.deleteAccount(),
+  }
+}
+
+/** Import backup: a `.bin` file from a sign-out, a revocation or an export, merged into this account. */
+async function importBackup(app: App): Promise<void> {
+  const [file] = await pickFiles('.bin,application/octet-stream', false)
+  if (file) await app.importBackupFile(file)
 }
 
 function banners(app: App): HTMLElement {
   const s = app.status
   const items: HTMLElement[] = []
-  if (s?.error?.reason === 'revoked')
+  const unstored = app.view?.storedState() === false && s?.error?.reason === 'storage'
+  if (unstored || (s?.error?.reason === 'storage' && app.view))
     items.push(
       h(
         'div',
-        { class: 'banner banner-error', 'data-testid': 'revoked-banner' },
-        h('strong', null, 'Signed out remotely. '),
-        'This device’s session was revoked; your unsynced edits are kept here. ',
-        button('Sign in again', () => app.act(() => app.signInAgain()), { class: 'small' }),
+        { class: 'banner banner-error', 'data-testid': 'storage-banner' },
+        h('strong', null, 'This browser refused to store your changes. '),
+        `${s?.error?.message ?? ''} They are kept in this tab only: export them before closing it, then free some space. `,
+        button('Export unsaved changes', () => app.life.exportUnsaved(), { class: 'small', 'data-testid': 'export-unsaved' }),
       ),
     )
-  else if (s?.error?.reason === 'device-limit')
+  else if (s?.error?.reason === 'device-limit' && app.ui.deviceLimitDismissed)
     items.push(
       h(
         'div',
@@ -284,6 +329,8 @@ function banners(app: App): HTMLElement {
     )
   else if (s?.error)
     items.push(h('div', { class: 'banner banner-error', 'data-testid': 'error-banner' }, h('strong', null, `${REASON[s.error.reason] ?? 'Sync stopped'}. `), s.error.message))
+  const kept = app.account ? keptBackups(app, app.life.backupsFor(app.account.id), true) : null
+  if (kept) items.push(h('div', { class: 'banner banner-warn' }, kept))
   if (app.view && !app.view.local) {
     if (app.keyState === 'no-key')
       items.push(

@@ -1,11 +1,12 @@
 /** The left pane: workspace switcher, the tree of collections, folders and requests, environments, and more. */
-import type { FolderSnapshot, IndexEntry, ItemSnapshot } from '@apisync/model'
+import type { IndexEntry, ItemSnapshot } from '@apisync/model'
 import type { App, MenuItem, Selection } from '../app.js'
 import { h } from '../dom.js'
 import { pickFiles } from '../files.js'
-import { exportCollectionFile, exportEnvironmentFile, importFile } from '../postman.js'
+import { exportEnvironmentFile, importFile } from '../postman.js'
 import type { WorkspaceView } from '../workspace-view.js'
-import { iconButton, methodBadge } from './ui.js'
+import { virtualTree } from './tree-virtual.js'
+import { iconButton } from './ui.js'
 
 export function sidebar(app: App): HTMLElement {
   const view = app.view!
@@ -22,12 +23,7 @@ export function sidebar(app: App): HTMLElement {
         iconButton('+', 'New collection', () => newCollection(app), { 'data-testid': 'new-collection' }),
       ],
     ),
-    h(
-      'div',
-      { class: 'tree', role: 'tree', 'data-testid': 'tree' },
-      m.collections.length === 0 && h('div', { class: 'empty small' }, ro ? 'No collections yet.' : 'No collections yet: create one or import a Postman file.'),
-      m.collections.map((entry) => collectionNode(app, view, entry)),
-    ),
+    virtualTree(app, view),
     section('Environments', !ro && iconButton('+', 'New environment', () => newEnvironment(app), { 'data-testid': 'new-environment' })),
     h(
       'div',
@@ -57,6 +53,14 @@ export function sidebar(app: App): HTMLElement {
   )
 }
 
+/** What the sidebar shows besides the tree, as one string (the sidebar is rebuilt only when this or the tree changed). */
+export function sidebarState(app: App): string {
+  const view = app.view!
+  const envs = view.manifest.snapshot().environments.map((e) => view.environments.get(e.docId)?.model.snapshot().name ?? e.name)
+  const d = app.ui.dragging
+  return JSON.stringify([app.selection, app.ui.renaming, d?.id ?? null, view.readOnly, view.local, view.manifestSynced, view.workspace.role, envs, app.ui.treeViewport])
+}
+
 function section(title: string, actions: unknown): HTMLElement {
   return h('div', { class: 'section-head' }, h('span', null, title), h('span', { class: 'section-actions' }, actions as HTMLElement[]))
 }
@@ -75,22 +79,28 @@ function navItem(app: App, sel: Selection, icon: string, label: string, o: { tes
 
 function workspaceSwitcher(app: App): HTMLElement {
   const view = app.view!
-  const name = view.local ? 'Scratch pad' : view.manifest.snapshot().name || 'Untitled workspace'
-  const items: MenuItem[] = []
-  if (app.account) {
-    for (const [id, role] of Object.entries(app.account.grants)) {
-      items.push({ label: `${id === app.profile?.personalWorkspace ? 'My workspace' : `Workspace ${id.slice(0, 8)}`} · ${role}${id === view.id ? ' ✓' : ''}`, action: () => app.openWorkspace(id) })
-    }
-    items.push({ label: 'Join a shared workspace…', action: () => joinDialog(app) })
-    if (!view.readOnly) items.push({ label: 'Share this workspace…', action: () => shareDialog(app) })
-  } else items.push({ label: 'Sign in to sync…', action: () => app.select({ kind: 'welcome' }) })
+  const name = view.local ? 'Scratch pad' : view.manifest.snapshot().name || (view.manifestSynced ? 'Untitled workspace' : 'Loading workspace…')
   return h(
     'button',
-    { type: 'button', class: 'ws-switcher', 'data-testid': 'workspace-switcher', onclick: (e: MouseEvent) => app.openMenu(e, items) },
+    { type: 'button', class: 'ws-switcher', 'data-testid': 'workspace-switcher', title: name, onclick: (e: MouseEvent) => app.openMenu(e, workspaceMenu(app)) },
     h('span', { class: 'ws-icon' }, view.local ? '✎' : '▣'),
     h('span', { class: 'ws-name' }, name, h('small', null, view.local ? 'this browser only' : `${view.workspace.role ?? ''} · ${view.id.slice(0, 8)}`)),
     '▾',
   )
+}
+
+/** The workspace menu, built when opened: the account's workspaces (its directory and grants), join, share. */
+function workspaceMenu(app: App): MenuItem[] {
+  const view = app.view!
+  const items: MenuItem[] = []
+  if (!app.account) return [{ label: 'Sign in to sync…', action: () => app.select({ kind: 'welcome' }) }]
+  for (const w of app.workspaceList()) {
+    const label = w.id === app.profile?.personalWorkspace ? 'My workspace' : w.name || `Workspace ${w.id.slice(0, 8)}`
+    items.push({ label: `${label} · ${w.role ?? 'no access'}${w.id === view.id ? ' ✓' : ''}`, action: () => app.openWorkspace(w.id), disabled: !w.role })
+  }
+  items.push({ label: 'Join a shared workspace…', action: () => joinDialog(app) })
+  if (!view.readOnly) items.push({ label: 'Share this workspace…', action: () => shareDialog(app) })
+  return items
 }
 
 function joinDialog(app: App): void {
@@ -134,6 +144,7 @@ function newCollection(app: App): void {
       await view.openCollection(handle.model.id)
       app.ui.expanded.add(handle.model.id)
       app.select({ kind: 'collection', collectionId: handle.model.id })
+      await app.life.stored(`the collection “${name}”`)
     },
   })
 }
@@ -148,15 +159,24 @@ function newEnvironment(app: App): void {
       const handle = await view.workspace.createEnvironment({ name: v.name?.trim() || 'New environment' })
       await view.openEnvironment(handle.model.id)
       app.select({ kind: 'environment', id: handle.model.id })
+      await app.life.stored(`the environment “${handle.model.snapshot().name}”`)
     },
   })
 }
 
+/** An apisync backup starts with its magic, `apisync-backup` (after a one-byte length). */
+const isBackupFile = async (file: File): Promise<boolean> =>
+  new TextDecoder().decode(new Uint8Array(await file.slice(0, 16).arrayBuffer()).slice(1)).startsWith('apisync-backup')
+
 async function importFiles(app: App): Promise<void> {
   app.requireWritable()
-  const files = await pickFiles()
+  const files = await pickFiles('.json,application/json,.bin')
   // A newman report goes to the collection of the same name (or comes with its own); the runs page picks one.
-  for (const file of files) app.toast(await importFile(app, file, null))
+  for (const file of files) {
+    // A backup (.bin: a sign-out's, a revocation's, an export's) is restored into the account.
+    if (await isBackupFile(file)) await app.importBackupFile(file)
+    else await app.done(`the import of ${file.name}`, await importFile(app, file, null))
+  }
 }
 
 export function confirmDelete(app: App, what: string, action: () => void): void {
@@ -169,7 +189,7 @@ export function newItemDialog(app: App, collectionId: string, kind: 'folder' | '
     title: kind === 'folder' ? 'New folder' : 'New request',
     fields: [{ name: 'name', label: 'Name', placeholder: kind === 'folder' ? 'Auth' : 'Get user' }],
     submit: 'Create',
-    onSubmit: (v) => {
+    onSubmit: async (v) => {
       const model = app.collection(collectionId)
       app.requireWritable()
       if (!model) return
@@ -178,11 +198,12 @@ export function newItemDialog(app: App, collectionId: string, kind: 'folder' | '
       app.ui.expanded.add(collectionId)
       if (parent) app.ui.expanded.add(parent)
       app.select(kind === 'folder' ? { kind: 'folder', collectionId, id } : { kind: 'request', collectionId, id })
+      await app.life.stored(`the ${kind} “${name}”`)
     },
   })
 }
 
-function moveDialog(app: App, collectionId: string, item: ItemSnapshot): void {
+export function moveDialog(app: App, collectionId: string, item: ItemSnapshot): void {
   const model = app.collection(collectionId)
   if (!model) return
   const options = [{ value: '', label: '(top level of the collection)' }]
@@ -207,55 +228,9 @@ function moveDialog(app: App, collectionId: string, item: ItemSnapshot): void {
 }
 
 // ------------------------------------------------------------------------------------------------ tree
+// The tree itself is views/tree-virtual.ts; these are the actions its rows offer.
 
-function collectionNode(app: App, view: WorkspaceView, entry: IndexEntry): HTMLElement {
-  const handle = view.collections.get(entry.docId)
-  const snap = handle?.model.snapshot()
-  const id = entry.docId
-  const name = snap?.name || entry.name || 'Untitled collection'
-  const expanded = app.ui.expanded.has(id)
-  const ro = view.readOnly
-  const selected = (app.selection.kind === 'collection' || app.selection.kind === 'runs') && app.selection.collectionId === id
-  const menu: MenuItem[] = ro
-    ? [
-        { label: 'Export as Postman file', action: () => app.act(() => exportCollectionFile(view, id)) },
-        { label: 'Run results', action: () => app.select({ kind: 'runs', collectionId: id }) },
-      ]
-    : [
-        { label: 'New request', action: () => newItemDialog(app, id, 'request', null) },
-        { label: 'New folder', action: () => newItemDialog(app, id, 'folder', null) },
-        { label: 'Rename', action: () => startRename(app, id) },
-        { label: 'Export as Postman file', action: () => app.act(() => exportCollectionFile(view, id)) },
-        { label: 'Run results', action: () => app.select({ kind: 'runs', collectionId: id }) },
-        { label: 'Delete', danger: true, action: () => confirmDelete(app, `collection “${name}”`, () => view.manifest.removeRow('collections', entry.id)) },
-      ]
-  return h(
-    'div',
-    { key: id, class: 'tree-group', role: 'treeitem', 'aria-expanded': expanded ? 'true' : 'false' },
-    h(
-      'div',
-      {
-        class: ['tree-row', 'collection-row', selected && 'selected'],
-        'data-testid': 'tree-item',
-        'data-kind': 'collection',
-        'data-name': name,
-        onclick: () => {
-          if (!expanded) app.ui.expanded.add(id)
-          app.select({ kind: 'collection', collectionId: id })
-        },
-        ...dropTarget(app, id, null, null),
-      },
-      chevron(app, id, expanded),
-      h('span', { class: 'icon' }, '▤'),
-      app.ui.renaming === id && !ro ? renameInput(app, name, (v) => renameCollection(app, view, entry, v)) : h('span', { class: 'label' }, name),
-      snap && snap.conflicts.length > 0 && h('span', { class: 'conflict-dot', title: `${snap.conflicts.length} conflict(s)` }, '⚑'),
-      iconButton('⋯', 'More', (e) => app.openMenu(e, menu), { class: 'row-menu', 'data-testid': 'item-menu' }),
-    ),
-    expanded && h('div', { class: 'tree-children' }, !snap ? h('div', { class: 'empty small' }, 'Loading…') : snap.items.length === 0 ? h('div', { class: 'empty small indent' }, 'Empty') : snap.items.map((i) => itemNode(app, view, id, i, 1))),
-  )
-}
-
-function renameCollection(app: App, view: WorkspaceView, entry: IndexEntry, name: string): void {
+export function renameCollection(app: App, view: WorkspaceView, entry: IndexEntry, name: string): void {
   app.act(() => {
     app.requireWritable()
     const model = app.collection(entry.docId)
@@ -264,28 +239,12 @@ function renameCollection(app: App, view: WorkspaceView, entry: IndexEntry, name
   })
 }
 
-function chevron(app: App, id: string, expanded: boolean): HTMLElement {
-  return h(
-    'span',
-    {
-      class: ['chevron', expanded && 'open'],
-      onclick: (e: MouseEvent) => {
-        e.stopPropagation()
-        if (expanded) app.ui.expanded.delete(id)
-        else app.ui.expanded.add(id)
-        app.invalidate()
-      },
-    },
-    '›',
-  )
-}
-
-function startRename(app: App, id: string): void {
+export function startRename(app: App, id: string): void {
   app.ui.renaming = id
   app.invalidate()
 }
 
-function renameInput(app: App, value: string, commit: (v: string) => void): HTMLElement {
+export function renameInput(app: App, value: string, commit: (v: string) => void): HTMLElement {
   const done = (e: Event) => {
     const v = (e.target as HTMLInputElement).value.trim()
     app.ui.renaming = null
@@ -307,94 +266,4 @@ function renameInput(app: App, value: string, commit: (v: string) => void): HTML
       }
     },
   })
-}
-
-function itemNode(app: App, view: WorkspaceView, collectionId: string, item: ItemSnapshot, depth: number): HTMLElement {
-  const model = view.collections.get(collectionId)!.model
-  const ro = view.readOnly
-  const isFolder = item.kind === 'folder'
-  const expanded = isFolder && app.ui.expanded.has(item.id)
-  const sel = app.selection
-  const selected = (sel.kind === 'request' || sel.kind === 'folder') && sel.id === item.id
-  const name = item.name || (isFolder ? 'Untitled folder' : 'Untitled request')
-  const menu: MenuItem[] = ro
-    ? []
-    : [
-        ...(isFolder
-          ? [
-              { label: 'New request', action: () => newItemDialog(app, collectionId, 'request', item.id) },
-              { label: 'New folder', action: () => newItemDialog(app, collectionId, 'folder', item.id) },
-            ]
-          : []),
-        { label: 'Rename', action: () => startRename(app, item.id) },
-        { label: 'Move to…', action: () => moveDialog(app, collectionId, item) },
-        { label: 'Delete', danger: true, action: () => confirmDelete(app, `${item.kind} “${name}”`, () => model.delete(item.id)) },
-      ]
-  const conflicts = model.snapshot().conflicts.filter((c) => c.ownerId === item.id).length
-  return h(
-    'div',
-    { key: item.id, class: 'tree-group', role: 'treeitem' },
-    h(
-      'div',
-      {
-        class: ['tree-row', selected && 'selected', app.ui.dragging?.id === item.id && 'dragging'],
-        style: `padding-left:${8 + depth * 14}px`,
-        'data-testid': 'tree-item',
-        'data-kind': item.kind,
-        'data-name': name,
-        'data-id': item.id,
-        draggable: ro ? 'false' : 'true',
-        ondragstart: (e: DragEvent) => {
-          app.ui.dragging = { collectionId, id: item.id }
-          e.dataTransfer?.setData('text/plain', item.id)
-          if (e.dataTransfer) e.dataTransfer.effectAllowed = 'move'
-        },
-        ondragend: () => {
-          app.ui.dragging = null
-          app.invalidate()
-        },
-        onclick: () => {
-          if (isFolder && !expanded) app.ui.expanded.add(item.id)
-          app.select(isFolder ? { kind: 'folder', collectionId, id: item.id } : { kind: 'request', collectionId, id: item.id })
-        },
-        ...dropTarget(app, collectionId, item, model.parentId(item.id) ?? null),
-      },
-      isFolder ? chevron(app, item.id, expanded) : h('span', { class: 'chevron-space' }),
-      isFolder ? h('span', { class: 'icon' }, '▸') : methodBadge(item.method),
-      app.ui.renaming === item.id && !ro ? renameInput(app, name, (v) => app.edit(collectionId, (m) => m.updateItem(item.id, { name: v }))) : h('span', { class: 'label' }, name),
-      conflicts > 0 && h('span', { class: 'conflict-dot', title: `${conflicts} conflict(s)` }, '⚑'),
-      menu.length > 0 && iconButton('⋯', 'More', (e) => app.openMenu(e, menu), { class: 'row-menu', 'data-testid': 'item-menu' }),
-    ),
-    expanded && h('div', { class: 'tree-children' }, (item as FolderSnapshot).items.map((c) => itemNode(app, view, collectionId, c, depth + 1))),
-  )
-}
-
-/** Drop rules: on a folder or collection, into it (at the end); on a request, just before it. */
-function dropTarget(app: App, collectionId: string, target: ItemSnapshot | null, targetParent: string | null): Record<string, unknown> {
-  const accepts = () => {
-    const d = app.ui.dragging
-    return d !== null && d.collectionId === collectionId && d.id !== target?.id
-  }
-  return {
-    ondragover: (e: DragEvent) => {
-      if (!accepts()) return
-      e.preventDefault()
-      ;(e.currentTarget as HTMLElement).classList.add('drop-here')
-    },
-    ondragleave: (e: DragEvent) => (e.currentTarget as HTMLElement).classList.remove('drop-here'),
-    ondrop: (e: DragEvent) => {
-      ;(e.currentTarget as HTMLElement).classList.remove('drop-here')
-      if (!accepts()) return
-      e.preventDefault()
-      const id = app.ui.dragging!.id
-      app.ui.dragging = null
-      app.edit(collectionId, (m) => {
-        if (!target) m.move(id, { parent: null })
-        else if (target.kind === 'folder') {
-          m.move(id, { parent: target.id })
-          app.ui.expanded.add(target.id)
-        } else m.move(id, { parent: targetParent, placement: { before: target.id } })
-      })
-    },
-  }
 }

@@ -2,6 +2,7 @@
 import type { App } from '../app.js'
 import { h } from '../dom.js'
 import { guessDevice } from './shell.js'
+import { keptBackups } from './signed-out.js'
 import { button } from './ui.js'
 
 export function signInScreen(app: App): HTMLElement {
@@ -35,10 +36,13 @@ export function signInScreen(app: App): HTMLElement {
           'div',
           { class: 'signin-accounts' },
           h('div', { class: 'popover-title' }, 'Signed in on this device'),
-          accounts.map((a) =>
-            button(a.name ?? a.id, () => app.act(() => app.switchAccount(a.id)), { key: a.id, class: 'wide' }),
-          ),
+          accounts.map((a) => {
+            const raw = localStorage.getItem(`apisync-web:profile:${a.id}`)
+            const person = raw ? (JSON.parse(raw) as { name: string; device: string }) : null
+            return button(person ? `${person.name} (${person.device})` : (a.name ?? a.id), () => app.act(() => app.switchAccount(a.id)), { key: a.id, class: 'wide' })
+          }),
         ),
+      keptBackups(app, app.life.keptBackups, false),
       h('div', { class: 'or' }, h('span', null, 'or')),
       button('Try it first: open the scratch pad (no account)', () => app.act(() => app.openScratchPad()), { class: 'wide', 'data-testid': 'open-scratch' }),
     ),

@@ -1,4 +1,4 @@
-/** Small building blocks shared by the views: buttons, fields that commit on change, tabs, row tables. */
+/** Small building blocks shared by the views: buttons, fields that write as you type, tabs, row tables. */
 import type { KeyValue } from '@apisync/model'
 import { type Child, type Props, h } from '../dom.js'
 
@@ -8,28 +8,46 @@ export const button = (label: Child, onclick: (e: MouseEvent) => void, props: Pr
 export const iconButton = (icon: string, title: string, onclick: (e: MouseEvent) => void, props: Props = {}): HTMLElement =>
   h('button', { type: 'button', title, 'aria-label': title, ...props, class: ['icon-btn', props.class as string], onclick }, icon)
 
+/** The value each field had when it got the focus (Escape puts it back). */
+const atFocus = new WeakMap<HTMLInputElement, string>()
+
 /**
- * A one-line field that writes once, when the person is done (Enter, Tab, leaving the field): each write is
- * one register value, which is what conflicts are made of, rather than one per keystroke.
+ * A one-line field that writes as the person types: every keystroke is stored at once (a tab closed or
+ * crashed mid-typing loses nothing), and keystrokes in one field count as one pending action (the client
+ * groups them; leaving the field ends the action). Escape puts back the value it had when it got the focus.
+ * `live: false` writes once, when the person is done (Enter, Tab, leaving): for fields that create
+ * something (a new row), which must not be created at the first keystroke.
  */
-export const field = (value: string, commit: (value: string) => void, props: Props = {}): HTMLElement =>
-  h('input', {
+export const field = (value: string, commit: (value: string) => void, props: Props & { readonly live?: boolean } = {}): HTMLElement => {
+  const { live = true, ...rest } = props
+  return h('input', {
     type: 'text',
     spellcheck: 'false',
-    ...props,
+    ...rest,
     value,
-    onchange: (e: Event) => {
-      const v = (e.target as HTMLInputElement).value
-      if (v !== value) commit(v)
-    },
+    onfocus: (e: FocusEvent) => atFocus.set(e.target as HTMLInputElement, (e.target as HTMLInputElement).value),
+    ...(live
+      ? { oninput: (e: Event) => commit((e.target as HTMLInputElement).value) }
+      : {
+          onchange: (e: Event) => {
+            const v = (e.target as HTMLInputElement).value
+            if (v !== value) commit(v)
+          },
+        }),
     onkeydown: (e: KeyboardEvent) => {
-      if (e.key === 'Enter') (e.target as HTMLInputElement).blur()
+      const input = e.target as HTMLInputElement
+      if (e.key === 'Enter') input.blur()
       if (e.key === 'Escape') {
-        ;(e.target as HTMLInputElement).value = value
-        ;(e.target as HTMLInputElement).blur()
+        const before = atFocus.get(input) ?? value
+        if (input.value !== before) {
+          input.value = before
+          if (live) commit(before)
+        }
+        input.blur()
       }
     },
   })
+}
 
 export const checkbox = (checked: boolean, commit: (checked: boolean) => void, props: Props = {}): HTMLElement =>
   h('input', { type: 'checkbox', ...props, checked, onchange: (e: Event) => commit((e.target as HTMLInputElement).checked) })
@@ -104,8 +122,8 @@ export function rowsTable<R extends { id: string; key: string; value: string; en
           'tr',
           { key: `new-${o.rows.length}`, class: 'new-row' },
           withEnabled && h('td', { class: 'col-check' }),
-          h('td', null, field('', (v) => v && o.onAdd({ key: v, value: '' }), { placeholder: 'Add a key', 'aria-label': 'new key' })),
-          h('td', null, field('', (v) => v && o.onAdd({ key: '', value: v }), { placeholder: 'value', 'aria-label': 'new value' })),
+          h('td', null, field('', (v) => v && o.onAdd({ key: v, value: '' }), { live: false, placeholder: 'Add a key', 'aria-label': 'new key' })),
+          h('td', null, field('', (v) => v && o.onAdd({ key: '', value: v }), { live: false, placeholder: 'value', 'aria-label': 'new value' })),
           withDescription && h('td', null),
           h('td', { class: 'col-act' }),
         ),
@@ -123,4 +141,6 @@ export const relativeTime = (ms: number | undefined): string => {
   return new Date(ms).toLocaleString()
 }
 
-export const clock = (ms: number): string => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+// One formatter for every call: toLocaleTimeString builds a new one each time (a millisecond or so apiece).
+const CLOCK = new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+export const clock = (ms: number): string => CLOCK.format(ms)

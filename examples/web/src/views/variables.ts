@@ -138,7 +138,7 @@ export function variablesTable(app: App, doc: DocRef, variables: readonly Variab
           'tr',
           { key: `new-${variables.length}`, class: 'new-row' },
           h('td'),
-          h('td', null, field('', (key) => key && app.act(() => app.addVariable(doc, { key, value: '' })), { placeholder: 'Add a variable', 'aria-label': 'new variable', 'data-testid': 'new-variable' })),
+          h('td', null, field('', (key) => key && app.act(() => app.addVariable(doc, { key, value: '' })), { live: false, placeholder: 'Add a variable', 'aria-label': 'new variable', 'data-testid': 'new-variable' })),
           h('td'),
           h('td'),
           h('td'),
