@@ -8,6 +8,7 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import type { DocName } from './doc-name.js'
 import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from './protocol.js'
+import { SeqTracker } from './seq-tracker.js'
 import type { StoredDoc } from './store.js'
 
 /** A connection as a room sees it. */
@@ -20,11 +21,13 @@ export interface Peer {
 export type RoomState = 'loading' | 'ready' | 'closing'
 
 export interface RoomHooks<P extends Peer> {
-  /** The doc changed: queue `update` for storage. */
-  changed(room: Room<P>, update: Uint8Array): void
+  /** The doc changed: queue `update` for storage, written by `author` (null: not by one of this relay's peers). */
+  changed(room: Room<P>, update: Uint8Array, author: P | null): void
 }
 
 const loadOrigin = Symbol('load')
+/** Committed updates from another relay (through the bus or read from the store). */
+const remoteOrigin = Symbol('remote')
 
 /**
  * The doc's state as an update (what `targetStateVector` lacks), leaving out what Yjs holds back as pending:
@@ -61,10 +64,14 @@ export class Room<P extends Peer = Peer> {
   closed: Promise<void> = Promise.resolve()
   /** The state vector of what storage holds, as of the last commit. */
   committedStateVector: Uint8Array = Y.encodeStateVector(new Y.Doc())
-  /** Updates logged in storage after the snapshot. */
-  logLength = 0
+  /** Which of the doc's sequence numbers the doc holds. */
+  readonly seqs = new SeqTracker()
+  /** The sequence number the stored snapshot covers, as far as this relay knows. */
+  snapshotSeq = 0
   unloadTimer: NodeJS.Timeout | null = null
   compactionTimer: NodeJS.Timeout | null = null
+  /** A read of missing sequence numbers is scheduled (replication.ts). */
+  repairTimer: NodeJS.Timeout | null = null
   private capture: Uint8Array[] | null = null
   /** A change was sent to peers in this turn of the event loop: later ones wait in the outbox for its end. */
   private turnOpen = false
@@ -95,8 +102,14 @@ export class Room<P extends Peer = Peer> {
     this.doc.destroy()
     this.doc = doc
     this.fullStateMessage = null
-    this.logLength = stored.logLength
+    this.seqs.reset(stored.seq)
+    this.snapshotSeq = stored.snapshotSeq
     this.committedStateVector = Y.encodeStateVector(doc)
+  }
+
+  /** Updates logged after the snapshot that this relay knows of. */
+  get logLength(): number {
+    return this.seqs.contiguous - this.snapshotSeq
   }
 
   /**
@@ -118,7 +131,32 @@ export class Room<P extends Peer = Peer> {
       this.capture = null
     }
     const echo = hadPending || captured.length > 1
-    for (const change of captured) this.publish(change, echo ? null : origin)
+    for (const change of captured) this.publish(change, echo ? null : origin, origin)
+    return true
+  }
+
+  /**
+   * Apply updates that are committed already (another relay's, through the bus or read from the store): they
+   * go to every peer, and to storage only if they completed content a peer of this relay had sent and Yjs
+   * held back as pending (that content is not stored anywhere yet). Returns false if Yjs threw: the doc must
+   * be rebuilt from storage.
+   */
+  applyCommitted(updates: readonly Uint8Array[]): boolean {
+    const hadPending = this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null
+    const captured: Uint8Array[] = (this.capture = [])
+    try {
+      Y.transact(this.doc, () => {
+        for (const update of updates) Y.applyUpdate(this.doc, update, remoteOrigin)
+      }, remoteOrigin)
+    } catch {
+      return false
+    } finally {
+      this.capture = null
+    }
+    for (const change of captured) {
+      if (hadPending) this.publish(change, null, null)
+      else this.deliverSoon(change)
+    }
     return true
   }
 
@@ -163,6 +201,7 @@ export class Room<P extends Peer = Peer> {
     this.destroyed = true
     if (this.unloadTimer) clearTimeout(this.unloadTimer)
     if (this.compactionTimer) clearTimeout(this.compactionTimer)
+    if (this.repairTimer) clearTimeout(this.repairTimer)
     this.awareness.off('update', this.onAwarenessUpdate)
     this.awareness.destroy()
     this.doc.destroy()
@@ -174,24 +213,29 @@ export class Room<P extends Peer = Peer> {
       this.fullStateMessage = null
       if (origin === loadOrigin) return
       if (this.capture) this.capture.push(update)
-      else this.publish(update, null)
+      else this.publish(update, null, null)
     })
     return doc
   }
 
   /**
-   * Queue a change for storage, and send it to every peer but the one it came from: at once if it is the
-   * turn's first, else at the end of the turn together with the others (a burst read from the sockets in one
-   * turn becomes two messages per peer, not one per change, and a lone change waits for nothing).
+   * Queue a change for storage (written by `author`), and send it to every peer but `origin`: at once if it
+   * is the turn's first, else at the end of the turn together with the others (a burst read from the sockets
+   * in one turn becomes two messages per peer, not one per change, and a lone change waits for nothing).
    */
-  private publish(update: Uint8Array, origin: P | null): void {
+  private publish(update: Uint8Array, origin: P | null, author: P | null): void {
+    this.deliverSoon(update, origin)
+    this.hooks.changed(this, update, author)
+  }
+
+  /** Send a change to every peer but `origin`, batched per turn (see publish). */
+  private deliverSoon(update: Uint8Array, origin: P | null = null): void {
     if (this.turnOpen) this.outbox.push({ update, origin })
     else {
       this.turnOpen = true
       setImmediate(this.endTurn)
       this.deliver([{ update, origin }])
     }
-    this.hooks.changed(this, update)
   }
 
   private readonly endTurn = (): void => {

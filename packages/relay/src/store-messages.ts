@@ -3,20 +3,23 @@
  * per DocStore call, one reply per request. A batch of updates travels as one packed buffer (transferred,
  * not copied), so a group commit of thousands of small updates is one message with one allocation.
  */
-import type { StoredDoc, UpdateEntry } from './store.js'
+import type { AppendedRange, Attribution, StoredDoc, UpdateEntry } from './store.js'
 
-/** Updates of a batch: doc names, and every update's bytes back to back with the offset where each ends. */
+/** Updates of a batch: doc names and authors, and every update's bytes back to back with the offset where each ends. */
 export interface PackedUpdates {
   docNames: string[]
+  authors: (Attribution | null)[]
   ends: Uint32Array
   bytes: Uint8Array
 }
 
 export type StoreCall =
   | { op: 'open' }
-  | { op: 'load'; docName: string }
+  | { op: 'load'; docName: string; after: number }
   | { op: 'appendUpdates'; packed: PackedUpdates }
-  | { op: 'compact'; docName: string; snapshot: Uint8Array }
+  | { op: 'compact'; docName: string; snapshot: Uint8Array; upTo: number }
+  | { op: 'heads'; docNames: readonly string[] }
+  | { op: 'ping' }
   | { op: 'deleteDoc'; docName: string }
   | { op: 'deletePrefix'; prefix: string }
   | { op: 'listDocs'; prefix: string | undefined }
@@ -26,8 +29,10 @@ export type StoreCall =
 export interface StoreResults {
   open: void
   load: StoredDoc
-  appendUpdates: void
-  compact: void
+  appendUpdates: AppendedRange[]
+  compact: boolean
+  heads: Map<string, number>
+  ping: void
   deleteDoc: void
   deletePrefix: number
   listDocs: string[]
@@ -46,21 +51,23 @@ export function packUpdates(entries: readonly UpdateEntry[]): PackedUpdates {
   const bytes = new Uint8Array(size)
   const ends = new Uint32Array(entries.length)
   const docNames: string[] = new Array(entries.length)
+  const authors: (Attribution | null)[] = new Array(entries.length)
   let offset = 0
-  entries.forEach(({ docName, update }, i) => {
+  entries.forEach(({ docName, update, author }, i) => {
     bytes.set(update, offset)
     offset += update.byteLength
     ends[i] = offset
     docNames[i] = docName
+    authors[i] = author ?? null
   })
-  return { docNames, ends, bytes }
+  return { docNames, authors, ends, bytes }
 }
 
-export function unpackUpdates({ docNames, ends, bytes }: PackedUpdates): UpdateEntry[] {
+export function unpackUpdates({ docNames, authors, ends, bytes }: PackedUpdates): UpdateEntry[] {
   let start = 0
   return docNames.map((docName, i) => {
     const update = bytes.subarray(start, ends[i])
     start = ends[i]
-    return { docName, update }
+    return { docName, update, author: authors[i] }
   })
 }

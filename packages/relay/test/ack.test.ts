@@ -111,18 +111,22 @@ class FlakyStore implements DocStore {
   lastWriteAt = 0
   appended = 0
   constructor(private readonly inner: SqliteDocStore) {}
-  load(name: string) {
-    return this.inner.load(name)
+  load(name: string, after?: number) {
+    return this.inner.load(name, after)
   }
   async appendUpdates(entries: readonly UpdateEntry[]) {
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs))
     if (this.failing && entries.length > 0) throw new Error('disk on fire')
     this.appended += entries.length
-    await this.inner.appendUpdates(entries)
+    const ranges = await this.inner.appendUpdates(entries)
     if (entries.length > 0) this.lastWriteAt = performance.now()
+    return ranges
   }
-  compact(name: string, snapshot: Uint8Array) {
-    return this.inner.compact(name, snapshot)
+  compact(name: string, snapshot: Uint8Array, upTo: number) {
+    return this.inner.compact(name, snapshot, upTo)
+  }
+  heads(names: readonly string[]) {
+    return this.inner.heads(names)
   }
   deleteDoc(name: string) {
     return this.inner.deleteDoc(name)
