@@ -125,7 +125,12 @@ export class BurstClient {
   acks = 0
   /** performance.now() of every ack received. */
   readonly ackTimes: number[] = []
-  private readonly writes: { id: string; clock: number }[] = []
+  /** From each write to the ack that covered it, ms. */
+  readonly ackLatencies: number[] = []
+  /** Resolves once the first connection has synced (the relay's sync step 1 arrived). */
+  readonly firstSync: Promise<void>
+  private markSynced!: () => void
+  private readonly writes: { id: string; clock: number; at: number }[] = []
   private firstUnacked = 0
   private stopped = false
   private synced = false
@@ -134,6 +139,7 @@ export class BurstClient {
     private readonly url: () => string,
     private readonly retryMs = 100,
   ) {
+    this.firstSync = new Promise((resolve) => (this.markSynced = resolve))
     this.doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === this || !this.synced) return
       this.send(encodeSync((e) => syncProtocol.writeUpdate(e, update)))
@@ -144,7 +150,7 @@ export class BurstClient {
   /** Append `id` to the doc's log. */
   write(id: string): void {
     this.doc.getArray<string>('log').push([id])
-    this.writes.push({ id, clock: Y.getState(this.doc.store, this.doc.clientID) })
+    this.writes.push({ id, clock: Y.getState(this.doc.store, this.doc.clientID), at: performance.now() })
   }
 
   get written(): number {
@@ -186,11 +192,14 @@ export class BurstClient {
   private received(frame: Uint8Array): void {
     const ack = readAck(frame)
     if (ack) {
+      const now = performance.now()
       this.acks++
-      this.ackTimes.push(performance.now())
+      this.ackTimes.push(now)
       const acked = Y.decodeStateVector(ack.stateVector).get(this.doc.clientID) ?? 0
       while (this.firstUnacked < this.writes.length && this.writes[this.firstUnacked].clock <= acked) {
-        this.ackedIds.add(this.writes[this.firstUnacked].id)
+        const write = this.writes[this.firstUnacked]
+        this.ackedIds.add(write.id)
+        this.ackLatencies.push(now - write.at)
         this.firstUnacked++
       }
       return
@@ -201,7 +210,10 @@ export class BurstClient {
     encoding.writeVarUint(encoder, 0)
     const type = syncProtocol.readSyncMessage(decoder, encoder, this.doc, this)
     // Our own changes go out as updates only once the relay has our state (its step 1 answered below).
-    if (type === syncProtocol.messageYjsSyncStep1) this.synced = true
+    if (type === syncProtocol.messageYjsSyncStep1) {
+      this.synced = true
+      this.markSynced()
+    }
     if (encoding.length(encoder) > 1) this.send(encoding.toUint8Array(encoder))
   }
 }

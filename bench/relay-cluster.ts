@@ -1,0 +1,191 @@
+/**
+ * Load test of several relays as one (issue #13): three relay processes (the CLI) on one Postgres and one
+ * Redis behind a round-robin balancer on loopback, clients spread over docs writing steadily, one relay killed
+ * with -9 halfway. At the end: every acked update must be in Postgres (0 lost), every doc identical on every
+ * client and in Postgres, and the relays' memory flat after warm-up. Prints its figures; exits non-zero if an
+ * acked update is lost or a doc diverges.
+ *
+ *   npm run bench (short: 15 s, 300 clients over 60 docs)        BENCH_CLUSTER_FULL=1: 60 s, 1,500 clients over 300 docs
+ *
+ * Sizes one by one: BENCH_CLUSTER_SECONDS, BENCH_CLUSTER_CLIENTS, BENCH_CLUSTER_DOCS, BENCH_CLUSTER_WRITE_MS
+ * (each client writes once per this interval, jittered), BENCH_CLUSTER_KILL_AT (seconds). Needs PostgreSQL and
+ * Redis (APISYNC_TEST_POSTGRES / APISYNC_TEST_REDIS, default the local ones); every request stays on loopback
+ * and the run stops by itself.
+ */
+import { randomBytes } from 'node:crypto'
+import { cpus, loadavg } from 'node:os'
+import pg from 'pg'
+import * as Y from 'yjs'
+import { signToken } from '@apisync/relay'
+import { REDIS_URL, redisPrefix, services, testDatabase } from '../packages/relay/test/services.js'
+import { BurstClient, balancer, relayCluster } from '../test/relay/cluster.js'
+import { envInt } from './lib/env.js'
+import * as fmt from './lib/format.js'
+import { summarize } from './lib/stats.js'
+
+const full = process.env.BENCH_CLUSTER_FULL === '1'
+const config = {
+  seconds: envInt('CLUSTER_SECONDS', full ? 60 : 15, { scaled: false }),
+  clients: envInt('CLUSTER_CLIENTS', full ? 1500 : 300),
+  docs: envInt('CLUSTER_DOCS', full ? 300 : 60),
+  writeMs: envInt('CLUSTER_WRITE_MS', 4000, { scaled: false }),
+  killAt: envInt('CLUSTER_KILL_AT', full ? 30 : 7, { scaled: false }),
+  relays: 3,
+}
+const warmupSeconds = Math.min(10, Math.floor(config.killAt / 2))
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+const now = () => performance.now()
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' ')
+
+async function main(): Promise<void> {
+  if (!(await services(['postgres', 'redis']))) {
+    console.log('relay-cluster: SKIPPED (PostgreSQL and Redis are needed)')
+    return
+  }
+  console.log(
+    `relay cluster load test: ${config.relays} relays (Postgres + Redis), ${config.clients} clients over ${config.docs} docs, ` +
+      `one write per client every ~${config.writeMs} ms, ${config.seconds} s, relay 2 killed (-9) at ${config.killAt} s; ` +
+      `${cpus().length} CPUs, load ${load()} at the start`,
+  )
+  const db = await testDatabase()
+  const secret = randomBytes(32).toString('base64url')
+  const cluster = await relayCluster(config.relays, { postgres: db.url, redis: REDIS_URL, prefix: redisPrefix(), secret, extraArgs: ['--max-devices', '0'] })
+  const lb = await balancer(() => cluster.relays.filter((r) => r !== null).map((r) => r!.port))
+  const clients: { doc: string; client: BurstClient }[] = []
+  let failed = false
+  try {
+    // Connect, 100 at a time.
+    const t0 = now()
+    const tokens = await Promise.all(
+      Array.from({ length: config.clients }, (_, i) => signToken({ sub: `load-${i}`, sid: `load-${i}`, ws: { w1: 'editor' } }, { secret }, { expiresIn: '1h' })),
+    )
+    for (let i = 0; i < config.clients; i += 100) {
+      const batch = tokens.slice(i, i + 100).map((t, k) => {
+        const doc = `w1/collection/load-${(i + k) % config.docs}`
+        const client = new BurstClient(() => `${lb.wsUrl}/sync/${doc}?token=${t}&ack=1`, 100 + Math.random() * 200)
+        clients.push({ doc, client })
+        return client.firstSync
+      })
+      await Promise.all(batch)
+    }
+    console.log(`connected ${clients.length} clients in ${fmt.ms(now() - t0)}`)
+
+    // Steady writes; memory samples every 5 s; the kill halfway.
+    const rss: { t: number; relays: (number | null)[] }[] = []
+    const sample = async (t: number) => {
+      const relays = await Promise.all(
+        cluster.relays.map(async (r) => {
+          if (!r) return null
+          try {
+            const text = await (await fetch(`${r.url}/metrics`)).text()
+            return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? Number.NaN)
+          } catch {
+            return null
+          }
+        }),
+      )
+      rss.push({ t, relays })
+    }
+    let writes = 0
+    let ackedBeforeKill = 0
+    let killedAt = 0
+    const start = now()
+    const timers = clients.map(({ client }, n) => {
+      let i = 0
+      const tick = () => {
+        if (now() - start >= config.seconds * 1000) return
+        client.write(`${n}:${i++}`)
+        writes++
+        timer = setTimeout(tick, config.writeMs * (0.5 + Math.random()))
+      }
+      let timer = setTimeout(tick, Math.random() * config.writeMs)
+      return () => clearTimeout(timer)
+    })
+    await sample(0)
+    for (let s = 5; s <= config.seconds; s += 5) {
+      const killNow = killedAt === 0 && s > config.killAt
+      if (killNow) {
+        await sleep(Math.max(0, start + config.killAt * 1000 - now()))
+        ackedBeforeKill = clients.reduce((n, { client }) => n + client.ackedIds.size, 0)
+        killedAt = now() - start
+        await cluster.kill(1)
+        console.log(`killed relay 2 at ${(killedAt / 1000).toFixed(1)} s (${ackedBeforeKill} updates acked so far)`)
+      }
+      await sleep(Math.max(0, start + s * 1000 - now()))
+      await sample(s)
+    }
+    const ackedAtKill = new Map(clients.map(({ client }) => [client, new Set(client.ackedIds)]))
+    await sleep(Math.max(0, start + config.seconds * 1000 - now()))
+    for (const stop of timers) stop()
+    const writeEnd = now()
+
+    // Everything acked, then converged.
+    const deadline = writeEnd + 90_000
+    while (!clients.every(({ client }) => client.allAcked) && now() < deadline) await sleep(100)
+    const allAckedMs = now() - writeEnd
+    const acked = clients.reduce((n, { client }) => n + client.ackedIds.size, 0)
+    const byDoc = new Map<string, BurstClient[]>()
+    for (const { doc, client } of clients) byDoc.set(doc, [...(byDoc.get(doc) ?? []), client])
+    const expected = new Map([...byDoc].map(([doc, cs]) => [doc, cs.flatMap((c) => [...c.ackedIds]).sort()]))
+    const sorted = (c: BurstClient) => c.ids().slice().sort()
+    const converged = () => [...byDoc].every(([doc, cs]) => cs.every((c) => c.doc.getArray('log').length === expected.get(doc)!.length))
+    while (!converged() && now() < deadline) await sleep(100)
+    const convergedMs = now() - writeEnd
+
+    // Postgres, read over a connection of our own: every acked update is there; every client equals it.
+    const client = new pg.Client({ connectionString: db.url })
+    await client.connect()
+    let lost = 0
+    let lostBeforeKill = 0
+    let diverged = 0
+    for (const [doc, cs] of byDoc) {
+      const stored = new Y.Doc()
+      const snap = await client.query('SELECT snapshot FROM apisync_docs WHERE doc = $1 AND snapshot IS NOT NULL', [doc])
+      if (snap.rows[0]) Y.applyUpdate(stored, snap.rows[0].snapshot)
+      for (const row of (await client.query('SELECT data FROM apisync_updates WHERE doc = $1 ORDER BY seq', [doc])).rows) Y.applyUpdate(stored, row.data)
+      const storedIds = new Set(stored.getArray<string>('log').toArray())
+      for (const c of cs) {
+        for (const id of c.ackedIds) if (!storedIds.has(id)) lost++
+        for (const id of ackedAtKill.get(c)!) if (!storedIds.has(id)) lostBeforeKill++
+      }
+      const want = [...storedIds].sort().join(',')
+      for (const c of cs) if (sorted(c).join(',') !== want) diverged++
+    }
+    await client.end()
+
+    const latencies = summarize(clients.flatMap(({ client }) => client.ackLatencies))
+    const reconnected = clients.filter(({ client }) => client.closes.length > 0).length
+    console.log('')
+    console.log(`writes: ${writes} in ${config.seconds} s (${fmt.rate(writes / config.seconds)}); acked: ${acked} (${ackedBeforeKill} before the kill)`)
+    console.log(`acked updates missing from Postgres: ${lost} (of those acked before the kill: ${lostBeforeKill})`)
+    console.log(`clients whose doc differs from Postgres at the end: ${diverged} of ${clients.length}`)
+    console.log(`clients that lost their relay and reconnected to another: ${reconnected}`)
+    console.log(`after the writes stopped: all acked in ${fmt.ms(allAckedMs)}, all converged in ${fmt.ms(convergedMs)}`)
+    console.log(`ack latency (write → covering ack): p50 ${fmt.ms(latencies.p50)}, p99 ${fmt.ms(latencies.p99)}, max ${fmt.ms(latencies.max)}`)
+    console.log('relay RSS (MB) every 5 s:')
+    for (const { t, relays } of rss) console.log(`  ${String(t).padStart(3)} s  ${relays.map((r) => (r === null ? '   -  ' : (r / 2 ** 20).toFixed(1).padStart(6))).join('  ')}`)
+    const at = (t: number) => rss.find((x) => x.t >= t)
+    const warm = at(warmupSeconds)
+    const beforeKill = [...rss].reverse().find((x) => x.t <= config.killAt)
+    const settled = at(config.killAt + 10)
+    const end = rss.at(-1)
+    const growth = (a: typeof warm, b: typeof warm) =>
+      a && b ? a.relays.map((r, i) => (r === null || b.relays[i] === null ? '-' : `${(((b.relays[i] as number) - r) / 2 ** 20).toFixed(1)} MB`)).join(', ') : '-'
+    console.log(`RSS growth per relay, warm-up end (${warmupSeconds} s) → kill (${config.killAt} s): ${growth(warm, beforeKill)}`)
+    console.log(`RSS growth per relay, 10 s after the kill → end (its clients moved in before): ${growth(settled, end)}`)
+    console.log(`load average at the end: ${load()}`)
+    if (lost > 0 || diverged > 0 || !converged()) {
+      failed = true
+      console.log('FAILED: acked updates lost or docs diverged')
+    }
+  } finally {
+    for (const { client } of clients) client.close()
+    await lb.close()
+    await cluster.stopAll()
+    await db.drop()
+  }
+  if (failed) process.exitCode = 1
+}
+
+await main()
