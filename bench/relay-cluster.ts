@@ -14,6 +14,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import { cpus, loadavg } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { readFileSync } from 'node:fs'
 import pg from 'pg'
 import * as Y from 'yjs'
 import { signToken } from '@apisync/relay'
@@ -33,6 +35,25 @@ const config = {
   relays: 3,
 }
 const warmupSeconds = Math.min(10, Math.floor(config.killAt / 2))
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+const cpuSeconds = (pid: number): number => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** A counter's value and a histogram's approximate quantile from Prometheus text. */
+const metric = (text: string, name: string): number => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN)
+const histogramQuantile = (text: string, name: string, q: number): number => {
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, 'gm'))].map((m) => ({ le: Number(m[1]), n: Number(m[2]) }))
+  const total = buckets.at(-1)?.n ?? 0
+  if (total === 0) return Number.NaN
+  return buckets.find((b) => b.n >= q * total)?.le ?? Number.NaN
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 const now = () => performance.now()
@@ -73,6 +94,8 @@ async function main(): Promise<void> {
 
     // Steady writes; memory samples every 5 s; the kill halfway.
     const rss: { t: number; relays: (number | null)[] }[] = []
+    const pids = cluster.relays.map((r) => r!.child.pid!)
+    const cpuAtStart = pids.map(cpuSeconds)
     const sample = async (t: number) => {
       const relays = await Promise.all(
         cluster.relays.map(async (r) => {
@@ -87,6 +110,8 @@ async function main(): Promise<void> {
       )
       rss.push({ t, relays })
     }
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+    loopDelay.enable()
     let writes = 0
     let ackedBeforeKill = 0
     let killedAt = 0
@@ -154,7 +179,16 @@ async function main(): Promise<void> {
     }
     await client.end()
 
+    loopDelay.disable()
+    const cpuUsed = pids.map((pid, i) => cpuSeconds(pid) - cpuAtStart[i])
+    const relayMetrics = await Promise.all(
+      cluster.relays.map(async (r) => (r ? await (await fetch(`${r.url}/metrics`)).text().catch(() => null) : null)),
+    )
     const latencies = summarize(clients.flatMap(({ client }) => client.ackLatencies))
+    const latencyOf = (from: number, to: number) =>
+      summarize(clients.flatMap(({ client }) => client.ackLatencies.filter((_, i) => client.ackLatencyAt[i] >= start + from && client.ackLatencyAt[i] < start + to)))
+    const beforeKillLatency = latencyOf(warmupSeconds * 1000, killedAt)
+    const afterKillLatency = latencyOf(killedAt + 10_000, config.seconds * 1000)
     const reconnected = clients.filter(({ client }) => client.closes.length > 0).length
     console.log('')
     console.log(`writes: ${writes} in ${config.seconds} s (${fmt.rate(writes / config.seconds)}); acked: ${acked} (${ackedBeforeKill} before the kill)`)
@@ -163,6 +197,17 @@ async function main(): Promise<void> {
     console.log(`clients that lost their relay and reconnected to another: ${reconnected}`)
     console.log(`after the writes stopped: all acked in ${fmt.ms(allAckedMs)}, all converged in ${fmt.ms(convergedMs)}`)
     console.log(`ack latency (write → covering ack): p50 ${fmt.ms(latencies.p50)}, p99 ${fmt.ms(latencies.p99)}, max ${fmt.ms(latencies.max)}`)
+    console.log(`  writes from warm-up end to the kill: p50 ${fmt.ms(beforeKillLatency.p50)}, p99 ${fmt.ms(beforeKillLatency.p99)}; from 10 s after the kill: p50 ${fmt.ms(afterKillLatency.p50)}, p99 ${fmt.ms(afterKillLatency.p99)}`)
+    console.log(`event-loop delay of this (client) process: p50 ${fmt.ms(loopDelay.percentile(50) / 1e6)}, p99 ${fmt.ms(loopDelay.percentile(99) / 1e6)}, max ${fmt.ms(loopDelay.max / 1e6)}`)
+    console.log(`relay CPU over the run (s): ${cpuUsed.map((c, i) => (cluster.relays[i] ? c.toFixed(1) : `${Number.isNaN(c) ? '-' : c.toFixed(1)} (killed)`)).join(', ')}`)
+    relayMetrics.forEach((text, i) => {
+      if (!text) return
+      console.log(
+        `relay ${i + 1}: commits ${metric(text, 'apisync_commits_total')}, updates committed ${metric(text, 'apisync_updates_committed_total')}, ` +
+          `bus received ${metric(text, 'apisync_bus_received_total')}, bus lag p50 ≤ ${histogramQuantile(text, 'apisync_bus_lag_seconds', 0.5) * 1000} ms / p99 ≤ ${histogramQuantile(text, 'apisync_bus_lag_seconds', 0.99) * 1000} ms, ` +
+          `gap repairs ${metric(text, 'apisync_gap_repairs_total')}, ack latency p50 ≤ ${histogramQuantile(text, 'apisync_ack_latency_seconds', 0.5) * 1000} ms / p99 ≤ ${histogramQuantile(text, 'apisync_ack_latency_seconds', 0.99) * 1000} ms`,
+      )
+    })
     console.log('relay RSS (MB) every 5 s:')
     for (const { t, relays } of rss) console.log(`  ${String(t).padStart(3)} s  ${relays.map((r) => (r === null ? '   -  ' : (r / 2 ** 20).toFixed(1).padStart(6))).join('  ')}`)
     const at = (t: number) => rss.find((x) => x.t >= t)

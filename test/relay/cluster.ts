@@ -125,8 +125,9 @@ export class BurstClient {
   acks = 0
   /** performance.now() of every ack received. */
   readonly ackTimes: number[] = []
-  /** From each write to the ack that covered it, ms. */
+  /** From each write to the ack that covered it, ms, with when the write was made (performance.now()). */
   readonly ackLatencies: number[] = []
+  readonly ackLatencyAt: number[] = []
   /** Resolves once the first connection has synced (the relay's sync step 1 arrived). */
   readonly firstSync: Promise<void>
   private markSynced!: () => void
@@ -200,6 +201,7 @@ export class BurstClient {
         const write = this.writes[this.firstUnacked]
         this.ackedIds.add(write.id)
         this.ackLatencies.push(now - write.at)
+        this.ackLatencyAt.push(write.at)
         this.firstUnacked++
       }
       return
