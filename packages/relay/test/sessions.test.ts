@@ -1,7 +1,9 @@
 /** Sessions over HTTP and WebSocket: list, revoke one, revoke all, the device limit, account deletion, dev auth. */
 import { afterEach, describe, expect, it } from 'vitest'
-import { RawClient, SyncClient, eventually, startTestRelay, type TestBackend, type TestRelay } from './helpers.js'
-import { services } from './services.js'
+import { rm } from 'node:fs/promises'
+import { silentLogger, startRelay } from '@apisync/relay'
+import { RawClient, SyncClient, eventually, startTestRelay, tempDir, type TestBackend, type TestRelay } from './helpers.js'
+import { services, testDatabase } from './services.js'
 
 // Every test runs on the embedded SQLite registry and on the Postgres one (a database of its own).
 const backends: TestBackend[] = (await services(['postgres'])) ? ['sqlite', 'postgres'] : ['sqlite']
@@ -157,6 +159,33 @@ describe.each(backends)('%s', (backend) => {
   })
 
   describe('dev auth', () => {
+    it('without a configured secret keeps its own in the store: a token still works after a restart', async () => {
+      const database = backend === 'postgres' ? await testDatabase() : null
+      const dir = await tempDir()
+      const start = () => startRelay({ auth: {}, devAuth: true, dataDir: dir, logger: silentLogger, ...(database ? { store: database.url } : {}) })
+      try {
+        let running = await start()
+        const res = await fetch(`${running.url}/dev/token`, { method: 'POST', body: JSON.stringify({ name: 'dana' }) })
+        const issued = (await res.json()) as { token: string; personalWorkspace: string }
+        const open = async () => {
+          const c = await RawClient.connect(`${running.wsUrl}/sync/${issued.personalWorkspace}/manifest?token=${issued.token}`)
+          await c.next(() => true)
+          c.close()
+        }
+        await open()
+        await running.close()
+        running = await start()
+        await open()
+        // The same name gets the same account and workspace after the restart.
+        const again = (await (await fetch(`${running.url}/dev/token`, { method: 'POST', body: JSON.stringify({ name: 'dana' }) })).json()) as { personalWorkspace: string }
+        expect(again.personalWorkspace).toBe(issued.personalWorkspace)
+        await running.close()
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+        await database?.drop()
+      }
+    })
+
     it('is off by default', async () => {
       relay = await startTestRelay({ backend })
       const res = await fetch(`${relay.running.url}/dev/token`, { method: 'POST', body: '{"name":"a"}' })
