@@ -63,7 +63,7 @@ export class PostgresRegistry implements Registry {
 
   /** Announce this relay (its heartbeat row). Call once the schema exists. */
   start(): Promise<void> {
-    return this.sessions.heartbeat([])
+    return this.sessions.heartbeat([], 0)
   }
 
   async close(): Promise<void> {
@@ -108,7 +108,7 @@ class PostgresSessionRegistry implements SessionRegistry {
         `SELECT p.sid, max(p.last_active) AS last_active, max(s.device) AS device
          FROM apisync_presence p JOIN apisync_relays r ON r.id = p.relay AND r.alive_until > now()
          LEFT JOIN apisync_sessions s ON s.sid = p.sid
-         WHERE p.account = $1 GROUP BY p.sid ORDER BY min(s.first_seen)`,
+         WHERE p.account = $1 AND s.revoked_at IS NULL GROUP BY p.sid ORDER BY min(s.first_seen)`,
         [claims.sub],
       )
       const evicted: string[] = []
@@ -154,21 +154,38 @@ class PostgresSessionRegistry implements SessionRegistry {
     this.writeTimer.unref()
   }
 
-  async heartbeat(live: readonly LiveSessionReport[]): Promise<void> {
+  /**
+   * Renew this relay's heartbeat and make its presence rows match its live sessions: rows of sessions live
+   * here are written (a failed goOffline is corrected), rows of sessions no longer live here are dropped,
+   * except those of sessions coming online (`arriving`, or written since `since`, when the report was taken).
+   */
+  async heartbeat(live: readonly LiveSessionReport[], since: number, arriving: readonly string[] = []): Promise<void> {
     await query(
       this.pool,
       `WITH me AS (
          INSERT INTO apisync_relays (id, alive_until) VALUES ($1, now() + $2 * interval '1 millisecond')
          ON CONFLICT (id) DO UPDATE SET alive_until = excluded.alive_until
-       ), counts AS (
-         UPDATE apisync_presence p SET connections = v.connections, last_active = greatest(p.last_active, v.last_active)
-         FROM unnest($3::text[], $4::int[], $5::bigint[]) AS v(sid, connections, last_active)
-         WHERE p.sid = v.sid AND p.relay = $1
+       ), present AS (
+         INSERT INTO apisync_presence AS p (sid, relay, account, connections, last_active)
+         SELECT v.sid, $1, v.account, v.connections, v.last_active
+         FROM unnest($3::text[], $4::text[], $5::int[], $6::bigint[]) AS v(sid, account, connections, last_active)
+         ON CONFLICT (sid, relay) DO UPDATE SET connections = excluded.connections, last_active = greatest(p.last_active, excluded.last_active)
+       ), stale AS (
+         DELETE FROM apisync_presence WHERE relay = $1 AND NOT (sid = ANY($3::text[])) AND NOT (sid = ANY($8::text[])) AND last_active < $7
        ), gone AS (
          DELETE FROM apisync_relays WHERE alive_until < now() - interval '10 minutes' RETURNING id
        )
        DELETE FROM apisync_presence WHERE relay IN (SELECT id FROM gone)`,
-      [this.relayId, this.o.aliveForMs, live.map((s) => s.sid), live.map((s) => s.connections), live.map((s) => s.lastActive)],
+      [
+        this.relayId,
+        this.o.aliveForMs,
+        live.map((s) => s.sid),
+        live.map((s) => s.account),
+        live.map((s) => s.connections),
+        live.map((s) => s.lastActive),
+        since,
+        arriving,
+      ],
     )
   }
 

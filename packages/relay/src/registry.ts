@@ -69,8 +69,12 @@ export interface SessionRegistry {
   goOffline(sid: string): Promise<void>
   /** Record that the session was seen (batched; never throws). */
   seen(claims: AccessClaims, userAgent: string | null): void
-  /** This relay's live sessions (connection counts, activity), and that the relay is alive. */
-  heartbeat(live: readonly LiveSessionReport[]): Promise<void>
+  /**
+   * This relay's live sessions (connection counts, activity), taken at `since` (epoch ms), and that the relay
+   * is alive. Sessions recorded as live here that are not in `live`, not `arriving` (being admitted) and have
+   * not come online since `since` are no longer live here.
+   */
+  heartbeat(live: readonly LiveSessionReport[], since: number, arriving: readonly string[]): Promise<void>
   /** The account's sessions that are not revoked. */
   list(account: string): Promise<SessionRecord[]>
   /** Revoke one session of `account`; false if it is not the account's or already revoked. */

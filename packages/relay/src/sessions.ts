@@ -195,7 +195,12 @@ export class Sessions {
     this.rechecking = true
     try {
       const live = [...this.live.values()]
-      await this.registry.heartbeat(live.map((s) => ({ sid: s.sid, account: s.account, connections: s.connections.size, lastActive: s.lastActive })))
+      const since = Date.now()
+      await this.registry.heartbeat(
+        live.map((s) => ({ sid: s.sid, account: s.account, connections: s.connections.size, lastActive: s.lastActive })),
+        since,
+        [...this.arriving.keys()],
+      )
       const found = await this.registry.invalidated({
         sids: live.map((s) => s.sid),
         accounts: [...new Set(live.map((s) => s.account))],

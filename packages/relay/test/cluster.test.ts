@@ -6,7 +6,7 @@
  */
 import * as Y from 'yjs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { RedisBus, silentLogger, startRelay, type Bus, type BusHandlers, type ControlEvent, type DocMessage, type RunningRelay, type StartRelayOptions } from '@apisync/relay'
+import { PostgresDocStore, PostgresRegistry, RedisBus, silentLogger, startRelay, type Bus, type BusHandlers, type ControlEvent, type DocMessage, type RunningRelay, type StartRelayOptions } from '@apisync/relay'
 import { RawClient, SECRET, SyncClient, eventually, readPostgresDoc } from './helpers.js'
 import { REDIS_URL, redisPrefix, services, testDatabase } from './services.js'
 
@@ -191,6 +191,32 @@ describe.skipIf(!ready)('three relays on one Postgres and one Redis', () => {
       expect(outcome.filter((o) => o === 4409).length).toBe(2)
       for (const s of sockets) s.close()
     }
+  })
+
+  it('the sessions of a relay that died (its heartbeat stopped) stop counting toward the device limit', async () => {
+    const db = await testDatabase()
+    teardown.push(() => db.drop())
+    const store = new PostgresDocStore({ url: db.url })
+    await store.opened()
+    teardown.push(() => store.close())
+    // A relay with three live sessions of one account, killed: it never heartbeats again.
+    const ghost = new PostgresRegistry({ pool: store.pool, relayId: 'ghost', aliveForMs: 1_000, logger: silentLogger })
+    await ghost.start()
+    const { signToken } = await import('@apisync/relay')
+    for (const sid of ['g1', 'g2', 'g3']) {
+      const result = await ghost.sessions.comeOnline({ sub: 'erin', sid, ws: { w1: 'owner' }, exp: 2e9 }, null, { maxDevices: 3, devicePolicy: 'refuse' })
+      expect(result.ok).toBe(true)
+    }
+    const relay = await startRelay({ auth: { secret: SECRET }, store: db.url, maxDevices: 3, logger: silentLogger })
+    teardown.push(() => relay.close())
+    const fourth = async () => (await RawClient.connect(`${relay.wsUrl}/sync/w1/doc?token=${await signToken({ sub: 'erin', sid: 'e4', ws: { w1: 'owner' } }, { secret: SECRET })}`))
+    const refused = await fourth()
+    expect((await refused.closed).code).toBe(4409)
+    await new Promise((r) => setTimeout(r, 1_200))
+    const admitted = await fourth()
+    await admitted.next(() => true)
+    expect(admitted.socket.readyState).toBe(admitted.socket.OPEN)
+    admitted.close()
   })
 
   it('revoking a session on relay A closes its socket on relay C at once (bus), and refuses it everywhere', async () => {
