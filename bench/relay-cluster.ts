@@ -83,7 +83,10 @@ async function main(): Promise<void> {
     )
     for (let i = 0; i < config.clients; i += 100) {
       const batch = tokens.slice(i, i + 100).map((t, k) => {
-        const doc = `w1/collection/load-${(i + k) % config.docs}`
+        // Consecutive clients share a doc; the balancer sends consecutive connections to different relays,
+        // so each doc has clients on every relay (cross-relay fan-out for every write).
+        const perDoc = Math.max(1, Math.floor(config.clients / config.docs))
+        const doc = `w1/collection/load-${Math.floor((i + k) / perDoc) % config.docs}`
         const client = new BurstClient(() => `${lb.wsUrl}/sync/${doc}?token=${t}&ack=1`, 100 + Math.random() * 200)
         clients.push({ doc, client })
         return client.firstSync
@@ -204,7 +207,7 @@ async function main(): Promise<void> {
       if (!text) return
       console.log(
         `relay ${i + 1}: commits ${metric(text, 'apisync_commits_total')}, updates committed ${metric(text, 'apisync_updates_committed_total')}, ` +
-          `bus received ${metric(text, 'apisync_bus_received_total')}, bus lag p50 ≤ ${histogramQuantile(text, 'apisync_bus_lag_seconds', 0.5) * 1000} ms / p99 ≤ ${histogramQuantile(text, 'apisync_bus_lag_seconds', 0.99) * 1000} ms, ` +
+          `bus published ${metric(text, 'apisync_bus_published_total')}, received ${metric(text, 'apisync_bus_received_total')}, bus lag p50 ≤ ${histogramQuantile(text, 'apisync_bus_lag_seconds', 0.5) * 1000} ms / p99 ≤ ${histogramQuantile(text, 'apisync_bus_lag_seconds', 0.99) * 1000} ms, ` +
           `gap repairs ${metric(text, 'apisync_gap_repairs_total')}, ack latency p50 ≤ ${histogramQuantile(text, 'apisync_ack_latency_seconds', 0.5) * 1000} ms / p99 ≤ ${histogramQuantile(text, 'apisync_ack_latency_seconds', 0.99) * 1000} ms`,
       )
     })
