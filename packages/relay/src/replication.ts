@@ -43,6 +43,8 @@ export class Replication<P extends Peer> {
   private readonly inbox = new Map<Room<P>, DocMessage[]>()
   private readonly timer: NodeJS.Timeout | null
   private catchingUp = false
+  /** Recent pub/sub lag (ms, moving average): a gap waits at least twice this for a late message. */
+  private lagMs = 0
 
   constructor(private readonly o: ReplicationOptions<P>) {
     this.timer = o.catchUpIntervalMs > 0 ? setInterval(() => void this.catchUp(), o.catchUpIntervalMs) : null
@@ -89,8 +91,10 @@ export class Replication<P extends Peer> {
 
   /** A message from the bus. */
   received(message: DocMessage): void {
+    const lag = Math.max(0, Date.now() - message.sentAt)
     this.o.metrics.busReceived.inc()
-    this.o.metrics.busLagSeconds.observe(Math.max(0, Date.now() - message.sentAt) / 1000)
+    this.o.metrics.busLagSeconds.observe(lag / 1000)
+    this.lagMs = 0.9 * this.lagMs + 0.1 * Math.min(lag, 10_000)
     const room = this.o.rooms().get(message.docName)
     if (!room) return
     const held = this.inbox.get(room)
@@ -144,12 +148,18 @@ export class Replication<P extends Peer> {
     this.checkGap(room)
   }
 
+  /**
+   * Schedule a repair if the room is missing something. The grace is `gapRepairDelayMs`, or twice the recent
+   * bus lag when that is longer (a loaded bus delivers late rather than never: reading the store for every
+   * late message would add load where there is too much already), and never more than the catch-up interval.
+   */
   private checkGap(room: Room<P>): void {
     if (!room.seqs.missing || room.repairTimer) return
+    const grace = Math.min(Math.max(this.o.gapRepairDelayMs, 2 * this.lagMs), Math.max(this.o.catchUpIntervalMs, this.o.gapRepairDelayMs))
     room.repairTimer = setTimeout(() => {
       room.repairTimer = null
       void this.repair(room)
-    }, this.o.gapRepairDelayMs)
+    }, grace)
     room.repairTimer.unref()
   }
 
