@@ -84,6 +84,10 @@ export function createPool(options: PostgresOptions, onIdleError: (err: Error) =
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
+    // A query that hangs (a half-open connection after a network failure) must not hold the commit queue
+    // forever: give up, fail the commit (no ack; clients resend), and let the pool make a new connection.
+    query_timeout: 30_000,
+    keepAlive: true,
     application_name: 'apisync-relay',
   })
   // An idle connection that the server closed (restart, failover) must not crash the process: the pool
