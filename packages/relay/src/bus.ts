@@ -11,7 +11,13 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 
-/** A doc's committed updates first…last (merged into one Yjs update), as published by relay `from`. */
+/**
+ * A doc's committed updates first…last (merged into one Yjs update), as published by relay `from`; or, with
+ * first = last = 0, a **preview**: changes relay `from` received from its clients in one turn and relays to
+ * its own peers at once, before they are committed. Other relays forward a preview to their peers without
+ * applying it (so that remote readers are as quick as local ones) and apply the committed message, which lists
+ * the previews it commits (`previews`) so that peers who had them are not sent the same content again.
+ */
 export interface DocMessage {
   docName: string
   from: string
@@ -20,7 +26,11 @@ export interface DocMessage {
   /** Epoch milliseconds when it was published (for the lag metric; clocks of different machines may differ). */
   sentAt: number
   update: Uint8Array
+  /** A preview: [its id]. A commit: the ids of the previews of `from` whose content it holds. */
+  previews: number[]
 }
+
+export const isPreview = (m: DocMessage): boolean => m.first === 0
 
 /** Revocations and deletions, for every relay. */
 export type ControlEvent =
@@ -69,7 +79,10 @@ export const noBus: Bus = {
 
 const DOC_MESSAGE_VERSION = 1
 
-/** `[varUint 1][varString from][varUint first][varUint last][float64 sentAt][varUint8Array update]` (doc = the channel). */
+/**
+ * `[varUint 1][varString from][varUint first][varUint last][float64 sentAt][varUint8Array update]
+ * [varUint n][varUint preview]×n` (the doc is the channel).
+ */
 export function encodeDocMessage(m: DocMessage): Uint8Array {
   const e = encoding.createEncoder()
   encoding.writeVarUint(e, DOC_MESSAGE_VERSION)
@@ -78,6 +91,8 @@ export function encodeDocMessage(m: DocMessage): Uint8Array {
   encoding.writeVarUint(e, m.last)
   encoding.writeFloat64(e, m.sentAt)
   encoding.writeVarUint8Array(e, m.update)
+  encoding.writeVarUint(e, m.previews.length)
+  for (const id of m.previews) encoding.writeVarUint(e, id)
   return encoding.toUint8Array(e)
 }
 
@@ -91,8 +106,12 @@ export function decodeDocMessage(docName: string, bytes: Uint8Array): DocMessage
     const last = decoding.readVarUint(d)
     const sentAt = decoding.readFloat64(d)
     const update = decoding.readVarUint8Array(d)
-    if (decoding.hasContent(d) || last < first || first < 1) return null
-    return { docName, from, first, last, sentAt, update }
+    const n = decoding.readVarUint(d)
+    if (n > 100_000) return null
+    const previews: number[] = []
+    for (let i = 0; i < n; i++) previews.push(decoding.readVarUint(d))
+    if (decoding.hasContent(d) || last < first || (first === 0 ? last !== 0 || n !== 1 : false)) return null
+    return { docName, from, first, last, sentAt, update, previews }
   } catch {
     return null
   }

@@ -21,13 +21,15 @@ export interface AckTarget {
 interface PendingDoc {
   updates: Uint8Array[]
   authors: (Attribution | null)[]
+  /** The turns the updates were made in (room.ts): the previews whose content this batch commits. */
+  turns: Set<number>
   /** Per target: its message count to acknowledge and when the oldest unacked one arrived (ms). */
   acks: Map<AckTarget, { count: number; since: number }>
 }
 
 export interface CommitHooks<P extends Peer> {
-  /** A batch with changes to `room` is durable: `updates`, numbered `range.first` … `range.last`. */
-  committed(room: Room<P>, range: AppendedRange, updates: Uint8Array[]): void
+  /** A batch with changes to `room` is durable: `updates`, numbered `range.first` … `range.last`, made in `turns`. */
+  committed(room: Room<P>, range: AppendedRange, updates: Uint8Array[], turns: number[]): void
   /** A batch failed: these rooms' in-memory docs are ahead of storage and must be dropped. */
   failed(rooms: Room<P>[], error: unknown): void
 }
@@ -46,10 +48,11 @@ export class CommitQueue<P extends Peer = Peer> {
   ) {}
 
   /** Queue a doc change for the next commit. */
-  add(room: Room<P>, update: Uint8Array, author: Attribution | null): void {
+  add(room: Room<P>, update: Uint8Array, author: Attribution | null, turn: number): void {
     const entry = this.entry(room)
     entry.updates.push(update)
     entry.authors.push(author)
+    entry.turns.add(turn)
     this.schedule()
   }
 
@@ -114,7 +117,7 @@ export class CommitQueue<P extends Peer = Peer> {
       this.metrics.commitSeconds.observe((now - started) / 1000)
     }
     const rangeOf = new Map(ranges.map((r) => [r.docName, r]))
-    for (const [room, { updates, acks }] of batch) {
+    for (const [room, { updates, acks, turns }] of batch) {
       const stateVector = stateVectors.get(room)!
       room.committedStateVector = stateVector
       for (const [target, { count, since }] of acks) {
@@ -123,13 +126,13 @@ export class CommitQueue<P extends Peer = Peer> {
         this.metrics.ackSeconds.observe((now - since) / 1000)
       }
       const range = rangeOf.get(room.name)
-      if (updates.length > 0 && range) this.hooks.committed(room, range, updates)
+      if (updates.length > 0 && range) this.hooks.committed(room, range, updates, [...turns])
     }
   }
 
   private entry(room: Room<P>): PendingDoc {
     let entry = this.pending.get(room)
-    if (!entry) this.pending.set(room, (entry = { updates: [], authors: [], acks: new Map() }))
+    if (!entry) this.pending.set(room, (entry = { updates: [], authors: [], turns: new Set(), acks: new Map() }))
     return entry
   }
 

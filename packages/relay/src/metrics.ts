@@ -101,6 +101,8 @@ export class RelayMetrics {
   readonly busPublished = new Counter('apisync_bus_published_total', 'Doc messages published to the other relays (one per doc per commit)')
   readonly busPublishFailures = new Counter('apisync_bus_publish_failures_total', 'Doc messages that could not be published (repaired from the store)')
   readonly busReceived = new Counter('apisync_bus_received_total', 'Doc messages received from other relays')
+  readonly busPreviewsPublished = new Counter('apisync_bus_previews_published_total', 'Previews published: changes relayed to other relays before their commit')
+  readonly busPreviewsReceived = new Counter('apisync_bus_previews_received_total', 'Previews received from other relays (forwarded to peers, not applied)')
   readonly busLagSeconds = new Histogram(
     'apisync_bus_lag_seconds',
     'Pub/sub lag: from another relay publishing a commit to this relay receiving it (wall clocks)',
@@ -145,6 +147,8 @@ export class RelayMetrics {
       this.busPublished,
       this.busPublishFailures,
       this.busReceived,
+      this.busPreviewsPublished,
+      this.busPreviewsReceived,
       this.busLagSeconds,
       this.gapRepairs,
     ]

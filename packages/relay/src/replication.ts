@@ -1,7 +1,10 @@
 /**
  * Keeping a loaded doc level with what other relays commit to the shared store. After a commit the relay
  * publishes the doc's new updates with their sequence numbers on the bus; relays holding the doc apply them
- * and relay them to their own connections. The store stays the truth:
+ * and relay them to their own connections. Before that, at the end of the turn in which its clients' changes
+ * arrived, it publishes them as a preview, which other relays only forward to their peers (without applying
+ * it), so that a reader on another relay gets a change as soon as a reader on the same relay does, not a
+ * commit later. The store stays the truth:
  *
  * - a room that holds seq n and receives n + 2 (or learns that the doc is at n + 2) is missing n + 1: after a
  *   short grace (`gapRepairDelayMs`: the message may only be late) it reads everything after n from the store;
@@ -15,7 +18,7 @@
  */
 import * as Y from 'yjs'
 import type { Bus, DocMessage } from './bus.js'
-import { noBus } from './bus.js'
+import { isPreview, noBus } from './bus.js'
 import type { Logger } from './logger.js'
 import { describeError } from './logger.js'
 import type { RelayMetrics } from './metrics.js'
@@ -78,24 +81,38 @@ export class Replication<P extends Peer> {
     if (this.o.rooms().get(room.name) === undefined) this.o.bus.unsubscribe(room.name)
   }
 
-  /** This relay committed `updates` to the room's doc as `range`: number them, and tell the other relays. */
-  committed(room: Room<P>, range: AppendedRange, updates: Uint8Array[]): void {
+  /** This relay committed `updates` (made in `turns`) to the room's doc as `range`: number them, and tell the other relays. */
+  committed(room: Room<P>, range: AppendedRange, updates: Uint8Array[], turns: number[]): void {
     room.seqs.add(range.first, range.last)
     if (this.o.bus !== noBus) {
       const update = updates.length === 1 ? updates[0] : Y.mergeUpdates(updates)
-      this.o.bus.publish({ docName: room.name, from: this.o.relayId, first: range.first, last: range.last, sentAt: Date.now(), update })
+      this.o.bus.publish({ docName: room.name, from: this.o.relayId, first: range.first, last: range.last, sentAt: Date.now(), update, previews: turns })
       this.o.metrics.busPublished.inc()
     }
     this.checkGap(room)
   }
 
+  /** A turn's changes from this relay's peers, not committed yet: other relays' peers get them now. */
+  turnEnded(room: Room<P>, turn: number, changes: Uint8Array[]): void {
+    if (this.o.bus === noBus) return
+    const update = changes.length === 1 ? changes[0] : Y.mergeUpdates(changes)
+    this.o.bus.publish({ docName: room.name, from: this.o.relayId, first: 0, last: 0, sentAt: Date.now(), update, previews: [turn] })
+    this.o.metrics.busPreviewsPublished.inc()
+  }
+
   /** A message from the bus. */
   received(message: DocMessage): void {
     const lag = Math.max(0, Date.now() - message.sentAt)
+    const room = this.o.rooms().get(message.docName)
+    if (isPreview(message)) {
+      this.o.metrics.busPreviewsReceived.inc()
+      // Only to peers of a loaded doc; a loading one gets the content with the commit.
+      if (room?.state === 'ready' && !this.inbox.has(room)) room.forward(message.update, `${message.from}:${message.previews[0]}`)
+      return
+    }
     this.o.metrics.busReceived.inc()
     this.o.metrics.busLagSeconds.observe(lag / 1000)
     this.lagMs = 0.9 * this.lagMs + 0.1 * Math.min(lag, 10_000)
-    const room = this.o.rooms().get(message.docName)
     if (!room) return
     const held = this.inbox.get(room)
     if (held) held.push(message)
@@ -139,7 +156,9 @@ export class Replication<P extends Peer> {
 
   private apply(room: Room<P>, message: DocMessage): void {
     if (room.seqs.holds(message.first, message.last)) return
-    if (!room.applyCommitted([message.update])) {
+    // Peers that had every preview of this content need not get it again.
+    const previewed = room.previewed(message.previews.map((id) => `${message.from}:${id}`))
+    if (!room.applyCommitted([message.update], !previewed)) {
       this.o.logger.error('replication.apply-failed', { doc: room.name, first: message.first, last: message.last })
       this.o.reload(room)
       return

@@ -21,11 +21,18 @@ export interface Peer {
 export type RoomState = 'loading' | 'ready' | 'closing'
 
 export interface RoomHooks<P extends Peer> {
-  /** The doc changed: queue `update` for storage, written by `author` (null: not by one of this relay's peers). */
-  changed(room: Room<P>, update: Uint8Array, author: P | null): void
+  /**
+   * The doc changed: queue `update` for storage, written by `author` (null: not by one of this relay's peers),
+   * in turn `turn` (see `turnEnded`).
+   */
+  changed(room: Room<P>, update: Uint8Array, author: P | null, turn: number): void
+  /** A turn that changed the doc ended: `changes` are what it changed, for other relays' peers (a preview). */
+  turnEnded?(room: Room<P>, turn: number, changes: Uint8Array[]): void
 }
 
 const loadOrigin = Symbol('load')
+/** Turns are numbered across all rooms of the process, so that a preview id is never reused (a reloaded room). */
+let nextTurn = 1
 /** Committed updates from another relay (through the bus or read from the store). */
 const remoteOrigin = Symbol('remote')
 
@@ -75,6 +82,14 @@ export class Room<P extends Peer = Peer> {
   private capture: Uint8Array[] | null = null
   /** A change was sent to peers in this turn of the event loop: later ones wait in the outbox for its end. */
   private turnOpen = false
+  /** This turn's number (the id of its preview, see RoomHooks.turnEnded). */
+  private turn = 0
+  /** This turn's changes to the doc (not those of other relays, which they preview themselves). */
+  private turnChanges: Uint8Array[] = []
+  /** Counts joins: a peer that joined after a preview was forwarded did not get it. */
+  joins = 0
+  /** Previews of other relays forwarded to the peers, by `{relay}:{turn}`, with `joins` when forwarded. */
+  readonly forwarded = new Map<string, { joins: number; at: number }>()
   /** Changes held back until the end of the turn, each with the peer it came from (null: send to all). */
   private outbox: { update: Uint8Array; origin: P | null }[] = []
   /** Sync step 2 for a client that has nothing yet (most joins), until the doc changes. */
@@ -141,7 +156,7 @@ export class Room<P extends Peer = Peer> {
    * held back as pending (that content is not stored anywhere yet). Returns false if Yjs threw: the doc must
    * be rebuilt from storage.
    */
-  applyCommitted(updates: readonly Uint8Array[]): boolean {
+  applyCommitted(updates: readonly Uint8Array[], deliver = true): boolean {
     const hadPending = this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null
     const captured: Uint8Array[] = (this.capture = [])
     try {
@@ -155,7 +170,33 @@ export class Room<P extends Peer = Peer> {
     }
     for (const change of captured) {
       if (hadPending) this.publish(change, null, null)
-      else this.deliverSoon(change)
+      else if (deliver) this.deliverSoon(change)
+    }
+    return true
+  }
+
+  /**
+   * Send another relay's change that is not committed yet (a preview) to every peer, without applying it to
+   * this doc: this doc holds only what is committed or was sent by its own peers, which is what acks rely on.
+   * The committed change follows through `applyCommitted`.
+   */
+  forward(update: Uint8Array, id: string): void {
+    this.deliverSoon(update)
+    const now = Date.now()
+    this.forwarded.set(id, { joins: this.joins, at: now })
+    // Previews whose commit never came (their relay died) are forgotten after a while.
+    for (const [key, { at }] of this.forwarded) {
+      if (this.forwarded.size <= 1000 && now - at < 30_000) break
+      this.forwarded.delete(key)
+    }
+  }
+
+  /** Whether every peer has had these previews already (each forwarded, and nobody joined since). */
+  previewed(ids: readonly string[]): boolean {
+    if (ids.length === 0) return false
+    for (const id of ids) {
+      const f = this.forwarded.get(id)
+      if (!f || f.joins !== this.joins) return false
     }
     return true
   }
@@ -186,6 +227,7 @@ export class Room<P extends Peer = Peer> {
   }
 
   join(peer: P): void {
+    this.joins++
     this.peers.add(peer)
   }
 
@@ -225,7 +267,8 @@ export class Room<P extends Peer = Peer> {
    */
   private publish(update: Uint8Array, origin: P | null, author: P | null): void {
     this.deliverSoon(update, origin)
-    this.hooks.changed(this, update, author)
+    this.turnChanges.push(update)
+    this.hooks.changed(this, update, author, this.turn)
   }
 
   /** Send a change to every peer but `origin`, batched per turn (see publish). */
@@ -233,6 +276,7 @@ export class Room<P extends Peer = Peer> {
     if (this.turnOpen) this.outbox.push({ update, origin })
     else {
       this.turnOpen = true
+      this.turn = nextTurn++
       setImmediate(this.endTurn)
       this.deliver([{ update, origin }])
     }
@@ -243,6 +287,9 @@ export class Room<P extends Peer = Peer> {
     const outbox = this.outbox
     this.outbox = []
     if (outbox.length > 0) this.deliver(outbox)
+    const changes = this.turnChanges
+    this.turnChanges = []
+    if (changes.length > 0 && !this.destroyed) this.hooks.turnEnded?.(this, this.turn, changes)
   }
 
   /**

@@ -69,8 +69,8 @@ export class SyncHub implements ConnectionHooks {
     this.commits = new CommitQueue<Connection>(
       o.store,
       {
-        committed: (room, range, updates) => {
-          this.replication.committed(room, range, updates)
+        committed: (room, range, updates, turns) => {
+          this.replication.committed(room, range, updates, turns)
           this.maybeCompact(room)
         },
         failed: (rooms) => this.dropRooms(rooms, 1011, 'storage failure'),
@@ -296,7 +296,10 @@ export class SyncHub implements ConnectionHooks {
       await existing.ready
       if (this.rooms.get(doc.name) === existing) return existing
     }
-    const room = new Room<Connection>(doc, { changed: (r, update, author) => this.commits.add(r, update, author?.author ?? null) })
+    const room = new Room<Connection>(doc, {
+      changed: (r, update, author, turn) => this.commits.add(r, update, author?.author ?? null, turn),
+      turnEnded: (r, turn, changes) => this.replication.turnEnded(r, turn, changes),
+    })
     this.rooms.set(doc.name, room)
     room.ready = this.load(room)
     await room.ready

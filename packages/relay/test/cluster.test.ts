@@ -6,7 +6,7 @@
  */
 import * as Y from 'yjs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { PostgresDocStore, PostgresRegistry, RedisBus, silentLogger, startRelay, type Bus, type BusHandlers, type ControlEvent, type DocMessage, type RunningRelay, type StartRelayOptions } from '@apisync/relay'
+import { PostgresDocStore, PostgresRegistry, RedisBus, silentLogger, startRelay, type Bus, type DocStore, type BusHandlers, type ControlEvent, type DocMessage, type RunningRelay, type StartRelayOptions } from '@apisync/relay'
 import { RawClient, SECRET, SyncClient, eventually, readPostgresDoc } from './helpers.js'
 import { REDIS_URL, redisPrefix, services, testDatabase } from './services.js'
 
@@ -111,6 +111,65 @@ describe.skipIf(!ready)('three relays on one Postgres and one Redis', () => {
     const received = c.relays.map((r) => r.relay.metrics.busReceived.get())
     expect(received.every((n) => n > 0)).toBe(true)
     for (const x of clients) x.close()
+  })
+
+  it('a reader on another relay gets a change as soon as a local reader does, before its commit, and only once', async () => {
+    const db = await testDatabase()
+    teardown.push(() => db.drop())
+    const prefix = redisPrefix()
+    const pgStore = new PostgresDocStore({ url: db.url })
+    await pgStore.opened()
+    teardown.push(() => pgStore.close())
+    // Relay A's commits take 400 ms.
+    let lastCommitAt = 0
+    const slow: DocStore = {
+      load: (name, after) => pgStore.load(name, after),
+      appendUpdates: async (entries) => {
+        await new Promise((r) => setTimeout(r, 400))
+        const ranges = await pgStore.appendUpdates(entries)
+        lastCommitAt = performance.now()
+        return ranges
+      },
+      compact: (name, snapshot, upTo) => pgStore.compact(name, snapshot, upTo),
+      heads: (names) => pgStore.heads(names),
+      deleteDoc: (name) => pgStore.deleteDoc(name),
+      deletePrefix: (prefix) => pgStore.deletePrefix(prefix),
+      listDocs: (prefix) => pgStore.listDocs(prefix),
+      close: async () => {},
+    }
+    const registry = new PostgresRegistry({ pool: pgStore.pool, relayId: 'slow-a', aliveForMs: 10_000, logger: silentLogger })
+    await registry.start()
+    const a = await startRelay({ auth: { secret: SECRET }, store: slow, registry, bus: REDIS_URL, busPrefix: prefix, relayId: 'slow-a', logger: silentLogger })
+    const b = await startRelay({ auth: { secret: SECRET }, store: db.url, bus: REDIS_URL, busPrefix: prefix, relayId: 'b', logger: silentLogger })
+    teardown.push(async () => {
+      await Promise.all([a.close(), b.close()])
+      await registry.close()
+    })
+    const { signToken } = await import('@apisync/relay')
+    const url = async (r: typeof a, sid: string) => `${r.wsUrl}/sync/w1/doc?token=${await signToken({ sub: sid, sid, ws: { w1: 'owner' } }, { secret: SECRET })}&ack=1`
+    const writer = await SyncClient.connect(await url(a, 'writer'))
+    const remote = await SyncClient.connect(await url(b, 'remote'))
+    await Promise.all([writer.whenSynced(), remote.whenSynced()])
+    const updateFrames = () => remote.raw.frames.filter((f) => f[0] === 0 && f[1] === 2).length
+    const before = updateFrames()
+    for (let i = 0; i < 5; i++) {
+      const sentAt = performance.now()
+      writer.doc.getArray<number>('a').push([i])
+      await eventually(() => remote.doc.getArray('a').length === i + 1, 5_000, 'the remote reader has it')
+      // It arrived well before relay A's 400 ms commit could have finished.
+      expect(performance.now() - sentAt).toBeLessThan(350)
+      await writer.waitForAckCovering()
+      expect(lastCommitAt).toBeGreaterThan(sentAt + 350)
+    }
+    // Each change reached the remote reader once: as a preview, not again with its commit.
+    await new Promise((r) => setTimeout(r, 300))
+    expect(updateFrames() - before).toBe(5)
+    expect(b.relay.metrics.busPreviewsReceived.get()).toBeGreaterThanOrEqual(5)
+    // Relay B's own doc holds only committed content: what it stores and serves is what Postgres has.
+    const late = await SyncClient.connect(await url(b, 'late'))
+    await late.whenSynced()
+    expect(late.doc.getArray('a').toArray()).toEqual([0, 1, 2, 3, 4])
+    for (const x of [writer, remote, late]) x.close()
   })
 
   it('a lost bus message is read from Postgres (gap repair): every client converges', async () => {
