@@ -25,6 +25,9 @@ import type { RelayMetrics } from './metrics.js'
 import type { Peer, Room } from './room.js'
 import type { AppendedRange, DocStore } from './store.js'
 
+/** A turn with more changes than this is not previewed (see `turnEnded`). */
+const MAX_PREVIEW_CHANGES = 16
+
 export interface ReplicationOptions<P extends Peer> {
   store: DocStore
   bus: Bus
@@ -92,9 +95,13 @@ export class Replication<P extends Peer> {
     this.checkGap(room)
   }
 
-  /** A turn's changes from this relay's peers, not committed yet: other relays' peers get them now. */
+  /**
+   * A turn's changes from this relay's peers, not committed yet: other relays' peers get them now. Only for a
+   * turn of a few changes (steady editing, where latency matters): merging a burst's thousands of updates
+   * costs more than it saves, and the burst's commit, merged once, follows within a commit's time.
+   */
   turnEnded(room: Room<P>, turn: number, changes: Uint8Array[]): void {
-    if (this.o.bus === noBus) return
+    if (this.o.bus === noBus || changes.length > MAX_PREVIEW_CHANGES) return
     const update = changes.length === 1 ? changes[0] : Y.mergeUpdates(changes)
     this.o.bus.publish({ docName: room.name, from: this.o.relayId, first: 0, last: 0, sentAt: Date.now(), update, previews: [turn] })
     this.o.metrics.busPreviewsPublished.inc()
