@@ -28,7 +28,14 @@ export interface RoomHooks<P extends Peer> {
   changed(room: Room<P>, update: Uint8Array, author: P | null, turn: number): void
   /** A turn that changed the doc ended: `changes` are what it changed, for other relays' peers (a preview). */
   turnEnded?(room: Room<P>, turn: number, changes: Uint8Array[]): void
+  /**
+   * Content these peers sent that Yjs held back as pending has now integrated (nothing is pending any more):
+   * it is queued for storage, and they are owed an ack after that commit.
+   */
+  integrated?(room: Room<P>, peers: P[]): void
 }
+
+const hasPending = (doc: Y.Doc): boolean => doc.store.pendingStructs !== null || doc.store.pendingDs !== null
 
 const loadOrigin = Symbol('load')
 /** Turns are numbered across all rooms of the process, so that a preview id is never reused (a reloaded room). */
@@ -88,6 +95,8 @@ export class Room<P extends Peer = Peer> {
   private turnChanges: Uint8Array[] = []
   /** Counts joins: a peer that joined after a preview was forwarded did not get it. */
   joins = 0
+  /** Peers whose updates left the doc with pending content: owed an ack once it integrates. */
+  private readonly awaiting = new Set<P>()
   /** Previews of other relays forwarded to the peers, by `{relay}:{turn}`, with `joins` when forwarded. */
   readonly forwarded = new Map<string, { joins: number; at: number }>()
   /** Changes held back until the end of the turn, each with the peer it came from (null: send to all). */
@@ -136,7 +145,7 @@ export class Room<P extends Peer = Peer> {
    * nested transaction (e.g. Y.Text formatting cleanup) ran.
    */
   applyUpdate(update: Uint8Array, origin: P): boolean {
-    const hadPending = this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null
+    const hadPending = hasPending(this.doc)
     const captured: Uint8Array[] = (this.capture = [])
     try {
       Y.applyUpdate(this.doc, update, origin)
@@ -147,7 +156,17 @@ export class Room<P extends Peer = Peer> {
     }
     const echo = hadPending || captured.length > 1
     for (const change of captured) this.publish(change, echo ? null : origin, origin)
+    if (hasPending(this.doc)) this.awaiting.add(origin)
+    else this.settleAwaiting(origin)
     return true
+  }
+
+  /** Nothing is pending: the peers whose content was, other than `except` (acked anyway), are owed an ack. */
+  private settleAwaiting(except?: P): void {
+    if (this.awaiting.size === 0) return
+    const owed = [...this.awaiting].filter((p) => p !== except && this.peers.has(p))
+    this.awaiting.clear()
+    if (owed.length > 0) this.hooks.integrated?.(this, owed)
   }
 
   /**
@@ -172,6 +191,7 @@ export class Room<P extends Peer = Peer> {
       if (hadPending) this.publish(change, null, null)
       else if (deliver) this.deliverSoon(change)
     }
+    if (hadPending && !hasPending(this.doc)) this.settleAwaiting()
     return true
   }
 
@@ -232,6 +252,7 @@ export class Room<P extends Peer = Peer> {
   }
 
   leave(peer: P): void {
+    this.awaiting.delete(peer)
     if (!this.peers.delete(peer)) return
     if (peer.awarenessIds && peer.awarenessIds.size > 0) {
       awarenessProtocol.removeAwarenessStates(this.awareness, [...peer.awarenessIds], null)

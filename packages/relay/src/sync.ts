@@ -299,6 +299,9 @@ export class SyncHub implements ConnectionHooks {
     const room = new Room<Connection>(doc, {
       changed: (r, update, author, turn) => this.commits.add(r, update, author?.author ?? null, turn),
       turnEnded: (r, turn, changes) => this.replication.turnEnded(r, turn, changes),
+      integrated: (r, peers) => {
+        for (const conn of peers) if (!conn.closed && conn.wantsAck) this.commits.ackAfterCommit(r, conn, conn.updateMessages)
+      },
     })
     this.rooms.set(doc.name, room)
     room.ready = this.load(room)
