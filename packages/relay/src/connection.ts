@@ -67,6 +67,10 @@ export class Connection implements Peer, AckTarget, LiveConnection {
     this.socket.on('pong', onPong)
   }
 
+  get readOnly(): boolean {
+    return this.role === 'viewer'
+  }
+
   send(message: Uint8Array): void {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return
     if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {

@@ -14,6 +14,8 @@ import type { StoredDoc } from './store.js'
 /** A connection as a room sees it. */
 export interface Peer {
   send(message: Uint8Array): void
+  /** A read-only peer (a viewer): never asked for content, its writes are refused anyway. */
+  readonly readOnly?: boolean
   /** Awareness client ids this peer has announced, removed from the room when it leaves. */
   awarenessIds: Set<number> | null
 }
@@ -36,6 +38,10 @@ export interface RoomHooks<P extends Peer> {
 }
 
 const hasPending = (doc: Y.Doc): boolean => doc.store.pendingStructs !== null || doc.store.pendingDs !== null
+
+/** Content pending this long makes the room ask its peers for what it lacks; then twice as long, up to the max. */
+const ASK_FIRST_MS = 1_000
+const ASK_MAX_MS = 30_000
 
 const loadOrigin = Symbol('load')
 /** Turns are numbered across all rooms of the process, so that a preview id is never reused (a reloaded room). */
@@ -97,6 +103,9 @@ export class Room<P extends Peer = Peer> {
   joins = 0
   /** Peers whose updates left the doc with pending content: owed an ack once it integrates. */
   private readonly awaiting = new Set<P>()
+  /** While content stays pending, the peers are asked (sync step 1) for what the doc lacks, with backoff. */
+  private askTimer: NodeJS.Timeout | null = null
+  private askDelayMs = ASK_FIRST_MS
   /** Previews of other relays forwarded to the peers, by `{relay}:{turn}`, with `joins` when forwarded. */
   readonly forwarded = new Map<string, { joins: number; at: number }>()
   /** Changes held back until the end of the turn, each with the peer it came from (null: send to all). */
@@ -156,9 +165,33 @@ export class Room<P extends Peer = Peer> {
     }
     const echo = hadPending || captured.length > 1
     for (const change of captured) this.publish(change, echo ? null : origin, origin)
-    if (hasPending(this.doc)) this.awaiting.add(origin)
-    else this.settleAwaiting(origin)
+    if (hasPending(this.doc)) {
+      this.awaiting.add(origin)
+      this.scheduleAsk()
+    } else this.settleAwaiting(origin)
     return true
+  }
+
+  /**
+   * Content a peer sent depends on something the doc lacks. Usually it arrives soon (another relay's commit
+   * of something the peer saw in a preview, or another peer's update); if not (its writer's relay died before
+   * committing it, and the writer is gone), a peer that has it must send it: a sync step 1 to every peer that
+   * may write asks each for what the doc lacks (stock y-websocket clients answer with a sync step 2).
+   */
+  private scheduleAsk(): void {
+    if (this.askTimer || this.destroyed) return
+    this.askTimer = setTimeout(() => {
+      this.askTimer = null
+      if (this.destroyed || !hasPending(this.doc)) {
+        this.askDelayMs = ASK_FIRST_MS
+        return
+      }
+      const step1 = encodeSyncStep1(Y.encodeStateVector(this.doc))
+      for (const peer of this.peers) if (!peer.readOnly) peer.send(step1)
+      this.askDelayMs = Math.min(2 * this.askDelayMs, ASK_MAX_MS)
+      this.scheduleAsk()
+    }, this.askDelayMs)
+    this.askTimer.unref()
   }
 
   /** Nothing is pending: the peers whose content was, other than `except` (acked anyway), are owed an ack. */
@@ -166,6 +199,7 @@ export class Room<P extends Peer = Peer> {
     if (this.awaiting.size === 0) return
     const owed = [...this.awaiting].filter((p) => p !== except && this.peers.has(p))
     this.awaiting.clear()
+    this.askDelayMs = ASK_FIRST_MS
     if (owed.length > 0) this.hooks.integrated?.(this, owed)
   }
 
@@ -265,6 +299,7 @@ export class Room<P extends Peer = Peer> {
     if (this.unloadTimer) clearTimeout(this.unloadTimer)
     if (this.compactionTimer) clearTimeout(this.compactionTimer)
     if (this.repairTimer) clearTimeout(this.repairTimer)
+    if (this.askTimer) clearTimeout(this.askTimer)
     this.awareness.off('update', this.onAwarenessUpdate)
     this.awareness.destroy()
     this.doc.destroy()

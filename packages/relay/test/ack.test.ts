@@ -55,6 +55,31 @@ describe('ack', () => {
     b.close()
   })
 
+  it('when pending content stays incomplete, the relay asks its peers for what it lacks (sync step 1), and acks once it has it', async () => {
+    relay = await startTestRelay()
+    const source = new Y.Doc()
+    const [u1, u2] = [0, 1].map((i) => {
+      const before = Y.encodeStateVector(source)
+      source.getArray<string>('a').push([`item ${i}`])
+      return Y.encodeStateAsUpdate(source, before)
+    })
+    // B holds u1 (seen, say, in another relay's preview whose writer is gone) but has no reason to send it.
+    const b = await SyncClient.connect(relay.syncUrl('w1/ask', await relay.token({ sid: 'b' })))
+    await b.whenSynced()
+    Y.applyUpdate(b.doc, u1, b) // origin = the client itself: not sent as an update
+    const a = await RawClient.connect(relay.syncUrl('w1/ask', await relay.token({ sid: 'a' }), '&ack=1'))
+    await a.next(isAck)
+    a.send(encodeSyncMessage(2, u2))
+    const covering = await a.next((f) => {
+      const ack = readAck(f)
+      return ack !== null && (Y.decodeStateVector(ack.stateVector).get(source.clientID) ?? 0) >= 2
+    }, 8_000)
+    expect(readAck(covering)!.committedMessages).toBe(1)
+    expect((await relay.storedDoc('w1/ask')).getArray('a').toArray()).toEqual(['item 0', 'item 1'])
+    a.close()
+    b.close()
+  })
+
   it('is not sent unless the client asks for it with ack=1', async () => {
     relay = await startTestRelay()
     const client = await SyncClient.connect(relay.syncUrl('w1/plain', await relay.token()))
