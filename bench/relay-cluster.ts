@@ -97,6 +97,22 @@ async function main(): Promise<void> {
 
     // Steady writes; memory samples every 5 s; the kill halfway.
     const rss: { t: number; relays: (number | null)[] }[] = []
+    // V8 heap in use, every second: its floor over a window (the lows right after collections) is what the
+    // relay retains; RSS alone rises and falls with the collector.
+    const heap: { t: number; relays: (number | null)[] }[] = []
+    const heapTimer = setInterval(() => {
+      const t = (now() - start) / 1000
+      void Promise.all(
+        cluster.relays.map(async (r) => {
+          if (!r) return null
+          try {
+            return metric(await (await fetch(`${r.url}/metrics`)).text(), 'nodejs_heap_used_bytes')
+          } catch {
+            return null
+          }
+        }),
+      ).then((relays) => heap.push({ t, relays }))
+    }, 1000)
     const pids = cluster.relays.map((r) => r!.child.pid!)
     const cpuAtStart = pids.map(cpuSeconds)
     const sample = async (t: number) => {
@@ -146,6 +162,7 @@ async function main(): Promise<void> {
     const ackedAtKill = new Map(clients.map(({ client }) => [client, new Set(client.ackedIds)]))
     await sleep(Math.max(0, start + config.seconds * 1000 - now()))
     for (const stop of timers) stop()
+    clearInterval(heapTimer)
     const writeEnd = now()
 
     // Everything acked, then converged.
@@ -222,6 +239,15 @@ async function main(): Promise<void> {
       a && b ? a.relays.map((r, i) => (r === null || b.relays[i] === null ? '-' : `${(((b.relays[i] as number) - r) / 2 ** 20).toFixed(1)} MB`)).join(', ') : '-'
     console.log(`RSS growth per relay, warm-up end (${warmupSeconds} s) → kill (${config.killAt} s): ${growth(warm, beforeKill)}`)
     console.log(`RSS growth per relay, 10 s after the kill → end (its clients moved in before): ${growth(settled, end)}`)
+    const floor = (from: number, to: number) =>
+      cluster.relays.map((_, i) => {
+        const values = heap.filter((h) => h.t >= from && h.t < to).map((h) => h.relays[i]).filter((v): v is number => v !== null && !Number.isNaN(v))
+        return values.length > 0 ? Math.min(...values) : null
+      })
+    console.log('relay heap floor (MB, lowest 1 s sample) per 10 s window:')
+    for (let w = 0; w < config.seconds; w += 10) {
+      console.log(`  ${String(w).padStart(3)}–${String(w + 10).padStart(3)} s  ${floor(w, w + 10).map((v) => (v === null ? '   -  ' : (v / 2 ** 20).toFixed(1).padStart(6))).join('  ')}`)
+    }
     console.log(`load average at the end: ${load()}`)
     if (lost > 0 || diverged > 0 || !converged()) {
       failed = true
