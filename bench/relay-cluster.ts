@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto'
 import { cpus, loadavg } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import * as Y from 'yjs'
 import { signToken } from '@apisync/relay'
@@ -71,7 +72,16 @@ async function main(): Promise<void> {
   )
   const db = await testDatabase()
   const secret = randomBytes(32).toString('base64url')
-  const cluster = await relayCluster(config.relays, { postgres: db.url, redis: REDIS_URL, prefix: redisPrefix(), secret, extraArgs: ['--max-devices', '0'] })
+  // Each relay answers SIGUSR2 with its heap after a full collection (bench/lib/gc-probe.cjs).
+  const probe = fileURLToPath(new URL('./lib/gc-probe.cjs', import.meta.url))
+  const cluster = await relayCluster(config.relays, {
+    postgres: db.url,
+    redis: REDIS_URL,
+    prefix: redisPrefix(),
+    secret,
+    extraArgs: ['--max-devices', '0'],
+    env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${probe}`.trim() },
+  })
   const lb = await balancer(() => cluster.relays.filter((r) => r !== null).map((r) => r!.port))
   const clients: { doc: string; client: BurstClient }[] = []
   let failed = false
@@ -97,24 +107,21 @@ async function main(): Promise<void> {
 
     // Steady writes; memory samples every 5 s; the kill halfway.
     const rss: { t: number; relays: (number | null)[] }[] = []
-    // V8 heap in use, every second: its floor over a window (the lows right after collections) is what the
-    // relay retains; RSS alone rises and falls with the collector.
-    const heap: { t: number; relays: (number | null)[] }[] = []
-    const heapTimer = setInterval(() => {
-      const t = (now() - start) / 1000
-      void Promise.all(
-        cluster.relays.map(async (r) => {
-          if (!r) return null
-          try {
-            return metric(await (await fetch(`${r.url}/metrics`)).text(), 'nodejs_heap_used_bytes')
-          } catch {
-            return null
-          }
-        }),
-      ).then((relays) => heap.push({ t, relays }))
-    }, 1000)
     const pids = cluster.relays.map((r) => r!.child.pid!)
     const cpuAtStart = pids.map(cpuSeconds)
+    const afterGc: { t: number; relays: (number | null)[] }[] = []
+    const heapAfterGc = async (i: number): Promise<number | null> => {
+      const r = cluster.relays[i]
+      if (!r) return null
+      const seen = r.stdout.length
+      r.child.kill('SIGUSR2')
+      const deadline = now() + 5_000
+      while (now() < deadline) {
+        for (const line of r.stdout.slice(seen)) if (line.includes('bench.heap-after-gc')) return (JSON.parse(line) as { heapUsed: number }).heapUsed
+        await sleep(20)
+      }
+      return null
+    }
     const sample = async (t: number) => {
       const relays = await Promise.all(
         cluster.relays.map(async (r) => {
@@ -128,6 +135,7 @@ async function main(): Promise<void> {
         }),
       )
       rss.push({ t, relays })
+      afterGc.push({ t, relays: await Promise.all(cluster.relays.map((_, i) => heapAfterGc(i))) })
     }
     const loopDelay = monitorEventLoopDelay({ resolution: 10 })
     loopDelay.enable()
@@ -162,7 +170,6 @@ async function main(): Promise<void> {
     const ackedAtKill = new Map(clients.map(({ client }) => [client, new Set(client.ackedIds)]))
     await sleep(Math.max(0, start + config.seconds * 1000 - now()))
     for (const stop of timers) stop()
-    clearInterval(heapTimer)
     const writeEnd = now()
 
     // Everything acked, then converged.
@@ -239,15 +246,12 @@ async function main(): Promise<void> {
       a && b ? a.relays.map((r, i) => (r === null || b.relays[i] === null ? '-' : `${(((b.relays[i] as number) - r) / 2 ** 20).toFixed(1)} MB`)).join(', ') : '-'
     console.log(`RSS growth per relay, warm-up end (${warmupSeconds} s) → kill (${config.killAt} s): ${growth(warm, beforeKill)}`)
     console.log(`RSS growth per relay, 10 s after the kill → end (its clients moved in before): ${growth(settled, end)}`)
-    const floor = (from: number, to: number) =>
-      cluster.relays.map((_, i) => {
-        const values = heap.filter((h) => h.t >= from && h.t < to).map((h) => h.relays[i]).filter((v): v is number => v !== null && !Number.isNaN(v))
-        return values.length > 0 ? Math.min(...values) : null
-      })
-    console.log('relay heap floor (MB, lowest 1 s sample) per 10 s window:')
-    for (let w = 0; w < config.seconds; w += 10) {
-      console.log(`  ${String(w).padStart(3)}–${String(w + 10).padStart(3)} s  ${floor(w, w + 10).map((v) => (v === null ? '   -  ' : (v / 2 ** 20).toFixed(1).padStart(6))).join('  ')}`)
-    }
+    console.log('relay heap after a full collection (MB) every 5 s:')
+    for (const { t, relays } of afterGc) console.log(`  ${String(t).padStart(3)} s  ${relays.map((r) => (r === null ? '   -  ' : (r / 2 ** 20).toFixed(1).padStart(6))).join('  ')}`)
+    const heapAt = (t: number) => afterGc.find((x) => x.t >= t)
+    const heapGrowth = (a: typeof warm, b: typeof warm) =>
+      a && b ? a.relays.map((r, i) => (r === null || b.relays[i] === null ? '-' : `${(((b.relays[i] as number) - r) / 2 ** 20).toFixed(1)} MB`)).join(', ') : '-'
+    console.log(`heap growth per relay, warm-up end → kill: ${heapGrowth(heapAt(warmupSeconds), [...afterGc].reverse().find((x) => x.t <= config.killAt))}; 10 s after the kill → end: ${heapGrowth(heapAt(config.killAt + 10), afterGc.at(-1))}`)
     console.log(`load average at the end: ${load()}`)
     if (lost > 0 || diverged > 0 || !converged()) {
       failed = true
