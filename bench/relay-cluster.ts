@@ -15,6 +15,8 @@
 import { randomBytes } from 'node:crypto'
 import { cpus, loadavg } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
@@ -54,6 +56,49 @@ const histogramQuantile = (text: string, name: string, q: number): number => {
   const total = buckets.at(-1)?.n ?? 0
   if (total === 0) return Number.NaN
   return buckets.find((b) => b.n >= q * total)?.le ?? Number.NaN
+}
+
+/**
+ * What the docs themselves take: heap per write of `docs` plain Y.Docs, each written by `writers` clients in
+ * turn (one array push each, like the load), measured after full collections. The peer figure for the relays'
+ * heap growth: a relay holds these docs, and should hold little else per write.
+ */
+const yjsBytesPerWrite = (docs: number, writers: number, writes: number): number => {
+  v8.setFlagsFromString('--expose-gc')
+  const gc = vm.runInNewContext('gc') as () => void
+  const heap = () => {
+    gc()
+    gc()
+    return process.memoryUsage().heapUsed
+  }
+  const targets = Array.from({ length: docs }, () => new Y.Doc())
+  const sources = targets.map((doc) =>
+    Array.from({ length: writers }, () => {
+      const w = new Y.Doc()
+      w.on('update', (u: Uint8Array, origin: unknown) => origin !== doc && Y.applyUpdate(doc, u, w))
+      return w
+    }),
+  )
+  targets.forEach((doc, d) => doc.on('update', (u: Uint8Array, origin: unknown) => sources[d].forEach((w) => w !== origin && Y.applyUpdate(w, u, doc))))
+  let n = 0
+  const write = (count: number) => {
+    for (let i = 0; i < count; i++, n++) sources[n % docs][Math.floor(Math.random() * writers)].getArray<string>('log').push([`${n % (docs * writers)}:${n}`])
+  }
+  const size = () => {
+    const before = heap()
+    const copies = targets.map((doc) => {
+      const copy = new Y.Doc()
+      Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc))
+      return copy
+    })
+    const after = heap()
+    if (copies.length !== docs) throw new Error('unreachable') // keeps the copies alive until measured
+    return after - before
+  }
+  write(Math.floor(writes / 4))
+  const first = size()
+  write(writes - Math.floor(writes / 4))
+  return (size() - first) / (writes - Math.floor(writes / 4))
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -109,7 +154,7 @@ async function main(): Promise<void> {
     const rss: { t: number; relays: (number | null)[] }[] = []
     const pids = cluster.relays.map((r) => r!.child.pid!)
     const cpuAtStart = pids.map(cpuSeconds)
-    const afterGc: { t: number; relays: (number | null)[] }[] = []
+    const afterGc: { t: number; relays: (number | null)[]; writes: number }[] = []
     const heapAfterGc = async (i: number): Promise<number | null> => {
       const r = cluster.relays[i]
       if (!r) return null
@@ -135,7 +180,8 @@ async function main(): Promise<void> {
         }),
       )
       rss.push({ t, relays })
-      afterGc.push({ t, relays: await Promise.all(cluster.relays.map((_, i) => heapAfterGc(i))) })
+      const writesNow = writes
+      afterGc.push({ t, relays: await Promise.all(cluster.relays.map((_, i) => heapAfterGc(i))), writes: writesNow })
     }
     const loopDelay = monitorEventLoopDelay({ resolution: 10 })
     loopDelay.enable()
@@ -252,6 +298,19 @@ async function main(): Promise<void> {
     const heapGrowth = (a: typeof warm, b: typeof warm) =>
       a && b ? a.relays.map((r, i) => (r === null || b.relays[i] === null ? '-' : `${(((b.relays[i] as number) - r) / 2 ** 20).toFixed(1)} MB`)).join(', ') : '-'
     console.log(`heap growth per relay, warm-up end → kill: ${heapGrowth(heapAt(warmupSeconds), [...afterGc].reverse().find((x) => x.t <= config.killAt))}; 10 s after the kill → end: ${heapGrowth(heapAt(config.killAt + 10), afterGc.at(-1))}`)
+    // Every relay holds every doc (each doc has clients on every relay), so each applies every write.
+    const [from, to] = [heapAt(config.killAt + 10), afterGc.at(-1)]
+    if (from && to && to.writes > from.writes) {
+      const perWrite = from.relays
+        .map((r, i) => (r === null || to.relays[i] === null ? null : ((to.relays[i] as number) - r) / (to.writes - from.writes)))
+        .filter((x): x is number => x !== null)
+      const yjs = yjsBytesPerWrite(config.docs, Math.max(1, Math.floor(config.clients / config.docs)), to.writes - from.writes)
+      const mean = perWrite.reduce((a, b) => a + b, 0) / perWrite.length
+      console.log(
+        `heap growth per write after the kill: ${perWrite.map((x) => `${x.toFixed(0)} B`).join(', ')}; the docs alone (raw Yjs, same writes): ${yjs.toFixed(0)} B ` +
+          `(relay / raw Yjs ${(mean / yjs).toFixed(2)}×: what grows is the docs' content)`,
+      )
+    }
     console.log(`load average at the end: ${load()}`)
     if (lost > 0 || diverged > 0 || !converged()) {
       failed = true
