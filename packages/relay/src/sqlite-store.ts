@@ -1,7 +1,8 @@
 /**
- * The embedded default DocStore: better-sqlite3, per doc a head row (its last sequence number), a snapshot
- * row and an append-only log of attributed updates. One relay writes to a file, so the per-doc sequence is
- * simply the head plus one, in the same transaction as the log rows.
+ * The embedded default DocStore: better-sqlite3, per doc a snapshot row and an append-only log of attributed
+ * updates, each with the doc's sequence number. One store writes to a file, so it numbers updates itself: a
+ * doc's last number is read once (the highest in its log, or its snapshot's) and then kept in memory, updated
+ * only once a transaction has committed.
  */
 import type { AppendedRange, DocStore, StoredDoc, UpdateEntry } from './store.js'
 import { groupByDoc } from './store.js'
@@ -23,6 +24,8 @@ export class SqliteDocStore implements DocStore {
   private readonly ownsDatabase: boolean
   private readonly statements: ReturnType<typeof prepare>
   private readonly appendTx: (entries: readonly UpdateEntry[]) => AppendedRange[]
+  /** Docs' last sequence numbers, as committed (bounded: a doc not here is read from the file). */
+  private readonly headCache = new Map<string, number>()
   private readonly compactTx: (docName: string, snapshot: Uint8Array, upTo: number) => boolean
   private readonly deleteTx: (docName: string) => void
   private readonly deletePrefixTx: (prefix: string) => number
@@ -37,8 +40,8 @@ export class SqliteDocStore implements DocStore {
       const now = Date.now()
       const ranges: AppendedRange[] = []
       for (const [docName, group] of groupByDoc(entries)) {
-        const { seq: last } = s.bumpHead.get(docName, group.length) as { seq: number }
-        const first = last - group.length + 1
+        const first = this.head(docName) + 1
+        const last = first + group.length - 1
         group.forEach(({ update, author }, i) =>
           s.insertUpdate.run(docName, first + i, update, author?.account ?? null, author?.session ?? null, author?.device ?? null, now),
         )
@@ -56,7 +59,6 @@ export class SqliteDocStore implements DocStore {
     this.deleteTx = this.database.transaction((docName: string) => {
       s.deleteSnapshot.run(docName)
       s.deleteUpdates.run(docName)
-      s.deleteHead.run(docName)
     })
     this.deletePrefixTx = this.database.transaction((prefix: string) => {
       const docs = s.docsWithPrefix.all({ prefix }) as { doc: string }[]
@@ -65,14 +67,27 @@ export class SqliteDocStore implements DocStore {
     })
     // A read transaction, so that head, snapshot and log are of one moment.
     this.loadTx = this.database.transaction((docName: string, after: number): StoredDoc => {
-      const head = s.selectHead.get(docName) as { seq: number } | undefined
       const snapshot = s.selectSnapshot.get(docName) as { snapshot: Buffer; seq: number } | undefined
       const snapshotSeq = snapshot?.seq ?? 0
       // after = 0: the caller holds nothing, not even a snapshot at seq 0 (of a file migrated from layout 0).
       const withSnapshot = snapshot !== undefined && (snapshotSeq > after || after === 0)
       const log = (s.selectUpdatesAfter.all(docName, Math.max(after, snapshotSeq)) as { data: Buffer }[]).map((r) => toBytes(r.data))
-      return { updates: withSnapshot ? [toBytes(snapshot.snapshot), ...log] : log, seq: head?.seq ?? 0, snapshotSeq }
+      return { updates: withSnapshot ? [toBytes(snapshot.snapshot), ...log] : log, seq: this.head(docName), snapshotSeq }
     })
+  }
+
+  /** The doc's last sequence number as committed: 0 for an unknown doc. */
+  private head(docName: string): number {
+    const cached = this.headCache.get(docName)
+    if (cached !== undefined) return cached
+    const { seq } = this.statements.selectHead.get(docName, docName) as { seq: number }
+    return seq
+  }
+
+  private remember(docName: string, seq: number): void {
+    this.headCache.delete(docName)
+    this.headCache.set(docName, seq)
+    if (this.headCache.size > 10_000) this.headCache.delete(this.headCache.keys().next().value as string)
   }
 
   async load(docName: string, after = 0): Promise<StoredDoc> {
@@ -80,7 +95,11 @@ export class SqliteDocStore implements DocStore {
   }
 
   async appendUpdates(entries: readonly UpdateEntry[]): Promise<AppendedRange[]> {
-    return entries.length > 0 ? this.appendTx(entries) : []
+    if (entries.length === 0) return []
+    const ranges = this.appendTx(entries)
+    // Committed: only now are the new numbers taken (a rolled-back transaction took none).
+    for (const { docName, last } of ranges) this.remember(docName, last)
+    return ranges
   }
 
   async compact(docName: string, snapshot: Uint8Array, upTo: number): Promise<boolean> {
@@ -90,18 +109,21 @@ export class SqliteDocStore implements DocStore {
   async heads(docNames: readonly string[]): Promise<Map<string, number>> {
     const heads = new Map<string, number>()
     for (const name of docNames) {
-      const row = this.statements.selectHead.get(name) as { seq: number } | undefined
-      if (row) heads.set(name, row.seq)
+      const seq = this.head(name)
+      if (seq > 0 || (this.statements.docExists.get(name, name) as { yes: number }).yes === 1) heads.set(name, seq)
     }
     return heads
   }
 
   async deleteDoc(docName: string): Promise<void> {
     this.deleteTx(docName)
+    this.headCache.delete(docName)
   }
 
   async deletePrefix(prefix: string): Promise<number> {
-    return this.deletePrefixTx(prefix)
+    const deleted = this.deletePrefixTx(prefix)
+    for (const name of [...this.headCache.keys()]) if (name.startsWith(prefix)) this.headCache.delete(name)
+    return deleted
   }
 
   async listDocs(prefix = ''): Promise<string[]> {
@@ -143,10 +165,6 @@ function migrate(db: SqliteDatabase): void {
       `)
     }
     db.exec(`
-      CREATE TABLE IF NOT EXISTS doc_heads (
-        doc TEXT PRIMARY KEY,
-        seq INTEGER NOT NULL
-      );
       CREATE TABLE IF NOT EXISTS doc_snapshots (
         doc TEXT PRIMARY KEY,
         snapshot BLOB NOT NULL,
@@ -166,23 +184,17 @@ function migrate(db: SqliteDatabase): void {
       );
       CREATE UNIQUE INDEX IF NOT EXISTS doc_updates_by_doc_seq ON doc_updates (doc, doc_seq);
     `)
-    if (legacy) {
-      db.exec(`
-        INSERT INTO doc_heads (doc, seq)
-          SELECT doc, max(seq) FROM (
-            SELECT doc, doc_seq AS seq FROM doc_updates UNION ALL SELECT doc, seq FROM doc_snapshots
-          ) GROUP BY doc
-        ON CONFLICT (doc) DO NOTHING;
-      `)
-    }
     db.pragma(`user_version = ${SCHEMA_VERSION}`)
   })()
 }
 
 function prepare(db: SqliteDatabase) {
   return {
-    bumpHead: db.prepare('INSERT INTO doc_heads (doc, seq) VALUES (?, ?) ON CONFLICT (doc) DO UPDATE SET seq = seq + excluded.seq RETURNING seq'),
-    selectHead: db.prepare('SELECT seq FROM doc_heads WHERE doc = ?'),
+    // The last number: the highest in the log, else the snapshot's (compaction may have emptied the log).
+    selectHead: db.prepare(
+      'SELECT max(coalesce((SELECT max(doc_seq) FROM doc_updates WHERE doc = ?), 0), coalesce((SELECT seq FROM doc_snapshots WHERE doc = ?), 0)) AS seq',
+    ),
+    docExists: db.prepare('SELECT EXISTS (SELECT 1 FROM doc_updates WHERE doc = ?) OR EXISTS (SELECT 1 FROM doc_snapshots WHERE doc = ?) AS yes'),
     insertUpdate: db.prepare(
       'INSERT INTO doc_updates (doc, doc_seq, data, account, session, device, committed_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
@@ -196,9 +208,8 @@ function prepare(db: SqliteDatabase) {
     deleteUpdatesUpTo: db.prepare('DELETE FROM doc_updates WHERE doc = ? AND doc_seq <= ?'),
     deleteUpdates: db.prepare('DELETE FROM doc_updates WHERE doc = ?'),
     deleteSnapshot: db.prepare('DELETE FROM doc_snapshots WHERE doc = ?'),
-    deleteHead: db.prepare('DELETE FROM doc_heads WHERE doc = ?'),
     docsWithPrefix: db.prepare(
-      'SELECT doc FROM doc_heads WHERE substr(doc, 1, length(@prefix)) = @prefix ' +
+      'SELECT DISTINCT doc FROM doc_updates WHERE substr(doc, 1, length(@prefix)) = @prefix ' +
         'UNION SELECT doc FROM doc_snapshots WHERE substr(doc, 1, length(@prefix)) = @prefix ORDER BY doc',
     ),
     ping: db.prepare('SELECT 1'),

@@ -43,7 +43,7 @@ export class WorkerDocStore implements DocStore {
   async appendUpdates(entries: readonly UpdateEntry[]): Promise<AppendedRange[]> {
     if (entries.length === 0) return []
     const packed = packUpdates(entries)
-    return this.call({ op: 'appendUpdates', packed }, [packed.bytes.buffer as ArrayBuffer, packed.ends.buffer as ArrayBuffer])
+    return this.call({ op: 'appendUpdates', packed }, [packed.bytes.buffer as ArrayBuffer, packed.ends.buffer as ArrayBuffer, packed.authorOf.buffer as ArrayBuffer])
   }
 
   compact(docName: string, snapshot: Uint8Array, upTo: number): Promise<boolean> {
