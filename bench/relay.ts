@@ -6,14 +6,18 @@
  *      the writer's send to each reader's receipt), then N more sent at once (throughput);
  *   2. initial sync: C fresh clients of a D-request doc seeded through one client;
  *   3. memory per idle connection: K synced, idle connections, server heap and RSS delta;
- *   4. durable updates/s on the relay: pipelined updates with `&ack=1`, until the final ack.
+ *   4. durable updates/s on the relay: pipelined updates with `&ack=1`, until the final ack;
+ *   5. cross-relay (scale-out): three relays on one Postgres and one Redis against three Hocuspocus
+ *      instances with @hocuspocus/extension-redis on the same Redis: a writer on the first, readers
+ *      spread over the other two (the fan-out of 1. across processes), and durable updates/s of one
+ *      relay committing to Postgres (needs PostgreSQL and Redis: APISYNC_TEST_POSTGRES / _REDIS).
  *
  * Each server runs in a child process of its own (bench/servers/*.ts); the clients run here.
  * Sizes scale with BENCH_SCALE (e.g. 0.1 for a smoke run) or one by one: BENCH_READERS, BENCH_UPDATES,
  * BENCH_FANOUT_INTERVAL_MS, BENCH_SYNC_CLIENTS, BENCH_DOC_REQUESTS, BENCH_IDLE_CONNECTIONS,
  * BENCH_DURABLE_UPDATES, BENCH_DURABLE_WRITERS, ... (see `config`);
  * BENCH_SERVERS=apisync,y-websocket limits the servers, BENCH_SCENARIOS=fan-out,durable the
- * scenarios (fan-out, initial-sync, idle-memory, durable).
+ * scenarios (fan-out, initial-sync, idle-memory, durable, cross-relay).
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { cpus, loadavg } from 'node:os'
@@ -26,6 +30,7 @@ import { startServer, serverKinds, type ServerKind, type ServerProcess } from '.
 import { summarize, type Summary } from './lib/stats.js'
 import { printTable } from './lib/table.js'
 import { buildRequestsDoc, buildRequestsUpdates, requestCount } from './lib/workload.js'
+import { REDIS_URL, redisPrefix, services, testDatabase } from '../packages/relay/test/services.js'
 
 const config = {
   readers: envInt('READERS', 50),
@@ -48,7 +53,7 @@ const kinds = (envList('SERVERS') ?? serverKinds).map((k) => {
 
 const peers = kinds.filter((k) => k !== 'apisync')
 
-const scenarioNames = ['fan-out', 'initial-sync', 'idle-memory', 'durable'] as const
+const scenarioNames = ['fan-out', 'initial-sync', 'idle-memory', 'durable', 'cross-relay'] as const
 const scenarios = (envList('SCENARIOS') ?? scenarioNames).map((s) => {
   if (!scenarioNames.includes(s as (typeof scenarioNames)[number])) throw new Error(`unknown scenario ${s}; known: ${scenarioNames.join(', ')}`)
   return s
@@ -120,10 +125,16 @@ interface FanoutResult {
   readonly clientCpuShare: number
 }
 
-const fanout = async (server: ServerProcess): Promise<FanoutResult> => {
+/** One writer on `server`, the readers spread over `readerServers` (default: the same server). */
+const fanout = async (server: ServerProcess, readerServers: ServerProcess[] = [server]): Promise<FanoutResult> => {
   const docName = newDocName('fanout')
-  const readers = await connectMany(server, docName, range(config.readers).map((i) => `reader-${i}`))
+  const readerIds = range(config.readers).map((i) => `reader-${i}`)
+  const readers = (
+    await Promise.all(readerServers.map((s, k) => connectMany(s, docName, readerIds.filter((_, i) => i % readerServers.length === k))))
+  ).flat()
   const [writer] = await connectMany(server, docName, ['writer'])
+  const servers = [...new Set([server, ...readerServers])]
+  const cpuOf = async () => ({ ms: (await Promise.all(servers.map((x) => x.cpu()))).reduce((n, c) => n + c.ms, 0) })
   const { warmupUpdates: warmup, updates } = config
   const total = warmup + 2 * updates
   const sentAt = new Float64Array(total).fill(Number.NaN)
@@ -175,7 +186,7 @@ const fanout = async (server: ServerProcess): Promise<FanoutResult> => {
   }
   await allReceived(warmup, 'warm-up')
 
-  const cpu0 = await server.cpu()
+  const cpu0 = await cpuOf()
   const client0 = clientCpu()
   const pacedStart = now()
   for (let i = 0; i < updates; i++) {
@@ -186,13 +197,13 @@ const fanout = async (server: ServerProcess): Promise<FanoutResult> => {
   }
   await allReceived(warmup + updates, 'paced')
   const clientShare = (clientCpu() - client0) / (now() - pacedStart)
-  const cpuPaced = await server.cpu()
+  const cpuPaced = await cpuOf()
 
   const burstStart = now()
   for (let i = 0; i < updates; i++) send(warmup + updates + i)
   await allReceived(total, 'burst')
   const burstMs = now() - burstStart
-  const cpu1 = await server.cpu()
+  const cpu1 = await cpuOf()
 
   await closeAll([writer, ...readers])
   return {
@@ -357,6 +368,90 @@ const durable = async (server: ServerProcess): Promise<DurableResult> => {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 5. cross-relay: three processes of a kind on one Redis (the relays also on one Postgres)
+
+type ClusterKind = 'apisync' | 'hocuspocus'
+
+interface CrossResult {
+  fanout?: FanoutResult
+  /** One relay committing to Postgres (apisync only). */
+  durable?: DurableResult
+}
+
+/** Three servers of `kind` sharing Redis (and, for the relay, a fresh Postgres database); `run` gets them. */
+const withCluster = async <T>(kind: ClusterKind, run: (servers: ServerProcess[]) => Promise<T>): Promise<T> => {
+  const prefix = redisPrefix()
+  const db = kind === 'apisync' ? await testDatabase() : null
+  const env: NodeJS.ProcessEnv =
+    kind === 'apisync'
+      ? { BENCH_RELAY_STORE: db!.url, BENCH_RELAY_REDIS: REDIS_URL, BENCH_RELAY_PREFIX: prefix, BENCH_RELAY_SECRET: randomUUID() }
+      : { BENCH_HOCUSPOCUS_REDIS: REDIS_URL, BENCH_HOCUSPOCUS_PREFIX: prefix.replace(/:$/, '') }
+  const servers: ServerProcess[] = []
+  try {
+    // One at a time: the first relay migrates the schema (the others would wait for its lock anyway).
+    for (let i = 0; i < 3; i++) servers.push(await startServer(kind, env))
+    return await run(servers)
+  } finally {
+    await Promise.all(servers.map((x) => x.close()))
+    await db?.drop()
+  }
+}
+
+const crossRelay = async (kind: ClusterKind, errors: string[]): Promise<CrossResult> => {
+  const result: CrossResult = {}
+  const t = now()
+  try {
+    result.fanout = await withCluster(kind, ([a, b, c]) => fanout(a, [b, c]))
+    process.stderr.write(`  ${kind.padEnd(12)} ${'cross fan-out'.padEnd(14)} ${fmt.ms(now() - t)}\n`)
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    errors.push(`cross-relay fan-out: ${message}`)
+    process.stderr.write(`  ${kind.padEnd(12)} ${'cross fan-out'.padEnd(14)} FAILED: ${message.split('\n')[0]}\n`)
+  }
+  if (kind === 'apisync') {
+    const t2 = now()
+    try {
+      // Durable on Postgres: one relay of the cluster takes the writers (what one relay can commit).
+      result.durable = await withCluster(kind, ([a]) => durable(a))
+      process.stderr.write(`  ${kind.padEnd(12)} ${'pg durable'.padEnd(14)} ${fmt.ms(now() - t2)}\n`)
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      errors.push(`durable on Postgres: ${message}`)
+      process.stderr.write(`  ${kind.padEnd(12)} ${'pg durable'.padEnd(14)} FAILED: ${message.split('\n')[0]}\n`)
+    }
+  }
+  return result
+}
+
+const reportCross = (cross: Map<ClusterKind, CrossResult>) => {
+  const a = cross.get('apisync')
+  const h = cross.get('hocuspocus')
+  const ratio = (x: number | undefined, y: number | undefined) => (x === undefined || y === undefined ? undefined : x / y)
+  const met = (r: number | undefined, goal: number) => (r === undefined ? 'n/a' : r <= goal ? 'met' : 'NOT MET')
+  const rows: string[][] = []
+  const add = (label: string, x: number | undefined, y: number | undefined, format: (v: number | undefined) => string, goal?: number) => {
+    const r = ratio(x, y)
+    rows.push([label, format(x), format(y), fmt.ratio(r), goal === undefined ? '' : `≤ ${goal.toFixed(1)}×`, goal === undefined ? '' : met(r, goal)])
+  }
+  add(`cross-relay fan-out p50 (paced, ${config.intervalMs} ms apart)`, a?.fanout?.paced.p50, h?.fanout?.paced.p50, fmt.ms, 1)
+  add('cross-relay fan-out p99 (paced)', a?.fanout?.paced.p99, h?.fanout?.paced.p99, fmt.ms, 1)
+  add(`cross-relay burst: ${config.updates} updates delivered to all`, a?.fanout?.burstMs, h?.fanout?.burstMs, fmt.ms)
+  add('cross-relay burst throughput (deliveries)', a?.fanout?.deliveriesPerSecond, h?.fanout?.deliveriesPerSecond, (x) => fmt.rate(x))
+  add('cross-relay server CPU per update, 3 processes (paced)', a?.fanout?.serverCpuUsPerUpdate, h?.fanout?.serverCpuUsPerUpdate, (x) => (x === undefined ? '-' : `${x.toFixed(0)} µs`))
+  const durablePg = a?.durable?.manyWritersPerSecond
+  rows.push([`durable updates/s on Postgres, ${config.durableWriters} writers`, fmt.rate(durablePg), '-', '', '≥ 5,000/s', durablePg === undefined ? 'n/a' : durablePg >= 5000 ? 'met' : 'NOT MET'])
+  rows.push(['durable updates/s on Postgres, 1 writer (pipelined)', fmt.rate(a?.durable?.updatesPerSecond), '-', '', '', ''])
+  rows.push(['durable ack latency on Postgres p50 / p99', a?.durable?.ackLatency ? `${fmt.ms(a.durable.ackLatency.p50)} / ${fmt.ms(a.durable.ackLatency.p99)}` : '-', '-', '', '', ''])
+  console.log('')
+  printTable(['scale-out (3 processes, one Redis)', 'apisync (Postgres + Redis)', 'hocuspocus + extension-redis', 'apisync / hocuspocus', 'goal', 'met'], rows)
+  console.log(`
+- apisync: three relays on one Postgres (a fresh database) and one Redis; every update is committed to Postgres
+  (one transaction per group commit) before it is published to the other relays. Hocuspocus: three instances
+  with @hocuspocus/extension-redis 4.7 on the same Redis, no persistence. Writer on the first process, the
+  ${config.readers} readers alternate between the other two; latency from the writer's send to a reader's receipt.`)
+}
+
+// ---------------------------------------------------------------------------------------------
 // run
 
 interface Results {
@@ -412,7 +507,18 @@ const main = async () => {
   if (scenarios.includes('initial-sync')) await each(async (k, r) => void (r.sync = await scenario(k, 'initial sync', r, (s) => initialSync(s, seed))))
   if (scenarios.includes('idle-memory')) await each(async (k, r) => void (r.idle = await scenario(k, 'idle memory', r, idleMemory)))
   if (scenarios.includes('durable')) await each(async (k, r) => void (r.durable = await scenario(k, 'durable', r, durable)))
-  report(results, seedBytes)
+  if (scenarios.some((x) => x !== 'cross-relay')) report(results, seedBytes)
+  if (scenarios.includes('cross-relay')) {
+    const clusterKinds = kinds.filter((k): k is ClusterKind => k === 'apisync' || k === 'hocuspocus')
+    if (!(await services(['postgres', 'redis']))) console.log('\ncross-relay: SKIPPED (PostgreSQL and Redis are needed)')
+    else if (clusterKinds.length > 0) {
+      const cross = new Map<ClusterKind, CrossResult>()
+      for (const kind of clusterKinds) cross.set(kind, await crossRelay(kind, results.get(kind)!.errors))
+      reportCross(cross)
+      for (const [kind, r] of results) for (const e of r.errors.filter((x) => x.startsWith('cross') || x.startsWith('durable on'))) console.log(`- ${kind} failed: ${e}`)
+      if ([...results.values()].some((r) => r.errors.length > 0)) process.exitCode = 1
+    }
+  }
   console.log(`\n(run took ${fmt.ms(now() - started)}; load average ${loadAverage()} at the end, ${startLoad} at the start)`)
 }
 

@@ -57,12 +57,14 @@ const describe = (kind: ServerKind, port: number, secret: string | undefined): T
 }
 
 /**
- * Start `kind` in a child process (tsx, --expose-gc) and wait until it listens. BENCH_SERVER_FLAGS
+ * Start `kind` in a child process (tsx, --expose-gc) and wait until it listens, with `env` added to its
+ * environment (e.g. BENCH_RELAY_STORE, see bench/servers/*.ts). BENCH_SERVER_FLAGS
  * adds Node flags to the server processes, for profiling: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
  * or `--heapsnapshot-signal=SIGUSR2`.
  */
-export const startServer = async (kind: ServerKind): Promise<ServerProcess> => {
-  const secret = kind === 'apisync' ? randomBytes(32).toString('base64url') : undefined
+export const startServer = async (kind: ServerKind, env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> => {
+  // Relays that share a store share a secret (BENCH_RELAY_SECRET in `env`), so one token works on each.
+  const secret = kind === 'apisync' ? (env.BENCH_RELAY_SECRET ?? randomBytes(32).toString('base64url')) : undefined
   const child: ChildProcess = fork(entry(kind), [], {
     cwd: benchDir,
     execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean)],
@@ -71,6 +73,7 @@ export const startServer = async (kind: ServerKind): Promise<ServerProcess> => {
       TSX_TSCONFIG_PATH: fileURLToPath(new URL('../tsconfig.json', import.meta.url)),
       BENCH_RELAY_SECRET: secret ?? '',
       NODE_ENV: 'production',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   })

@@ -182,12 +182,13 @@ export function gatedStore(dataDir: string) {
   const gate = () =>
     mode === 'open' ? Promise.resolve() : mode === 'fail' ? Promise.reject(new Error('disk gone')) : new Promise<void>((resolve, reject) => waiting.push({ resolve, reject }))
   const store: DocStore & { hold(): void; fail(): void; open(): void; held(): number } = {
-    load: (name) => inner.load(name),
+    load: (name, after) => inner.load(name, after),
     async appendUpdates(entries) {
       await gate()
       return inner.appendUpdates(entries)
     },
-    compact: (name, snapshot) => inner.compact(name, snapshot),
+    compact: (name, snapshot, upTo) => inner.compact(name, snapshot, upTo),
+    heads: (names) => inner.heads(names),
     deleteDoc: (name) => inner.deleteDoc(name),
     deletePrefix: (prefix) => inner.deletePrefix(prefix),
     listDocs: (prefix) => inner.listDocs(prefix),

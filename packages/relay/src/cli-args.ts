@@ -11,6 +11,9 @@ Usage: apisync-relay [options]
   --port <n>                 PORT                       listen port (default 8787; 0 = any free port)
   --host <addr>              APISYNC_HOST               listen address (default 127.0.0.1)
   --data <dir>               APISYNC_DATA_DIR           directory of apisync.sqlite (default ./data)
+  --store <url>              APISYNC_STORE              postgres://… : docs and sessions in Postgres (several relays)
+  --redis <url>              APISYNC_REDIS              redis://… : fan-out between relays over Redis pub/sub
+  --redis-prefix <p>         APISYNC_REDIS_PREFIX       prefix of the Redis channels (default apisync:)
   --jwt-secret <secret>      APISYNC_JWT_SECRET         HS256 secret
   --public-key <pem|file>    APISYNC_PUBLIC_KEY         ES256/RS256 public key (PEM text or file)
   --jwks <url|file>          APISYNC_JWKS               JWKS (https URL or file)
@@ -44,6 +47,9 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): CliConfig 
         port: { type: 'string' },
         host: { type: 'string' },
         data: { type: 'string' },
+        store: { type: 'string' },
+        redis: { type: 'string' },
+        'redis-prefix': { type: 'string' },
         'jwt-secret': { type: 'string' },
         'public-key': { type: 'string' },
         jwks: { type: 'string' },
@@ -93,11 +99,20 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): CliConfig 
   const key = pick(values['tls-key'], 'APISYNC_TLS_KEY')
   if ((cert === undefined) !== (key === undefined)) throw new ConfigError('--tls-cert and --tls-key go together')
 
+  const store = pick(values.store, 'APISYNC_STORE')
+  if (store !== undefined && !/^postgres(ql)?:\/\//i.test(store)) throw new ConfigError('--store must be a postgres:// URL (SQLite is the default: use --data)')
+  const redis = pick(values.redis, 'APISYNC_REDIS')
+  if (redis !== undefined && !/^rediss?:\/\//i.test(redis)) throw new ConfigError('--redis must be a redis:// or rediss:// URL')
+  const redisPrefix = pick(values['redis-prefix'], 'APISYNC_REDIS_PREFIX')
+
   const options: StartRelayOptions = {
     auth,
     port: int(pick(values.port, 'PORT'), '--port', 0) ?? DEFAULT_PORT,
     host: pick(values.host, 'APISYNC_HOST') ?? '127.0.0.1',
     dataDir: pick(values.data, 'APISYNC_DATA_DIR') ?? './data',
+    ...(store !== undefined ? { store } : {}),
+    ...(redis !== undefined ? { bus: redis } : {}),
+    ...(redisPrefix !== undefined ? { busPrefix: redisPrefix } : {}),
     devAuth,
     maxDevices: int(pick(values['max-devices'], 'APISYNC_MAX_DEVICES'), '--max-devices', 0) ?? 3,
     devicePolicy: policy,

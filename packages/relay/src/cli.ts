@@ -24,7 +24,9 @@ async function main(): Promise<void> {
     url: running.url,
     wsUrl: running.wsUrl,
     port: running.port,
-    dataDir: config.options.dataDir,
+    relayId: running.relay.id,
+    store: typeof config.options.store === 'string' ? redactUrl(config.options.store) : config.options.dataDir,
+    bus: typeof config.options.bus === 'string' ? redactUrl(config.options.bus) : 'none',
     devAuth: config.options.devAuth ?? false,
   })
   if (config.options.devAuth) logger.warn('relay.dev-auth', { msg: 'POST /dev/token issues tokens to anyone: not for production' })
@@ -47,6 +49,17 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+}
+
+/** A URL without its password, for logs. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return '(unparsable URL)'
+  }
 }
 
 main().catch((err: unknown) => {

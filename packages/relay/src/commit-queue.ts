@@ -3,14 +3,15 @@
  * everything queued within one turn of the event loop, and everything queued while the previous commit
  * runs (the store commits off the main thread, see worker-store.ts, so the relay keeps working meanwhile).
  * After a batch is durable, each connection that sent updates in it gets an ack with its doc's state vector
- * as of the batch. All storage writes (commits, compactions, deletions) run one at a time through `exclusive`.
+ * as of the batch, and each doc's new sequence numbers go to `committed` (which tells the other relays). All
+ * storage writes (commits, compactions, deletions) run one at a time through `exclusive`.
  */
 import * as Y from 'yjs'
 import type { Logger } from './logger.js'
 import { describeError } from './logger.js'
 import type { RelayMetrics } from './metrics.js'
 import type { Peer, Room } from './room.js'
-import type { DocStore, UpdateEntry } from './store.js'
+import type { AppendedRange, Attribution, DocStore, UpdateEntry } from './store.js'
 
 /** Whoever is waiting for an ack: a connection that asked for acks. */
 export interface AckTarget {
@@ -19,13 +20,16 @@ export interface AckTarget {
 
 interface PendingDoc {
   updates: Uint8Array[]
+  authors: (Attribution | null)[]
+  /** The turns the updates were made in (room.ts): the previews whose content this batch commits. */
+  turns: Set<number>
   /** Per target: its message count to acknowledge and when the oldest unacked one arrived (ms). */
   acks: Map<AckTarget, { count: number; since: number }>
 }
 
 export interface CommitHooks<P extends Peer> {
-  /** A batch with changes to `room` is durable. */
-  committed(room: Room<P>): void
+  /** A batch with changes to `room` is durable: `updates`, numbered `range.first` … `range.last`, made in `turns`. */
+  committed(room: Room<P>, range: AppendedRange, updates: Uint8Array[], turns: number[]): void
   /** A batch failed: these rooms' in-memory docs are ahead of storage and must be dropped. */
   failed(rooms: Room<P>[], error: unknown): void
 }
@@ -44,8 +48,11 @@ export class CommitQueue<P extends Peer = Peer> {
   ) {}
 
   /** Queue a doc change for the next commit. */
-  add(room: Room<P>, update: Uint8Array): void {
-    this.entry(room).updates.push(update)
+  add(room: Room<P>, update: Uint8Array, author: Attribution | null, turn: number): void {
+    const entry = this.entry(room)
+    entry.updates.push(update)
+    entry.authors.push(author)
+    entry.turns.add(turn)
     this.schedule()
   }
 
@@ -88,13 +95,14 @@ export class CommitQueue<P extends Peer = Peer> {
     // Every change applied so far is in this batch or an earlier one, so the doc's state vector now is
     // exactly what storage holds once this batch is durable.
     const stateVectors = new Map<Room<P>, Uint8Array>()
-    for (const [room, { updates }] of batch) {
-      for (const update of updates) entries.push({ docName: room.name, update })
+    for (const [room, { updates, authors }] of batch) {
+      updates.forEach((update, i) => entries.push({ docName: room.name, update, author: authors[i] }))
       stateVectors.set(room, Y.encodeStateVector(room.doc))
     }
     const started = performance.now()
+    let ranges: AppendedRange[]
     try {
-      await this.store.appendUpdates(entries)
+      ranges = await this.store.appendUpdates(entries)
     } catch (error) {
       this.metrics.commitFailures.inc()
       this.logger.error('commit.failed', { docs: batch.size, updates: entries.length, error: describeError(error) })
@@ -108,22 +116,23 @@ export class CommitQueue<P extends Peer = Peer> {
       this.metrics.updatesCommitted.inc(entries.length)
       this.metrics.commitSeconds.observe((now - started) / 1000)
     }
-    for (const [room, { updates, acks }] of batch) {
+    const rangeOf = new Map(ranges.map((r) => [r.docName, r]))
+    for (const [room, { updates, acks, turns }] of batch) {
       const stateVector = stateVectors.get(room)!
       room.committedStateVector = stateVector
-      room.logLength += updates.length
       for (const [target, { count, since }] of acks) {
         target.sendAck(stateVector, count)
         this.metrics.acks.inc()
         this.metrics.ackSeconds.observe((now - since) / 1000)
       }
-      if (updates.length > 0) this.hooks.committed(room)
+      const range = rangeOf.get(room.name)
+      if (updates.length > 0 && range) this.hooks.committed(room, range, updates, [...turns])
     }
   }
 
   private entry(room: Room<P>): PendingDoc {
     let entry = this.pending.get(room)
-    if (!entry) this.pending.set(room, (entry = { updates: [], acks: new Map() }))
+    if (!entry) this.pending.set(room, (entry = { updates: [], authors: [], turns: new Set(), acks: new Map() }))
     return entry
   }
 

@@ -8,6 +8,7 @@ import { encodeAck } from './protocol.js'
 import type { Peer, Room } from './room.js'
 import type { LiveConnection } from './sessions.js'
 import type { RelaySocket } from './socket.js'
+import type { Attribution } from './store.js'
 
 export interface ConnectionInit {
   socket: RelaySocket
@@ -39,6 +40,8 @@ export class Connection implements Peer, AckTarget, LiveConnection {
   readonly doc: DocName
   readonly role: Role
   readonly wantsAck: boolean
+  /** Who this connection's updates are logged as. */
+  readonly author: Attribution
   room: Room<Connection> | null = null
   /** Frames that arrived while the room was (re)loading, handled in order once it is ready. */
   backlog: Uint8Array[] = []
@@ -59,8 +62,13 @@ export class Connection implements Peer, AckTarget, LiveConnection {
     this.doc = init.doc
     this.role = init.role
     this.wantsAck = init.wantsAck
+    this.author = { account: init.claims.sub, session: init.claims.sid, device: init.claims.name ?? null }
     this.socket.connection = this
     this.socket.on('pong', onPong)
+  }
+
+  get readOnly(): boolean {
+    return this.role === 'viewer'
   }
 
   send(message: Uint8Array): void {

@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { Role } from './auth.js'
 import { roles } from './auth.js'
 import { isWorkspaceId } from './doc-name.js'
-import type { SqliteDatabase } from './sqlite.js'
+import type { DevAccountStore } from './registry.js'
 import { signToken, type SigningKey } from './token.js'
 
 export interface DevTokenRequest {
@@ -40,30 +40,20 @@ export class DevAuthError extends Error {
 }
 
 export class DevAuth {
-  /** The HS256 secret dev tokens are signed with when the relay has no secret configured (kept in the DB). */
-  readonly secret: string
-  private readonly s
-
-  constructor(
-    db: SqliteDatabase,
+  private constructor(
+    private readonly store: DevAccountStore,
     private readonly signing: { secret?: string; issuer?: string; audience?: string },
-  ) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS dev_accounts (name TEXT PRIMARY KEY, sub TEXT NOT NULL, workspace TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS dev_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `)
-    this.s = {
-      account: db.prepare('SELECT sub, workspace FROM dev_accounts WHERE name = ?'),
-      addAccount: db.prepare('INSERT INTO dev_accounts (name, sub, workspace) VALUES (?, ?, ?)'),
-      setting: db.prepare('SELECT value FROM dev_settings WHERE key = ?'),
-      addSetting: db.prepare('INSERT OR IGNORE INTO dev_settings (key, value) VALUES (?, ?)'),
-    }
-    if (signing.secret) this.secret = signing.secret
-    else {
-      // Persisted so that demo tokens survive a relay restart.
-      this.s.addSetting.run('secret', randomBytes(32).toString('base64url'))
-      this.secret = (this.s.setting.get('secret') as { value: string }).value
-    }
+    /** The HS256 secret dev tokens are signed with. */
+    readonly secret: string,
+  ) {}
+
+  /**
+   * Dev auth over `store`. Without a configured secret, one is made and kept in the store, so that demo tokens
+   * survive a restart and every relay sharing the store signs and verifies with the same one.
+   */
+  static async open(store: DevAccountStore, signing: { secret?: string; issuer?: string; audience?: string }): Promise<DevAuth> {
+    const secret = signing.secret ?? (await store.secret(randomBytes(32).toString('base64url')))
+    return new DevAuth(store, signing, secret)
   }
 
   /** Validate a request body; throws DevAuthError with a message for the 400 response. */
@@ -99,20 +89,16 @@ export class DevAuth {
   }
 
   /** The account of `name`, created on first use with a random id and a random personal workspace. */
-  account(name: string): { sub: string; workspace: string } {
-    const existing = this.s.account.get(name) as { sub: string; workspace: string } | undefined
-    if (existing) return existing
-    const created = { sub: randomUUID(), workspace: randomUUID() }
-    this.s.addAccount.run(name, created.sub, created.workspace)
-    return created
+  account(name: string): Promise<{ sub: string; workspace: string }> {
+    return this.store.account(name, { sub: randomUUID(), workspace: randomUUID() })
   }
 
   /** Issue a token. `sessionAccount(sid)` says which account a known session belongs to. */
-  async issue(request: DevTokenRequest, sessionAccount: (sid: string) => string | null): Promise<DevTokenResponse> {
-    const { sub, workspace } = this.account(request.name)
+  async issue(request: DevTokenRequest, sessionAccount: (sid: string) => Promise<string | null>): Promise<DevTokenResponse> {
+    const { sub, workspace } = await this.account(request.name)
     let sid = request.sid
     if (sid !== undefined) {
-      const owner = sessionAccount(sid)
+      const owner = await sessionAccount(sid)
       if (owner !== null && owner !== sub) throw new DevAuthError('sid belongs to another account')
     } else sid = randomUUID()
     const ws: Record<string, Role> = { ...request.workspaces, [workspace]: 'owner' }

@@ -3,9 +3,27 @@ export { createRelay, DEFAULT_MAX_MESSAGE_BYTES, type Relay, type RelayOptions, 
 export { startRelay, type RunningRelay, type StartRelayOptions } from './server.js'
 export { signToken, type SignOptions, type SigningKey, type TokenClaims } from './token.js'
 export { createTokenVerifier, roles, type AccessClaims, type AuthConfig, type Role, type TokenVerifier } from './auth.js'
-export type { DocStore, StoredDoc, UpdateEntry } from './store.js'
+export type { AppendedRange, Attribution, DocStore, StoredDoc, UpdateEntry } from './store.js'
 export { SqliteDocStore, type SqliteDocStoreOptions } from './sqlite-store.js'
 export { WorkerDocStore, type WorkerDocStoreOptions } from './worker-store.js'
+export { PostgresDocStore, type PostgresDocStoreOptions } from './postgres-store.js'
+export { POSTGRES_SCHEMA_VERSION } from './postgres.js'
+export type {
+  DevAccountStore,
+  DeviceLimit,
+  Invalidations,
+  KeyBackupStore,
+  LiveSessionReport,
+  OnlineResult,
+  Registry,
+  SessionRecord,
+  SessionRegistry,
+} from './registry.js'
+export { SqliteRegistry } from './sqlite-registry.js'
+export { PostgresRegistry, type PostgresRegistryOptions } from './postgres-registry.js'
+export { noBus, type Bus, type BusHandlers, type ControlEvent, type DocMessage } from './bus.js'
+export { RedisBus, type RedisBusOptions } from './redis-bus.js'
+export type { HealthReport } from './http-api.js'
 export type { DevicePolicy, SessionInfo } from './sessions.js'
 export type { DevTokenRequest, DevTokenResponse } from './dev-auth.js'
 export { CloseCode, MAX_CLOSE_REASON_BYTES } from './close-codes.js'

@@ -98,13 +98,36 @@ export class RelayMetrics {
     'From receiving an update to sending its ack (includes batching and commit)',
     latencyBuckets,
   )
+  readonly busPublished = new Counter('apisync_bus_published_total', 'Doc messages published to the other relays (one per doc per commit)')
+  readonly busPublishFailures = new Counter('apisync_bus_publish_failures_total', 'Doc messages that could not be published (repaired from the store)')
+  readonly busReceived = new Counter('apisync_bus_received_total', 'Doc messages received from other relays')
+  readonly busPreviewsPublished = new Counter('apisync_bus_previews_published_total', 'Previews published: changes relayed to other relays before their commit')
+  readonly busPreviewsReceived = new Counter('apisync_bus_previews_received_total', 'Previews received from other relays (forwarded to peers, not applied)')
+  readonly busLagSeconds = new Histogram(
+    'apisync_bus_lag_seconds',
+    'Pub/sub lag: from another relay publishing a commit to this relay receiving it (wall clocks)',
+    latencyBuckets,
+  )
+  readonly gapRepairs = new Counter('apisync_gap_repairs_total', 'Reads from the store of updates this relay missed (a gap in a doc sequence)')
   private readonly series: Series[]
 
-  constructor(gauges: { connections: () => number; docs: () => number; sessions: () => number }) {
+  constructor(gauges: {
+    connections: () => number
+    docs: () => number
+    sessions: () => number
+    /** 1 if the store answered the last check, else 0. */
+    storeUp: () => number
+    /** 1 if the bus is connected (or there is none), else 0. */
+    busUp: () => number
+  }) {
     this.series = [
       new Gauge('apisync_connections', 'Open sync connections', gauges.connections),
       new Gauge('apisync_docs_loaded', 'Docs loaded in memory', gauges.docs),
       new Gauge('apisync_sessions_live', 'Sessions with at least one open connection', gauges.sessions),
+      new Gauge('apisync_store_up', 'Whether the store answered its last check (1) or not (0)', gauges.storeUp),
+      new Gauge('apisync_bus_up', 'Whether the bus between relays is connected (1; also with no bus) or not (0)', gauges.busUp),
+      new Gauge('process_resident_memory_bytes', 'Resident memory of the relay process', () => process.memoryUsage.rss()),
+      new Gauge('nodejs_heap_used_bytes', 'V8 heap in use', () => process.memoryUsage().heapUsed),
       this.messagesIn,
       this.bytesIn,
       this.messagesOut,
@@ -121,6 +144,13 @@ export class RelayMetrics {
       this.closes,
       this.commitSeconds,
       this.ackSeconds,
+      this.busPublished,
+      this.busPublishFailures,
+      this.busReceived,
+      this.busPreviewsPublished,
+      this.busPreviewsReceived,
+      this.busLagSeconds,
+      this.gapRepairs,
     ]
   }
 

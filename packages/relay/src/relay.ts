@@ -5,32 +5,43 @@ import { cors } from 'hono/cors'
 import type { WebSocketServer } from 'ws'
 import { grantedRole } from './account-space.js'
 import { createTokenVerifier, type AuthConfig, type TokenVerifier } from './auth.js'
+import { newRelayId, openBackend, type Backend } from './backend.js'
+import type { Bus } from './bus.js'
 import { socketListeners } from './connection.js'
 import { DevAuth } from './dev-auth.js'
 import { docNameFromPath } from './doc-name.js'
 import { ConfigError, RelayError, TokenError } from './errors.js'
-import { bearerToken, registerHttpApi } from './http-api.js'
-import { KeyBackups } from './key-backups.js'
+import { bearerToken, registerHttpApi, type HealthReport } from './http-api.js'
 import { createJsonLogger, describeError, type Logger } from './logger.js'
 import { RelayMetrics } from './metrics.js'
+import type { Registry } from './registry.js'
 import { Sessions, type DevicePolicy } from './sessions.js'
 import { createWebSocketServer, type RelaySocket } from './socket.js'
-import { openDatabase, type SqliteDatabase } from './sqlite.js'
-import { SqliteDocStore } from './sqlite-store.js'
 import type { DocStore } from './store.js'
 import { SyncHub, type SyncAdmission } from './sync.js'
-import { WorkerDocStore } from './worker-store.js'
 
 export interface RelayOptions {
   auth: AuthConfig
-  /** Directory holding apisync.sqlite (created if missing). Default './data'. */
+  /** Directory holding apisync.sqlite (created if missing), for the default store. Default './data'. */
   dataDir?: string
   /**
-   * Where docs are stored; overrides dataDir. Default: a WorkerDocStore on `{dataDir}/apisync.sqlite`.
-   * Sessions live in the same database file when it is a SqliteDocStore or a WorkerDocStore, else in
-   * memory. The relay does not close a store it was given.
+   * Where docs are stored. Default: SQLite in `dataDir` (a WorkerDocStore). A `postgres://…` URL: Postgres,
+   * for several relays sharing it (sessions and key backups go there too; the relay owns and closes it). Or a
+   * DocStore: the relay does not close a store it was given; sessions live in the same database when it is a
+   * SQLite or Postgres store, else in memory (see `registry`).
    */
-  store?: DocStore
+  store?: DocStore | string
+  /** Sessions, key backups and dev accounts, if not where `store` puts them. Not closed by the relay. */
+  registry?: Registry
+  /**
+   * The bus to the other relays: a `redis://…` URL, or a Bus. Default: none (one relay). With several relays
+   * on one Postgres and no bus, each still converges, through `catchUpIntervalMs` reads of the store.
+   */
+  bus?: Bus | string
+  /** Prefix of the bus's Redis channels (several deployments or tests on one Redis). Default 'apisync:'. */
+  busPrefix?: string
+  /** This relay's id among relays (bus, presence). Default: random. */
+  relayId?: string
   /** Adds POST /dev/token (see dev-auth.ts). Never in production. */
   devAuth?: boolean
   /** Sessions of one account connected at once. Default 3; 0 = no limit. */
@@ -49,8 +60,14 @@ export interface RelayOptions {
   compactDelayMs?: number
   /** Refuse sync connections past this many with 1013. Default 0 (no limit). */
   maxConnections?: number
-  /** WebSocket ping interval; a connection that misses a pong is dropped. Default 30 s. */
+  /** WebSocket ping interval; a connection that missed a pong is dropped. Default 30 s. */
   pingIntervalMs?: number
+  /** Grace before a gap in a doc's sequence (a bus message missing) is read from the store. Default 100 ms. */
+  gapRepairDelayMs?: number
+  /** Compare loaded docs with the store's heads this often (bounds the delay of a lost bus message). Default 2 s. */
+  catchUpIntervalMs?: number
+  /** Re-check live sessions for revocations and deletions this often (bounds a lost revocation message). Default 2 s. */
+  recheckIntervalMs?: number
 }
 
 export interface RelayStats {
@@ -65,11 +82,15 @@ export interface Relay {
   /** Give this to @hono/node-server: `serve({ fetch: relay.app.fetch, websocket: relay.websocket })`. */
   readonly websocket: { server: WebSocketServer }
   readonly metrics: RelayMetrics
-  /** Resolves once storage is open (the default store opens on a worker thread); rejects if it cannot be. */
+  /** This relay's id among relays. */
+  readonly id: string
+  /** Resolves once storage is open (and migrated) and the bus started; rejects if storage cannot be opened. */
   readonly ready: Promise<void>
   /** Commit (and ack) everything received so far. */
   flush(): Promise<void>
   stats(): RelayStats
+  /** Whether the store and the bus answer now. */
+  health(): Promise<HealthReport>
   /** Graceful: commit, close every connection with 1012, commit again, release storage. */
   close(): Promise<void>
 }
@@ -80,36 +101,59 @@ export function createRelay(options: RelayOptions): Relay {
   const logger = options.logger ?? createJsonLogger({ level: 'warn' })
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   if (!(maxMessageBytes > 0)) throw new ConfigError('maxMessageBytes must be positive')
+  const relayId = options.relayId ?? newRelayId()
+  const recheckIntervalMs = options.recheckIntervalMs ?? 2_000
 
-  const dataDir = options.dataDir ?? './data'
-  // Opened first, so that a data dir that cannot be used fails here, before a worker starts.
-  const { db, ownsDb } = registryDatabase(options.store, dataDir)
-  const store = options.store ?? new WorkerDocStore({ dataDir })
-  const ownsStore = options.store === undefined
-  const ready = store instanceof WorkerDocStore ? store.opened() : Promise.resolve()
-  ready.catch(() => {}) // reported to whoever awaits it (startRelay does), not as an unhandled rejection
-
-  const sessions = new Sessions(db, {
-    maxDevices: options.maxDevices ?? 3,
-    devicePolicy: options.devicePolicy ?? 'refuse',
-  })
-  const devAuth = options.devAuth ? new DevAuth(db, options.auth) : null
-  let verify: TokenVerifier
-  try {
-    verify = createTokenVerifier(devAuth ? { ...options.auth, secret: devAuth.secret } : options.auth)
-  } catch (err) {
-    if (ownsStore) void store.close()
-    if (ownsDb) db.close()
-    throw err
-  }
-
+  let storeUp = 1
   const metrics = new RelayMetrics({
     connections: () => hub.connections.size,
     docs: () => hub.rooms.size,
     sessions: () => sessions.liveSessions,
+    storeUp: () => storeUp,
+    busUp: () => (backend.bus.connected ? 1 : 0),
   })
-  const hub = new SyncHub({
-    store,
+  // Opened first, so that a data dir or URL that cannot be used fails here, before a worker or a pool starts.
+  const backend: Backend = openBackend({
+    store: options.store,
+    registry: options.registry,
+    bus: options.bus,
+    busPrefix: options.busPrefix,
+    dataDir: options.dataDir ?? './data',
+    relayId,
+    logger,
+    metrics,
+    aliveForMs: Math.max(3 * recheckIntervalMs, 5_000) + 5_000,
+  })
+
+  const devAuth = options.devAuth ? backend.ready.then(() => DevAuth.open(backend.registry.devAccounts, options.auth)) : null
+  devAuth?.catch(() => {})
+  let verify: TokenVerifier
+  try {
+    if (devAuth && !options.auth.secret) {
+      // The secret is kept in the store: verify once it is read.
+      const verifier = devAuth.then((d) => createTokenVerifier({ ...options.auth, secret: d.secret }))
+      verifier.catch(() => {})
+      verify = async (token) => (await verifier)(token)
+    } else verify = createTokenVerifier(options.auth)
+  } catch (err) {
+    void backend.close()
+    throw err
+  }
+
+  const wss = createWebSocketServer(maxMessageBytes)
+  let closing: Promise<void> | null = null
+  const sessions: Sessions = new Sessions(
+    backend.registry.sessions,
+    { maxDevices: options.maxDevices ?? 3, devicePolicy: options.devicePolicy ?? 'refuse', recheckIntervalMs },
+    (event) => backend.bus.announce(event),
+    logger,
+    () => [...hub.rooms.values()].map((r) => r.workspaceId),
+    (workspaceId) => hub.dropWorkspace(workspaceId),
+  )
+  const hub: SyncHub = new SyncHub({
+    store: backend.store,
+    bus: backend.bus,
+    relayId,
     sessions,
     metrics,
     logger,
@@ -119,9 +163,40 @@ export function createRelay(options: RelayOptions): Relay {
     maxConnections: options.maxConnections ?? 0,
     maxBacklogBytes: Math.max(4 * maxMessageBytes, 64 * 1024 * 1024),
     pingIntervalMs: options.pingIntervalMs ?? 30_000,
+    gapRepairDelayMs: options.gapRepairDelayMs ?? 100,
+    catchUpIntervalMs: options.catchUpIntervalMs ?? 2_000,
   })
-  const wss = createWebSocketServer(maxMessageBytes)
-  let closing: Promise<void> | null = null
+  const ready = backend.ready.then(() =>
+    backend.bus.start({
+      doc: (message) => hub.replication.received(message),
+      control: (event) => sessions.controlEvent(event),
+      reconnected: () => {
+        void hub.replication.catchUp(true)
+        void sessions.recheck()
+      },
+    }),
+  )
+  ready.catch(() => {}) // reported to whoever awaits it (startRelay does), not as an unhandled rejection
+
+  const health = async (): Promise<HealthReport> => {
+    const probe = async (ping: (() => Promise<void>) | undefined) => {
+      let timer: NodeJS.Timeout | undefined
+      try {
+        await Promise.race([
+          ping?.() ?? Promise.resolve(),
+          new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no answer within 2 s')), 2_000))),
+        ])
+        return { ok: true }
+      } catch (err) {
+        return { ok: false, error: err instanceof Error ? err.message : String(err) }
+      } finally {
+        clearTimeout(timer)
+      }
+    }
+    const [store, bus] = await Promise.all([probe(backend.store.ping?.bind(backend.store)), probe(() => backend.bus.ping())])
+    storeUp = store.ok ? 1 : 0
+    return { store: { kind: backend.kind, ...store }, bus: { kind: backend.bus.kind, ...bus } }
+  }
 
   const app = new Hono()
   const allowCors = cors({ origin: '*', allowHeaders: ['Authorization', 'Content-Type'], allowMethods: ['GET', 'POST', 'PUT', 'DELETE'] })
@@ -133,8 +208,18 @@ export function createRelay(options: RelayOptions): Relay {
     logger.debug('http', { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) })
   })
 
-  const keyBackups = new KeyBackups(db)
-  registerHttpApi(app, { verify, sessions, hub, metrics, devAuth, keyBackups, logger, isClosing: () => closing !== null })
+  registerHttpApi(app, {
+    verify,
+    sessions,
+    registry: backend.registry.sessions,
+    hub,
+    metrics,
+    devAuth,
+    keyBackups: backend.registry.keyBackups,
+    logger,
+    health,
+    isClosing: () => closing !== null,
+  })
 
   app.get(
     '/sync/*',
@@ -190,34 +275,20 @@ export function createRelay(options: RelayOptions): Relay {
     app,
     websocket: { server: wss },
     metrics,
+    id: relayId,
     ready,
     flush: () => hub.flush(),
     stats: () => ({ connections: hub.connections.size, docs: hub.rooms.size, sessions: sessions.liveSessions }),
+    health,
     close: () =>
       (closing ??= (async () => {
+        sessions.close()
         await hub.close()
-        sessions.flush()
+        await backend.registry.sessions.flush().catch(() => {})
         wss.close()
-        if (ownsStore) await store.close()
-        if (ownsDb) db.close()
+        await backend.close()
       })()),
   }
-}
-
-/**
- * The database of sessions, key backups and tombstones, used on the main thread: they are read on every
- * connection (revocation, device limit) and must see their own writes at once. With the default
- * WorkerDocStore this is a second connection to the same file. WAL lets it read while the worker commits;
- * its few writes (session records batched every 100 ms, revocations, key backups) wait for the worker's
- * write lock through busy_timeout, at most one commit, since the worker only writes what this thread hands
- * it. It leaves WAL checkpoints to the worker, so that none runs on the event loop.
- */
-function registryDatabase(store: DocStore | undefined, dataDir: string): { db: SqliteDatabase; ownsDb: boolean } {
-  if (store instanceof SqliteDocStore) return { db: store.database, ownsDb: false }
-  const file = store === undefined ? dataDir : store instanceof WorkerDocStore ? store.dataDir : ':memory:'
-  const db = openDatabase(file)
-  if (file !== ':memory:') db.pragma('wal_autocheckpoint = 0')
-  return { db, ownsDb: true }
 }
 
 /** Remember the socket's listeners now; the returned function replaces those added since with `ours`. */

@@ -1,18 +1,24 @@
 /**
- * Sessions: one signed-in app on one device, identified by the token's `sid`. The registry (SQLite) keeps
- * account, device name, user agent, first/last seen and revocation; the live part (memory) tracks which
- * sessions have open connections, which is what the device limit counts.
+ * Sessions as one relay holds them: which sessions (the token's `sid`: one signed-in app on one device) have
+ * open connections here, and closing them when a session is revoked or its account deleted. What is true for
+ * every relay (the records, the device limit, revocations, tombstones) is in the SessionRegistry
+ * (registry.ts); revocations go out on the bus so that other relays close their sockets at once, and a timer
+ * re-checks the registry so that a lost message still takes effect within `recheckIntervalMs`.
  */
 import type { AccessClaims } from './auth.js'
+import type { ControlEvent } from './bus.js'
 import { CloseCode, closeReason } from './close-codes.js'
-import { Deletions } from './deletions.js'
-import { RelayError, TokenError } from './errors.js'
-import type { SqliteDatabase } from './sqlite.js'
+import { RelayError } from './errors.js'
+import type { Logger } from './logger.js'
+import { describeError } from './logger.js'
+import type { DeviceLimit, DevicePolicy, OnlineResult, SessionRecord, SessionRegistry } from './registry.js'
 
-export type DevicePolicy = 'refuse' | 'evict-lru'
+export type { DevicePolicy }
 
-/** An open connection as the session registry sees it. */
+/** An open connection as the sessions see it. */
 export interface LiveConnection {
+  readonly claims: AccessClaims
+  readonly closed: boolean
   close(code: CloseCode, reason: string): void
 }
 
@@ -24,7 +30,7 @@ export interface SessionInfo {
   /** Epoch milliseconds. */
   firstSeen: number
   lastSeen: number
-  /** Open sync connections of this session on this relay. */
+  /** Open sync connections of this session (on every relay). */
   connections: number
 }
 
@@ -35,122 +41,69 @@ interface LiveSession {
   lastActive: number
 }
 
-interface SessionRow {
-  sid: string
-  account: string
-  device: string | null
-  user_agent: string | null
-  first_seen: number
-  last_seen: number
-  revoked_at: number | null
-}
-
-export interface SessionsOptions {
-  /** Sessions of one account connected at once; 0 = no limit. */
-  maxDevices: number
-  devicePolicy: DevicePolicy
+export interface SessionsOptions extends DeviceLimit {
+  /** Heartbeat to the registry and re-check of revocations this often. */
+  recheckIntervalMs: number
 }
 
 export class Sessions {
-  readonly deletions: Deletions
   private readonly live = new Map<string, LiveSession>()
-  private readonly liveByAccount = new Map<string, Set<LiveSession>>()
-  /** "Seen" records not written yet: batched into one transaction, as an app opens a socket per doc. */
-  private readonly unwritten = new Map<string, { account: string; device: string | null; userAgent: string | null; at: number }>()
-  private writeTimer: NodeJS.Timeout | null = null
-  private readonly writeSeen: () => void
-  private readonly s
+  /** Sessions whose first connection here is being admitted: later connections of the same session wait for it. */
+  private readonly arriving = new Map<string, Promise<OnlineResult>>()
+  private readonly timer: NodeJS.Timeout
+  private rechecking = false
 
   constructor(
-    db: SqliteDatabase,
+    private readonly registry: SessionRegistry,
     readonly options: SessionsOptions,
+    /** Tell the other relays (bus.ts); a no-op with one relay. */
+    private readonly announce: (event: ControlEvent) => void,
+    private readonly logger: Logger,
+    /** Workspaces with docs loaded here, for the re-check. */
+    private readonly loadedWorkspaces: () => Iterable<string>,
+    /** A workspace was deleted (seen in the re-check): drop its docs here. */
+    private readonly workspaceDeleted: (workspaceId: string) => void,
   ) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS sessions (
-        sid TEXT PRIMARY KEY,
-        account TEXT NOT NULL,
-        device TEXT,
-        user_agent TEXT,
-        first_seen INTEGER NOT NULL,
-        last_seen INTEGER NOT NULL,
-        revoked_at INTEGER
-      );
-      CREATE INDEX IF NOT EXISTS sessions_by_account ON sessions (account);
-    `)
-    this.deletions = new Deletions(db)
-    this.writeSeen = db.transaction(() => {
-      for (const [sid, r] of this.unwritten) this.s.upsert.run(sid, r.account, r.device, r.userAgent, r.at, r.at)
-      this.unwritten.clear()
-    })
-    this.s = {
-      get: db.prepare('SELECT * FROM sessions WHERE sid = ?'),
-      upsert: db.prepare(
-        `INSERT INTO sessions (sid, account, device, user_agent, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (sid) DO UPDATE SET device = coalesce(excluded.device, device),
-           user_agent = coalesce(excluded.user_agent, user_agent), last_seen = max(last_seen, excluded.last_seen)`,
-      ),
-      listActive: db.prepare('SELECT * FROM sessions WHERE account = ? AND revoked_at IS NULL ORDER BY first_seen'),
-      revoke: db.prepare('UPDATE sessions SET revoked_at = ? WHERE sid = ? AND account = ? AND revoked_at IS NULL'),
-      deleteAccount: db.prepare('DELETE FROM sessions WHERE account = ?'),
-    }
-  }
-
-  /** Why this token's session may not be used (revoked, account deleted, sid of another account), or null. */
-  refusal(claims: AccessClaims): RelayError | null {
-    if (this.deletions.isAccountDeletedFor(claims.sub, claims.iat)) return new RelayError(4410, 'account deleted')
-    const row = this.s.get.get(claims.sid) as SessionRow | undefined
-    const account = row?.account ?? this.unwritten.get(claims.sid)?.account ?? this.live.get(claims.sid)?.account
-    if (account !== undefined && account !== claims.sub) return new TokenError('session belongs to another account')
-    if (row?.revoked_at != null) return new RelayError(4410, 'session revoked')
-    return null
-  }
-
-  /** Record that this session was seen (creating it on first sight). Call only after `refusal` said null. */
-  touch(claims: AccessClaims, userAgent: string | null): void {
-    this.seen(claims.sid, claims.sub, claims.name ?? null, userAgent, Date.now())
-  }
-
-  /** Write pending "seen" records now (before reading the table, and on shutdown). */
-  flush(): void {
-    if (this.writeTimer) clearTimeout(this.writeTimer)
-    this.writeTimer = null
-    if (this.unwritten.size > 0) this.writeSeen()
-  }
-
-  private seen(sid: string, account: string, device: string | null, userAgent: string | null, at: number): void {
-    const previous = this.unwritten.get(sid)
-    this.unwritten.set(sid, { account, device: device ?? previous?.device ?? null, userAgent: userAgent ?? previous?.userAgent ?? null, at })
-    this.writeTimer ??= setTimeout(() => this.flush(), 100)
-    this.writeTimer.unref()
+    this.timer = setInterval(() => void this.recheck(), options.recheckIntervalMs)
+    this.timer.unref()
   }
 
   /**
-   * Let a connection in, applying the device limit when it opens a session that has no connection yet:
-   * `refuse` returns a 4409 error carrying the live sessions; `evict-lru` revokes the least recently active
-   * session(s) (closing them with 4410) to make room.
+   * Let a connection in: the registry's refusal checks for every connection, and, for a session's first
+   * connection on this relay, the device limit (`refuse`: a 4409 carrying the live sessions; `evict-lru`: the
+   * least recently active sessions are revoked, here and on every relay, to make room).
    */
-  admit(conn: LiveConnection, claims: AccessClaims, userAgent: string | null): RelayError | null {
-    const refused = this.refusal(claims)
+  async admit(conn: LiveConnection, workspaceId: string, userAgent: string | null): Promise<RelayError | null> {
+    const { claims } = conn
+    const refused = await this.registry.refusal(claims, workspaceId)
     if (refused) return refused
     let session = this.live.get(claims.sid)
+    if (session && session.account !== claims.sub) return new RelayError(4401, 'session belongs to another account')
     if (!session) {
-      const accountLive = this.liveByAccount.get(claims.sub) ?? new Set<LiveSession>()
-      const { maxDevices, devicePolicy } = this.options
-      if (maxDevices > 0 && accountLive.size >= maxDevices) {
-        if (devicePolicy === 'refuse') {
-          return new RelayError(4409, deviceLimitReason(maxDevices, [...accountLive], (sid) => this.deviceOf(sid)))
-        }
-        const byAge = [...accountLive].sort((a, b) => a.lastActive - b.lastActive)
-        for (const victim of byAge.slice(0, accountLive.size - maxDevices + 1)) {
-          this.revoke(claims.sub, victim.sid, 'evicted: device limit')
+      let arriving = this.arriving.get(claims.sid)
+      if (!arriving) {
+        arriving = this.registry.comeOnline(claims, userAgent, this.options)
+        this.arriving.set(claims.sid, arriving)
+        void arriving.finally(() => this.arriving.delete(claims.sid)).catch(() => {})
+        const result = await arriving
+        if (result.ok) {
+          for (const sid of result.evicted) {
+            this.closeLive(sid, 'evicted: device limit')
+            this.announce({ kind: 'session', account: claims.sub, sid, reason: 'evicted: device limit' })
+          }
         }
       }
-      // One write per session coming online, not per connection: an app opens a socket per doc.
-      this.touch(claims, userAgent)
-      session = { sid: claims.sid, account: claims.sub, connections: new Set(), lastActive: Date.now() }
-      this.live.set(claims.sid, session)
-      accountLive.add(session)
-      this.liveByAccount.set(claims.sub, accountLive)
+      const result = await arriving
+      if (!result.ok) return result.error
+      session = this.live.get(claims.sid)
+      if (!session) {
+        session = { sid: claims.sid, account: claims.sub, connections: new Set(), lastActive: Date.now() }
+        this.live.set(claims.sid, session)
+      }
+    } else this.registry.seen(claims, userAgent)
+    if (conn.closed) {
+      this.release(conn)
+      return null
     }
     session.connections.add(conn)
     session.lastActive = Date.now()
@@ -163,77 +116,128 @@ export class Sessions {
     if (session) session.lastActive = Date.now()
   }
 
-  release(conn: LiveConnection, sid: string): void {
+  /** A connection closed (or was never fully admitted). */
+  release(conn: LiveConnection): void {
+    const sid = conn.claims.sid
     const session = this.live.get(sid)
-    if (!session || !session.connections.delete(conn)) return
+    if (!session) return
+    session.connections.delete(conn)
     if (session.connections.size > 0) return
     this.live.delete(sid)
-    const accountLive = this.liveByAccount.get(session.account)
-    accountLive?.delete(session)
-    if (accountLive?.size === 0) this.liveByAccount.delete(session.account)
-    this.seen(sid, session.account, null, null, session.lastActive)
+    this.registry.goOffline(sid).catch((err: unknown) => this.logger.warn('sessions.offline-failed', { error: describeError(err) }))
   }
 
-  /** The account's sessions that are not revoked, with live connection counts. */
-  list(account: string): SessionInfo[] {
-    this.flush()
-    return (this.s.listActive.all(account) as SessionRow[]).map((row) => {
-      const live = this.live.get(row.sid)
+  /** The account's sessions that are not revoked, with live connection counts on every relay. */
+  async list(account: string): Promise<SessionInfo[]> {
+    const records = await this.registry.list(account)
+    return records.map((r: SessionRecord) => {
+      const here = this.live.get(r.sid)
       return {
-        sid: row.sid,
-        account: row.account,
-        device: row.device,
-        userAgent: row.user_agent,
-        firstSeen: row.first_seen,
-        lastSeen: Math.max(row.last_seen, live?.lastActive ?? 0),
-        connections: live?.connections.size ?? 0,
+        sid: r.sid,
+        account: r.account,
+        device: r.device,
+        userAgent: r.userAgent,
+        firstSeen: r.firstSeen,
+        lastSeen: Math.max(r.lastSeen, here?.lastActive ?? 0),
+        connections: r.connectionsElsewhere + (here?.connections.size ?? 0),
       }
     })
   }
 
-  /** Revoke one session of `account`: its sockets close with 4410 now, its tokens are refused from now on. */
-  revoke(account: string, sid: string, reason = 'session revoked'): boolean {
-    this.flush()
-    const changed = this.s.revoke.run(Date.now(), sid, account).changes > 0
+  /** Revoke one session of `account`: its sockets close with 4410 on every relay, its tokens are refused. */
+  async revoke(account: string, sid: string, reason = 'session revoked'): Promise<boolean> {
+    const changed = await this.registry.revoke(account, sid, reason)
     if (this.live.get(sid)?.account === account) this.closeLive(sid, reason)
+    if (changed) this.announce({ kind: 'session', account, sid, reason })
     return changed
   }
 
   /** Revoke all of the account's sessions, except `keepSid` if given; returns the revoked ids. */
-  revokeAll(account: string, keepSid?: string): string[] {
-    const sids = this.list(account)
-      .map((s) => s.sid)
-      .filter((sid) => sid !== keepSid)
-    for (const sid of sids) this.revoke(account, sid)
-    return sids
+  async revokeAll(account: string, keepSid?: string): Promise<string[]> {
+    const sids = (await this.registry.list(account)).map((s) => s.sid).filter((sid) => sid !== keepSid)
+    const revoked: string[] = []
+    for (const sid of sids) if (await this.revoke(account, sid)) revoked.push(sid)
+    return revoked
   }
 
-  /** Forget the account's sessions and refuse every token of it issued until now. */
-  deleteAccount(account: string): void {
-    this.deletions.markAccountDeleted(account)
-    for (const session of [...(this.liveByAccount.get(account) ?? [])]) this.closeLive(session.sid, 'account deleted')
-    this.flush()
-    this.s.deleteAccount.run(account)
+  /**
+   * Forget the account's sessions, refuse every token of it issued until now (4410) and `workspaces` to
+   * everyone (4403); close what is open of them here and on every relay.
+   */
+  async deleteAccount(account: string, workspaces: readonly string[]): Promise<void> {
+    const deletedAt = await this.registry.deleteAccount(account, workspaces)
+    this.accountDeleted(account, deletedAt)
+    this.announce({ kind: 'account', account, deletedAt })
+    for (const workspace of workspaces) this.announce({ kind: 'workspace', workspace })
   }
 
-  /** The account a known session belongs to, or null. */
-  accountOf(sid: string): string | null {
-    return (this.s.get.get(sid) as SessionRow | undefined)?.account ?? this.unwritten.get(sid)?.account ?? this.live.get(sid)?.account ?? null
+  /** Another relay revoked a session or deleted an account (bus.ts). */
+  controlEvent(event: ControlEvent): void {
+    switch (event.kind) {
+      case 'session':
+        if (this.live.get(event.sid)?.account === event.account) this.closeLive(event.sid, event.reason)
+        break
+      case 'account':
+        this.accountDeleted(event.account, event.deletedAt)
+        break
+      case 'workspace':
+        this.workspaceDeleted(event.workspace)
+        break
+    }
+  }
+
+  /**
+   * Report this relay's live sessions to the registry and close whatever was revoked or deleted meanwhile:
+   * the safety net under the bus, bounding how long a lost revocation message can go unnoticed.
+   */
+  async recheck(): Promise<void> {
+    if (this.rechecking) return
+    this.rechecking = true
+    try {
+      const live = [...this.live.values()]
+      const since = Date.now()
+      await this.registry.heartbeat(
+        live.map((s) => ({ sid: s.sid, account: s.account, connections: s.connections.size, lastActive: s.lastActive })),
+        since,
+        [...this.arriving.keys()],
+      )
+      const found = await this.registry.invalidated({
+        sids: live.map((s) => s.sid),
+        accounts: [...new Set(live.map((s) => s.account))],
+        workspaces: [...new Set(this.loadedWorkspaces())],
+      })
+      for (const { sid, account, reason } of found.revokedSessions) if (this.live.get(sid)?.account === account) this.closeLive(sid, reason)
+      for (const { account, deletedAt } of found.deletedAccounts) this.accountDeleted(account, deletedAt)
+      for (const workspace of found.deletedWorkspaces) this.workspaceDeleted(workspace)
+    } catch (err) {
+      this.logger.warn('sessions.recheck-failed', { error: describeError(err) })
+    } finally {
+      this.rechecking = false
+    }
   }
 
   get liveSessions(): number {
     return this.live.size
   }
 
+  close(): void {
+    clearInterval(this.timer)
+  }
+
+  /** Close the connections of an account whose tokens predate its deletion. */
+  private accountDeleted(account: string, deletedAt: number): void {
+    for (const session of [...this.live.values()]) {
+      if (session.account !== account) continue
+      for (const conn of [...session.connections]) {
+        if ((conn.claims.iat ?? 0) * 1000 <= deletedAt) conn.close(CloseCode.sessionRevoked, 'account deleted')
+      }
+    }
+  }
+
   private closeLive(sid: string, reason: string): void {
     const session = this.live.get(sid)
     if (!session) return
     for (const conn of [...session.connections]) conn.close(CloseCode.sessionRevoked, reason)
-  }
-
-  private deviceOf(sid: string): string | null {
-    this.flush()
-    return (this.s.get.get(sid) as SessionRow | undefined)?.device ?? null
   }
 }
 

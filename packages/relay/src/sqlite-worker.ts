@@ -17,11 +17,15 @@ function run(call: StoreCall): Promise<unknown> {
     case 'open': // the store opened (or failed to) before the first message
       return Promise.resolve()
     case 'load':
-      return store.load(call.docName)
+      return store.load(call.docName, call.after)
     case 'appendUpdates':
       return store.appendUpdates(unpackUpdates(call.packed))
     case 'compact':
-      return store.compact(call.docName, call.snapshot)
+      return store.compact(call.docName, call.snapshot, call.upTo)
+    case 'heads':
+      return store.heads(call.docNames)
+    case 'ping':
+      return store.ping()
     case 'deleteDoc':
       return store.deleteDoc(call.docName)
     case 'deletePrefix':

@@ -3,20 +3,29 @@
  * per DocStore call, one reply per request. A batch of updates travels as one packed buffer (transferred,
  * not copied), so a group commit of thousands of small updates is one message with one allocation.
  */
-import type { StoredDoc, UpdateEntry } from './store.js'
+import type { AppendedRange, Attribution, StoredDoc, UpdateEntry } from './store.js'
 
-/** Updates of a batch: doc names, and every update's bytes back to back with the offset where each ends. */
+/**
+ * Updates of a batch: doc names, every update's bytes back to back with the offset where each ends, and their
+ * authors as indexes into a table of the batch's distinct authors (`[account, session, device]` flattened; a
+ * batch usually has one or a few), so that no object per update is cloned across the thread boundary.
+ */
 export interface PackedUpdates {
   docNames: string[]
   ends: Uint32Array
   bytes: Uint8Array
+  /** Per update: 0 = no author, i > 0 = the author at authors[3(i-1) … 3(i-1)+2]. */
+  authorOf: Uint32Array
+  authors: (string | null)[]
 }
 
 export type StoreCall =
   | { op: 'open' }
-  | { op: 'load'; docName: string }
+  | { op: 'load'; docName: string; after: number }
   | { op: 'appendUpdates'; packed: PackedUpdates }
-  | { op: 'compact'; docName: string; snapshot: Uint8Array }
+  | { op: 'compact'; docName: string; snapshot: Uint8Array; upTo: number }
+  | { op: 'heads'; docNames: readonly string[] }
+  | { op: 'ping' }
   | { op: 'deleteDoc'; docName: string }
   | { op: 'deletePrefix'; prefix: string }
   | { op: 'listDocs'; prefix: string | undefined }
@@ -26,8 +35,10 @@ export type StoreCall =
 export interface StoreResults {
   open: void
   load: StoredDoc
-  appendUpdates: void
-  compact: void
+  appendUpdates: AppendedRange[]
+  compact: boolean
+  heads: Map<string, number>
+  ping: void
   deleteDoc: void
   deletePrefix: number
   listDocs: string[]
@@ -46,21 +57,34 @@ export function packUpdates(entries: readonly UpdateEntry[]): PackedUpdates {
   const bytes = new Uint8Array(size)
   const ends = new Uint32Array(entries.length)
   const docNames: string[] = new Array(entries.length)
+  const authorOf = new Uint32Array(entries.length)
+  const authors: (string | null)[] = []
+  const known = new Map<Attribution, number>()
   let offset = 0
-  entries.forEach(({ docName, update }, i) => {
+  entries.forEach(({ docName, update, author }, i) => {
     bytes.set(update, offset)
     offset += update.byteLength
     ends[i] = offset
     docNames[i] = docName
+    if (author) {
+      let index = known.get(author)
+      if (index === undefined) {
+        authors.push(author.account, author.session, author.device)
+        known.set(author, (index = authors.length / 3))
+      }
+      authorOf[i] = index
+    }
   })
-  return { docNames, ends, bytes }
+  return { docNames, ends, bytes, authorOf, authors }
 }
 
-export function unpackUpdates({ docNames, ends, bytes }: PackedUpdates): UpdateEntry[] {
+export function unpackUpdates({ docNames, ends, bytes, authorOf, authors }: PackedUpdates): UpdateEntry[] {
+  const table: Attribution[] = []
+  for (let i = 0; i < authors.length; i += 3) table.push({ account: authors[i]!, session: authors[i + 1]!, device: authors[i + 2] })
   let start = 0
   return docNames.map((docName, i) => {
     const update = bytes.subarray(start, ends[i])
     start = ends[i]
-    return { docName, update }
+    return { docName, update, author: authorOf[i] === 0 ? null : table[authorOf[i] - 1] }
   })
 }

@@ -1,18 +1,21 @@
 /**
  * The sync hub: rooms (loaded docs) and the connections attached to them. Loads docs on demand, dispatches
- * client messages, refuses what a connection may not do, unloads idle docs and compacts their logs.
+ * client messages, refuses what a connection may not do, unloads idle docs and compacts their logs. What other
+ * relays commit reaches its rooms through `Replication` (replication.ts).
  */
 import type { AccessClaims, Role } from './auth.js'
+import type { Bus } from './bus.js'
 import { type CloseCode, closeReason } from './close-codes.js'
 import { CommitQueue } from './commit-queue.js'
 import { Connection, type ConnectionHooks } from './connection.js'
 import type { DocName } from './doc-name.js'
-import { ProtocolError, RelayError } from './errors.js'
+import { ProtocolError, RelayError, StorageError } from './errors.js'
 import { ExpiryTimers } from './expiry.js'
 import type { Logger } from './logger.js'
 import { describeError } from './logger.js'
 import type { RelayMetrics } from './metrics.js'
 import { encodePermissionDenied, readClientMessage } from './protocol.js'
+import { Replication } from './replication.js'
 import { encodeIntegratedState, Room } from './room.js'
 import type { Sessions } from './sessions.js'
 import type { RelaySocket } from './socket.js'
@@ -26,6 +29,9 @@ export type SyncAdmission =
 
 export interface SyncHubOptions {
   store: DocStore
+  bus: Bus
+  /** This relay's id on the bus. */
+  relayId: string
   sessions: Sessions
   metrics: RelayMetrics
   logger: Logger
@@ -41,12 +47,19 @@ export interface SyncHubOptions {
   maxBacklogBytes: number
   /** Interval of WebSocket pings; a connection that missed one pong is dropped. */
   pingIntervalMs: number
+  /** Grace before a gap in a doc's sequence is read from the store. */
+  gapRepairDelayMs: number
+  /** Check loaded docs against the store's heads this often. */
+  catchUpIntervalMs: number
 }
 
 export class SyncHub implements ConnectionHooks {
   readonly rooms = new Map<string, Room<Connection>>()
   readonly connections = new Set<Connection>()
   readonly commits: CommitQueue<Connection>
+  readonly replication: Replication<Connection>
+  /** Workspaces deleted while this relay runs (the registry keeps them all): their docs are never written back. */
+  private readonly deletedWorkspaces = new Set<string>()
   private closing = false
   private readonly pingTimer: NodeJS.Timeout
   /** Closes a connection with 4401 when its token expires, so that none outlives its token. */
@@ -55,15 +68,35 @@ export class SyncHub implements ConnectionHooks {
   constructor(private readonly o: SyncHubOptions) {
     this.commits = new CommitQueue<Connection>(
       o.store,
-      { committed: (room) => this.maybeCompact(room), failed: (rooms) => this.dropRooms(rooms, 1011, 'storage failure') },
+      {
+        committed: (room, range, updates, turns) => {
+          this.replication.committed(room, range, updates, turns)
+          this.maybeCompact(room)
+        },
+        failed: (rooms) => this.dropRooms(rooms, 1011, 'storage failure'),
+      },
       o.metrics,
       o.logger,
     )
+    this.replication = new Replication<Connection>({
+      store: o.store,
+      bus: o.bus,
+      relayId: o.relayId,
+      metrics: o.metrics,
+      logger: o.logger,
+      gapRepairDelayMs: o.gapRepairDelayMs,
+      catchUpIntervalMs: o.catchUpIntervalMs,
+      rooms: () => this.rooms,
+      reload: (room) => this.reload(room),
+    })
     this.pingTimer = setInterval(() => this.ping(), o.pingIntervalMs)
     this.pingTimer.unref()
   }
 
-  /** A socket opened: admit it (or close it with the code that says why) and join its doc. */
+  /**
+   * A socket opened: admit it (the session registry's checks and the device limit, which may take a round
+   * trip to the store; frames wait meanwhile), or close it with the code that says why, and join its doc.
+   */
   open(socket: RelaySocket, admission: SyncAdmission): Connection | null {
     const refuse = (code: CloseCode, reason: string) => {
       socket.close(code, closeReason(reason))
@@ -75,20 +108,30 @@ export class SyncHub implements ConnectionHooks {
     if (this.closing) return refuse(1012, 'relay shutting down')
     if (this.o.maxConnections > 0 && this.connections.size >= this.o.maxConnections) return refuse(1013, 'too many connections')
     const { claims, doc, role, wantsAck, userAgent } = admission
-    if (this.o.sessions.deletions.isWorkspaceDeleted(doc.workspaceId)) return refuse(4403, 'workspace deleted')
     const conn = new Connection({ socket, claims, doc, role, wantsAck }, this)
-    const refused = this.o.sessions.admit(conn, claims, userAgent)
-    if (refused) {
-      conn.close(refused.code, refused.reason)
-      this.o.metrics.closes.inc(1, { code: String(refused.code) })
-      this.o.logger.info('sync.refused', { code: refused.code, reason: refused.reason, sub: claims.sub, sid: claims.sid })
-      return null
-    }
     this.connections.add(conn)
     this.expiries.add(conn, claims.exp)
-    this.o.logger.info('sync.open', { conn: conn.id, doc: doc.name, sub: claims.sub, sid: claims.sid, role, ack: wantsAck })
-    void this.join(conn)
+    void this.admitAndJoin(conn, userAgent)
     return conn
+  }
+
+  private async admitAndJoin(conn: Connection, userAgent: string | null): Promise<void> {
+    const { claims, doc } = conn
+    let refused: RelayError | null
+    try {
+      refused = await this.o.sessions.admit(conn, doc.workspaceId, userAgent)
+    } catch (err) {
+      this.o.logger.error('sync.admit-failed', { error: describeError(err) })
+      refused = new RelayError(1013, err instanceof StorageError ? 'storage unavailable' : 'server busy')
+    }
+    if (conn.closed) return
+    if (refused) {
+      this.o.logger.info('sync.refused', { code: refused.code, reason: refused.reason, sub: claims.sub, sid: claims.sid })
+      conn.close(refused.code, refused.reason)
+      return
+    }
+    this.o.logger.info('sync.open', { conn: conn.id, doc: doc.name, sub: claims.sub, sid: claims.sid, role: conn.role, ack: conn.wantsAck })
+    await this.join(conn)
   }
 
   /** A binary frame from a connection (text frames are `string`). */
@@ -122,8 +165,7 @@ export class SyncHub implements ConnectionHooks {
    */
   async deleteWorkspaces(workspaceIds: readonly string[]): Promise<number> {
     const ids = new Set(workspaceIds)
-    const rooms = [...this.rooms.values()].filter((r) => ids.has(r.workspaceId))
-    this.dropRooms(rooms, 4403, 'workspace deleted')
+    for (const id of ids) this.dropWorkspace(id)
     return this.commits.exclusive(async () => {
       let deleted = 0
       for (const id of ids) deleted += await this.o.store.deletePrefix(`${id}/`)
@@ -131,17 +173,28 @@ export class SyncHub implements ConnectionHooks {
     })
   }
 
+  /** A workspace was deleted (here or on another relay): close its docs' connections (4403), drop the docs. */
+  dropWorkspace(workspaceId: string): void {
+    this.deletedWorkspaces.add(workspaceId)
+    this.dropRooms([...this.rooms.values()].filter((r) => r.workspaceId === workspaceId), 4403, 'workspace deleted')
+  }
+
   /** Graceful stop: commit and ack what arrived, close every connection with 1012, commit again, unload. */
   async close(): Promise<void> {
     if (this.closing) return
     this.closing = true
     clearInterval(this.pingTimer)
+    this.replication.close()
     this.expiries.clear()
     await this.commits.flush()
     for (const conn of [...this.connections]) conn.close(1012, 'relay restarting')
     await this.commits.flush()
-    for (const room of this.rooms.values()) room.destroy()
+    const rooms = [...this.rooms.values()]
     this.rooms.clear()
+    for (const room of rooms) {
+      room.destroy()
+      this.replication.forget(room)
+    }
   }
 
   private handle(conn: Connection, room: Room<Connection>, frame: Uint8Array): void {
@@ -208,7 +261,7 @@ export class SyncHub implements ConnectionHooks {
       this.scheduleUnload(room)
       return
     }
-    if (this.o.sessions.deletions.isWorkspaceDeleted(room.workspaceId)) {
+    if (this.deletedWorkspaces.has(room.workspaceId)) {
       conn.close(4403, 'workspace deleted')
       this.scheduleUnload(room)
       return
@@ -243,7 +296,13 @@ export class SyncHub implements ConnectionHooks {
       await existing.ready
       if (this.rooms.get(doc.name) === existing) return existing
     }
-    const room = new Room<Connection>(doc, { changed: (r, update) => this.commits.add(r, update) })
+    const room = new Room<Connection>(doc, {
+      changed: (r, update, author, turn) => this.commits.add(r, update, author?.author ?? null, turn),
+      turnEnded: (r, turn, changes) => this.replication.turnEnded(r, turn, changes),
+      integrated: (r, peers) => {
+        for (const conn of peers) if (!conn.closed && conn.wantsAck) this.commits.ackAfterCommit(r, conn, conn.updateMessages)
+      },
+    })
     this.rooms.set(doc.name, room)
     room.ready = this.load(room)
     await room.ready
@@ -253,14 +312,18 @@ export class SyncHub implements ConnectionHooks {
   private async load(room: Room<Connection>): Promise<void> {
     room.state = 'loading'
     try {
+      // Subscribed first: what other relays commit after the read below is not missed, only held until then.
+      await this.replication.subscribe(room)
       const stored = await this.o.store.load(room.name)
       room.load(stored)
     } catch (err) {
       if (this.rooms.get(room.name) === room) this.rooms.delete(room.name)
       room.destroy()
+      this.replication.forget(room)
       throw err
     }
     room.state = 'ready'
+    this.replication.loaded(room)
     this.o.metrics.docLoads.inc()
     this.maybeCompact(room)
   }
@@ -269,6 +332,7 @@ export class SyncHub implements ConnectionHooks {
   private reload(room: Room<Connection>): void {
     if (room.state !== 'ready') return
     room.state = 'loading'
+    this.replication.loading(room)
     this.o.logger.warn('doc.reload', { doc: room.name })
     room.ready = (async () => {
       await this.commits.flush()
@@ -280,6 +344,7 @@ export class SyncHub implements ConnectionHooks {
         return
       }
       room.state = 'ready'
+      this.replication.loaded(room)
       for (const peer of room.peers) this.drain(peer)
     })()
   }
@@ -292,6 +357,7 @@ export class SyncHub implements ConnectionHooks {
       this.commits.discard(room)
       for (const peer of [...room.peers]) peer.close(code, reason)
       room.destroy()
+      this.replication.forget(room)
     }
   }
 
@@ -299,7 +365,7 @@ export class SyncHub implements ConnectionHooks {
   connectionClosed(conn: Connection, code: CloseCode | null): void {
     if (!this.connections.delete(conn)) return
     this.expiries.delete(conn, conn.claims.exp)
-    this.o.sessions.release(conn, conn.claims.sid)
+    this.o.sessions.release(conn)
     if (code !== null) this.o.metrics.closes.inc(1, { code: String(code) })
     this.o.logger.info('sync.close', { conn: conn.id, doc: conn.doc.name, code: code ?? undefined, by: code === null ? 'client' : 'relay' })
     const room = conn.room
@@ -331,6 +397,7 @@ export class SyncHub implements ConnectionHooks {
       .finally(() => {
         if (this.rooms.get(room.name) === room) this.rooms.delete(room.name)
         room.destroy()
+        this.replication.forget(room)
         this.o.metrics.docUnloads.inc()
       })
   }
@@ -350,16 +417,23 @@ export class SyncHub implements ConnectionHooks {
     room.compactionTimer.unref()
   }
 
-  /** Replace the room's stored log with a snapshot of its doc. Run inside `exclusive`, after `commitNow`. */
+  /**
+   * Replace the stored log up to the room's contiguous sequence number with a snapshot of its doc (which holds
+   * at least that much). Run inside `exclusive`, after `commitNow`. Updates after it, including other relays'
+   * appended meanwhile, stay in the log.
+   */
   private async compact(room: Room<Connection>): Promise<void> {
     // A doc deleted with its workspace while it was loaded must not be written back.
-    if (this.o.sessions.deletions.isWorkspaceDeleted(room.workspaceId)) return
+    if (this.deletedWorkspaces.has(room.workspaceId)) return
+    const upTo = room.seqs.contiguous
+    if (upTo <= room.snapshotSeq) return
     const entries = room.logLength
     const snapshot = encodeIntegratedState(room.doc)
-    await this.o.store.compact(room.name, snapshot)
-    room.logLength = 0
+    const replaced = await this.o.store.compact(room.name, snapshot, upTo)
+    room.snapshotSeq = Math.max(room.snapshotSeq, upTo)
+    if (!replaced) return
     this.o.metrics.compactions.inc()
-    this.o.logger.debug('doc.compacted', { doc: room.name, entries, bytes: snapshot.byteLength })
+    this.o.logger.debug('doc.compacted', { doc: room.name, entries, upTo, bytes: snapshot.byteLength })
   }
 
   connectionSent(bytes: number): void {

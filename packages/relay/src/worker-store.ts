@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import { StorageError } from './errors.js'
-import type { DocStore, StoredDoc, UpdateEntry } from './store.js'
+import type { AppendedRange, DocStore, StoredDoc, UpdateEntry } from './store.js'
 import { packUpdates, type StoreCall, type StoreReply, type StoreResults } from './store-messages.js'
 
 export interface WorkerDocStoreOptions {
@@ -36,18 +36,26 @@ export class WorkerDocStore implements DocStore {
     return this.call({ op: 'open' })
   }
 
-  load(docName: string): Promise<StoredDoc> {
-    return this.call({ op: 'load', docName })
+  load(docName: string, after = 0): Promise<StoredDoc> {
+    return this.call({ op: 'load', docName, after })
   }
 
-  async appendUpdates(entries: readonly UpdateEntry[]): Promise<void> {
-    if (entries.length === 0) return
+  async appendUpdates(entries: readonly UpdateEntry[]): Promise<AppendedRange[]> {
+    if (entries.length === 0) return []
     const packed = packUpdates(entries)
-    await this.call({ op: 'appendUpdates', packed }, [packed.bytes.buffer as ArrayBuffer, packed.ends.buffer as ArrayBuffer])
+    return this.call({ op: 'appendUpdates', packed }, [packed.bytes.buffer as ArrayBuffer, packed.ends.buffer as ArrayBuffer, packed.authorOf.buffer as ArrayBuffer])
   }
 
-  compact(docName: string, snapshot: Uint8Array): Promise<void> {
-    return this.call({ op: 'compact', docName, snapshot })
+  compact(docName: string, snapshot: Uint8Array, upTo: number): Promise<boolean> {
+    return this.call({ op: 'compact', docName, snapshot, upTo })
+  }
+
+  heads(docNames: readonly string[]): Promise<Map<string, number>> {
+    return this.call({ op: 'heads', docNames })
+  }
+
+  ping(): Promise<void> {
+    return this.call({ op: 'ping' })
   }
 
   deleteDoc(docName: string): Promise<void> {

@@ -5,6 +5,7 @@ import { SqliteDocStore, startRelay, silentLogger, type DocStore, type RunningRe
 import {
   RawClient,
   SECRET,
+  encodeSyncMessage,
   SyncClient,
   eventually,
   isAck,
@@ -23,6 +24,62 @@ afterEach(async () => {
 })
 
 describe('ack', () => {
+  it('reaches a client whose update was held back as pending once another client’s update completes it', async () => {
+    relay = await startTestRelay()
+    // u2 builds on u1. Client A has u2 only (e.g. it got u1 from a peer that had not sent it yet); B sends u1.
+    const source = new Y.Doc()
+    const [u1, u2] = [0, 1].map((i) => {
+      const before = Y.encodeStateVector(source)
+      source.getArray<string>('a').push([`item ${i}`])
+      return Y.encodeStateAsUpdate(source, before)
+    })
+    const a = await RawClient.connect(relay.syncUrl('w1/pending', await relay.token({ sid: 'a' }), '&ack=1'))
+    await a.next(isAck)
+    a.send(encodeSyncMessage(2, u2))
+    // Committed nothing of it yet: its content is pending (it needs u1).
+    await new Promise((r) => setTimeout(r, 200))
+    expect((await relay.storedDoc('w1/pending')).getArray('a').length).toBe(0)
+    const acksBefore = a.frames.filter(isAck).length
+    const b = await RawClient.connect(relay.syncUrl('w1/pending', await relay.token({ sid: 'b' }), '&ack=1'))
+    await b.next(isAck)
+    b.send(encodeSyncMessage(2, u1))
+    // A sends nothing more, yet gets an ack that covers u2 (clock 2 of the source client) and its message.
+    const covering = await a.next((f) => {
+      const ack = readAck(f)
+      return ack !== null && (Y.decodeStateVector(ack.stateVector).get(source.clientID) ?? 0) >= 2
+    }, 5_000)
+    expect(readAck(covering)!.committedMessages).toBe(1)
+    expect(a.frames.filter(isAck).length).toBeGreaterThan(acksBefore)
+    expect((await relay.storedDoc('w1/pending')).getArray('a').toArray()).toEqual(['item 0', 'item 1'])
+    a.close()
+    b.close()
+  })
+
+  it('when pending content stays incomplete, the relay asks its peers for what it lacks (sync step 1), and acks once it has it', async () => {
+    relay = await startTestRelay()
+    const source = new Y.Doc()
+    const [u1, u2] = [0, 1].map((i) => {
+      const before = Y.encodeStateVector(source)
+      source.getArray<string>('a').push([`item ${i}`])
+      return Y.encodeStateAsUpdate(source, before)
+    })
+    // B holds u1 (seen, say, in another relay's preview whose writer is gone) but has no reason to send it.
+    const b = await SyncClient.connect(relay.syncUrl('w1/ask', await relay.token({ sid: 'b' })))
+    await b.whenSynced()
+    Y.applyUpdate(b.doc, u1, b) // origin = the client itself: not sent as an update
+    const a = await RawClient.connect(relay.syncUrl('w1/ask', await relay.token({ sid: 'a' }), '&ack=1'))
+    await a.next(isAck)
+    a.send(encodeSyncMessage(2, u2))
+    const covering = await a.next((f) => {
+      const ack = readAck(f)
+      return ack !== null && (Y.decodeStateVector(ack.stateVector).get(source.clientID) ?? 0) >= 2
+    }, 8_000)
+    expect(readAck(covering)!.committedMessages).toBe(1)
+    expect((await relay.storedDoc('w1/ask')).getArray('a').toArray()).toEqual(['item 0', 'item 1'])
+    a.close()
+    b.close()
+  })
+
   it('is not sent unless the client asks for it with ack=1', async () => {
     relay = await startTestRelay()
     const client = await SyncClient.connect(relay.syncUrl('w1/plain', await relay.token()))
@@ -111,18 +168,22 @@ class FlakyStore implements DocStore {
   lastWriteAt = 0
   appended = 0
   constructor(private readonly inner: SqliteDocStore) {}
-  load(name: string) {
-    return this.inner.load(name)
+  load(name: string, after?: number) {
+    return this.inner.load(name, after)
   }
   async appendUpdates(entries: readonly UpdateEntry[]) {
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs))
     if (this.failing && entries.length > 0) throw new Error('disk on fire')
     this.appended += entries.length
-    await this.inner.appendUpdates(entries)
+    const ranges = await this.inner.appendUpdates(entries)
     if (entries.length > 0) this.lastWriteAt = performance.now()
+    return ranges
   }
-  compact(name: string, snapshot: Uint8Array) {
-    return this.inner.compact(name, snapshot)
+  compact(name: string, snapshot: Uint8Array, upTo: number) {
+    return this.inner.compact(name, snapshot, upTo)
+  }
+  heads(names: readonly string[]) {
+    return this.inner.heads(names)
   }
   deleteDoc(name: string) {
     return this.inner.deleteDoc(name)

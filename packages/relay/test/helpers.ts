@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
+import pg from 'pg'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import * as awarenessProtocol from 'y-protocols/awareness'
@@ -20,12 +21,20 @@ import {
   type StartRelayOptions,
   type TokenClaims,
 } from '@apisync/relay'
+import { testDatabase } from './services.js'
 
 export const SECRET = 'test-secret-that-is-long-enough-for-hs256!'
 
+/** Where a test relay keeps its data: SQLite in a temp dir (the default), or a database of its own on Postgres. */
+export type TestBackend = 'sqlite' | 'postgres'
+
 export interface TestRelay {
   running: RunningRelay
+  backend: TestBackend
+  /** The SQLite data dir (also made for a Postgres relay, unused). */
   dir: string
+  /** The Postgres database URL, for a Postgres relay. */
+  postgresUrl: string | null
   /** Every log line the relay wrote. */
   logs: string[]
   token(claims?: Partial<TokenClaims>, options?: SignOptions): Promise<string>
@@ -41,32 +50,39 @@ export async function tempDir(prefix = 'apisync-relay-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix))
 }
 
-export async function startTestRelay(options: Partial<StartRelayOptions> = {}): Promise<TestRelay> {
+export async function startTestRelay(options: Partial<StartRelayOptions> & { backend?: TestBackend } = {}): Promise<TestRelay> {
+  const { backend = 'sqlite', ...rest } = options
   const dir = options.dataDir ?? (await tempDir())
+  const database = backend === 'postgres' ? await testDatabase() : null
   const logs: string[] = []
   const running = await startRelay({
     auth: { secret: SECRET },
     logger: createJsonLogger({ level: 'debug', write: (line) => void logs.push(line) }),
-    ...options,
+    ...(database ? { store: database.url } : {}),
+    ...rest,
     dataDir: dir,
   })
+  const postgresUrl = database?.url ?? null
   const relay: TestRelay = {
     running,
+    backend,
     dir,
+    postgresUrl,
     logs,
     token: (claims = {}, signOptions = {}) => signToken({ sub: 'alice', sid: 'alice-laptop', ws: { w1: 'owner' }, ...claims }, { secret: SECRET }, signOptions),
     syncUrl: (docName, token, extra = '') => `${running.wsUrl}/sync/${docName}?token=${encodeURIComponent(token)}${extra}`,
     storedRows: async (docName) => {
       await running.relay.flush()
-      return countRows(dir, docName)
+      return postgresUrl ? countPostgresRows(postgresUrl, docName) : countRows(dir, docName)
     },
     storedDoc: async (docName) => {
       await running.relay.flush()
-      return readStoredDoc(dir, docName)
+      return postgresUrl ? readPostgresDoc(postgresUrl, docName) : readStoredDoc(dir, docName)
     },
     close: async () => {
       await running.close()
       await rm(dir, { recursive: true, force: true })
+      await database?.drop()
     },
   }
   return relay
@@ -95,6 +111,37 @@ export function readStoredDoc(dir: string, docName: string): Y.Doc {
     return doc
   } finally {
     db.close()
+  }
+}
+
+/** Rows stored for a doc in Postgres: logged updates plus the snapshot, if any. */
+export async function countPostgresRows(url: string, docName: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const { rows } = await client.query(
+      `SELECT (SELECT count(*) FROM apisync_updates WHERE doc = $1) + (SELECT count(*) FROM apisync_docs WHERE doc = $1 AND snapshot IS NOT NULL) AS n`,
+      [docName],
+    )
+    return Number(rows[0].n)
+  } finally {
+    await client.end()
+  }
+}
+
+/** The doc as Postgres holds it (snapshot, then the log in sequence order), read with a connection of our own. */
+export async function readPostgresDoc(url: string, docName: string): Promise<Y.Doc> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const doc = new Y.Doc()
+    const snapshot = await client.query('SELECT snapshot FROM apisync_docs WHERE doc = $1 AND snapshot IS NOT NULL', [docName])
+    if (snapshot.rows[0]) Y.applyUpdate(doc, snapshot.rows[0].snapshot)
+    const log = await client.query('SELECT data FROM apisync_updates WHERE doc = $1 ORDER BY seq', [docName])
+    for (const row of log.rows) Y.applyUpdate(doc, row.data)
+    return doc
+  } finally {
+    await client.end()
   }
 }
 

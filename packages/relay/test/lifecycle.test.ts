@@ -136,7 +136,7 @@ describe('operations', () => {
     relay = await startTestRelay()
     const health = await fetch(`${relay.running.url}/healthz`)
     expect(health.status).toBe(200)
-    expect(await health.json()).toEqual({ status: 'ok', connections: 0, docs: 0 })
+    expect(await health.json()).toEqual({ status: 'ok', connections: 0, docs: 0, store: { kind: 'sqlite', ok: true }, bus: { kind: 'none', ok: true } })
 
     const c = await SyncClient.connect(relay.syncUrl('w1/m', await relay.token(), '&ack=1'))
     c.doc.getText('t').insert(0, 'metrics')

@@ -41,7 +41,7 @@ const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 function readyRoom(stored: Uint8Array[]) {
   const room = new Room<TestPeer>(parseDocName('w1/doc'), { changed: (_room, update) => stored.push(update) })
-  room.load({ updates: [], logLength: 0 })
+  room.load({ updates: [], seq: 0, snapshotSeq: 0 })
   room.state = 'ready'
   return room
 }

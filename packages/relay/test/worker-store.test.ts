@@ -60,7 +60,7 @@ it('shares its file with a main-thread connection: writes on both sides interlea
   db.exec('CREATE TABLE IF NOT EXISTS registry (k INTEGER PRIMARY KEY, v TEXT)')
   const insert = db.prepare('INSERT INTO registry (k, v) VALUES (?, ?)')
   const updates = pushes(300)
-  const commits: Promise<void>[] = []
+  const commits: Promise<unknown>[] = []
   for (let i = 0; i < updates.length; i++) {
     commits.push(store.appendUpdates([{ docName: 'w/shared', update: updates[i] }]))
     if (i % 10 === 0) insert.run(i, `row ${i}`) // while worker commits are in flight
@@ -82,7 +82,7 @@ it('a worker that dies fails the calls it held; the next call starts a new worke
   await stopped
   await expect(pending).rejects.toBeInstanceOf(StorageError)
   await store.appendUpdates([{ docName: 'w/d', update: second }])
-  expect((await store.load('w/d')).logLength).toBe(2)
+  expect((await store.load('w/d')).seq).toBe(2)
   expect(readStoredDoc(dir, 'w/d').getArray('a').toJSON()).toEqual([0, 1])
 })
 
