@@ -221,7 +221,9 @@ describe('attacks on the keyring, through the real relay', () => {
       m.addRow('members', { accountId: 'ann', name: 'Ann', publicKey: null, jws: fakeGenesis.jws })
       m.addRow('keyWraps', { kid: `${evil.kid}x`, createdAt: Date.now() + 1e12, accountId: 'ann', jwe: '', jws: fakeChainGen.jws })
     })
-    db.prepare('INSERT INTO doc_updates (doc, data) VALUES (?, ?)').run(s.names.manifest, Buffer.from(update))
+    // As the relay would log it: the doc's next sequence number, attributed to nobody.
+    const { head } = db.prepare('SELECT MAX(n) AS head FROM (SELECT MAX(doc_seq) AS n FROM doc_updates WHERE doc = ? UNION ALL SELECT seq AS n FROM doc_snapshots WHERE doc = ?)').get(s.names.manifest, s.names.manifest) as { head: number | null }
+    db.prepare('INSERT INTO doc_updates (doc, data, doc_seq, committed_at) VALUES (?, ?, ?, ?)').run(s.names.manifest, Buffer.from(update), (head ?? 0) + 1, Date.now())
     db.close()
     relay = await startRelay({ auth: { secret }, dataDir, port: relay.port, host: '127.0.0.1', logger: silentLogger })
 

@@ -17,7 +17,7 @@ import type {
   SessionRegistry,
 } from './registry.js'
 import { deviceLimitReason } from './sessions.js'
-import type { SqliteDatabase } from './sqlite.js'
+import { type SqliteDatabase, writeTransaction } from './sqlite.js'
 
 interface SessionRow {
   sid: string
@@ -99,11 +99,11 @@ class SqliteSessionRegistry implements SessionRegistry {
       markWorkspace: db.prepare('INSERT OR IGNORE INTO deleted_workspaces (workspace, deleted_at) VALUES (?, ?)'),
       deleteKeyBackup: db.prepare('DELETE FROM key_backups WHERE account = ?'),
     }
-    this.writeSeenTx = db.transaction(() => {
+    this.writeSeenTx = writeTransaction(db, () => {
       for (const [sid, r] of this.unwritten) this.s.upsert.run(sid, r.account, r.device, r.userAgent, r.at, r.at)
       this.unwritten.clear()
     })
-    this.deleteAccountTx = db.transaction((account: string, workspaces: readonly string[], at: number) => {
+    this.deleteAccountTx = writeTransaction(db, (account: string, workspaces: readonly string[], at: number) => {
       for (const id of workspaces) this.s.markWorkspace.run(id, at)
       this.s.markAccount.run(account, at)
       this.s.deleteSessions.run(account)

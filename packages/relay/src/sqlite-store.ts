@@ -6,7 +6,7 @@
  */
 import type { AppendedRange, DocStore, StoredDoc, UpdateEntry } from './store.js'
 import { groupByDoc } from './store.js'
-import { openDatabase, type SqliteDatabase } from './sqlite.js'
+import { openDatabase, type SqliteDatabase, writeTransaction } from './sqlite.js'
 
 export interface SqliteDocStoreOptions {
   /** Directory holding apisync.sqlite (created if missing), or ':memory:'. */
@@ -36,7 +36,7 @@ export class SqliteDocStore implements DocStore {
     this.database = options.database ?? openDatabase(options.dataDir ?? './data')
     migrate(this.database)
     const s = (this.statements = prepare(this.database))
-    this.appendTx = this.database.transaction((entries: readonly UpdateEntry[]) => {
+    this.appendTx = writeTransaction(this.database, (entries: readonly UpdateEntry[]) => {
       const now = Date.now()
       const ranges: AppendedRange[] = []
       for (const [docName, group] of groupByDoc(entries)) {
@@ -49,18 +49,18 @@ export class SqliteDocStore implements DocStore {
       }
       return ranges
     })
-    this.compactTx = this.database.transaction((docName: string, snapshot: Uint8Array, upTo: number) => {
+    this.compactTx = writeTransaction(this.database, (docName: string, snapshot: Uint8Array, upTo: number) => {
       const current = s.selectSnapshotSeq.get(docName) as { seq: number } | undefined
       if (current !== undefined && current.seq >= upTo) return false
       s.upsertSnapshot.run(docName, snapshot, upTo, Date.now())
       s.deleteUpdatesUpTo.run(docName, upTo)
       return true
     })
-    this.deleteTx = this.database.transaction((docName: string) => {
+    this.deleteTx = writeTransaction(this.database, (docName: string) => {
       s.deleteSnapshot.run(docName)
       s.deleteUpdates.run(docName)
     })
-    this.deletePrefixTx = this.database.transaction((prefix: string) => {
+    this.deletePrefixTx = writeTransaction(this.database, (prefix: string) => {
       const docs = s.docsWithPrefix.all({ prefix }) as { doc: string }[]
       for (const { doc } of docs) this.deleteTx(doc)
       return docs.length
@@ -185,7 +185,7 @@ function migrate(db: SqliteDatabase): void {
       CREATE UNIQUE INDEX IF NOT EXISTS doc_updates_by_doc_seq ON doc_updates (doc, doc_seq);
     `)
     db.pragma(`user_version = ${SCHEMA_VERSION}`)
-  })()
+  }).immediate()
 }
 
 function prepare(db: SqliteDatabase) {

@@ -23,3 +23,13 @@ function configure(db: SqliteDatabase): SqliteDatabase {
   db.pragma('synchronous = FULL')
   return db
 }
+
+/**
+ * A write transaction that takes the write lock at BEGIN (BEGIN IMMEDIATE). Two connections share the file: a
+ * deferred transaction that reads and then writes fails at once with SQLITE_BUSY when the other connection
+ * committed in between (the busy timeout does not apply to that upgrade); BEGIN IMMEDIATE waits for the lock.
+ */
+export function writeTransaction<A extends unknown[], R>(db: SqliteDatabase, fn: (...args: A) => R): (...args: A) => R {
+  const tx = db.transaction(fn)
+  return (...args: A) => tx.immediate(...args)
+}

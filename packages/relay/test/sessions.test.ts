@@ -94,6 +94,11 @@ describe.each(backends)('%s', (backend) => {
       one.close()
       await one.closed
       await eventually(() => relay!.running.relay.stats().sessions === 1)
+      // The registry (Postgres: written after the socket closed) is what the limit counts: wait for it.
+      await eventually(async () => {
+        const now = await api(relay!, 'GET', '/sessions', three)
+        return now.body.sessions!.filter((s) => s.connections > 0).map((s) => s.sid).join() === 'two'
+      })
       const again = await RawClient.connect(relay.syncUrl('w1/d', three))
       await again.next(() => true)
       expect(again.socket.readyState).toBe(again.socket.OPEN)
