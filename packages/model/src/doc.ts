@@ -8,17 +8,29 @@ import {
   type Conflict,
   type ConflictChoice,
   type EntityRef,
+  POOL_BY,
   type RowInit,
   Reader,
+  type Writer,
   applyPatch,
   checkValue,
   markDeleted,
   markRestored,
   nestedRef,
+  poolIdentity,
   validatePatch,
+  writeOptions,
 } from './entity.js'
-import type { Json } from './json.js'
-import { type RegisterEntry, type StoredEntry, compareEntries, isStoredEntry, parseEntryKey, writeRegister } from './register.js'
+import { type Json, isJsonObject } from './json.js'
+import {
+  type RegisterEntry,
+  type StoredEntry,
+  compareEntries,
+  isStoredEntry,
+  parseEntryKey,
+  writeRegister,
+  writeRegisterAcross,
+} from './register.js'
 import { type Placement, addRow, forgetLastOrder, isDeleted, moveRow, removeRow, updateRow } from './rows.js'
 import { ModelError } from './errors.js'
 import type { WriteContext } from './register.js'
@@ -40,6 +52,11 @@ export type DocKind = 'collection' | 'environment' | 'globals' | 'manifest' | 'r
 export interface OpenOptions {
   /** Who writes through this handle (a user name or account id), recorded with register writes for conflict display. */
   readonly actor?: string
+  /**
+   * The device (session) writing through this handle, e.g. "Laptop": recorded with writes so that a conflict
+   * between two devices of one person reads "you, on Laptop" / "you, on Desktop".
+   */
+  readonly device?: string
   /** Wall clock for the informational `at` of writes; default Date.now. Never used to decide a merge. */
   readonly now?: () => number
 }
@@ -60,10 +77,15 @@ export const MIGRATIONS: Record<number, (doc: Y.Doc) => void> = {
 /** Transactions from migrations carry this origin: they are not the user's actions and are not undoable. */
 export const MIGRATION_ORIGIN = Symbol('apisync-migration')
 
+/** `meta` keys recording who each Yjs client (one session on one device) was: `w:<clientID>` → `{ a, d }`. */
+const WRITER_PREFIX = 'w:'
+
 export abstract class DocModel<S> {
   readonly doc: Y.Doc
   readonly kind: DocKind
-  protected readonly reader = new Reader()
+  protected readonly reader = new Reader((client) => this.writerOf(client))
+  /** Set while a resolution runs: its undo step brings the whole conflict back. */
+  private resolving = false
   /** The origin of this handle's transactions; the undo manager tracks exactly these. */
   readonly origin: object = { apisync: 'local' }
   private readonly undoManager: Y.UndoManager
@@ -160,11 +182,12 @@ export abstract class DocModel<S> {
   protected get ctx(): WriteContext {
     // Yjs may change the client id if it detects a clash: rebuild the context when it does.
     if (this.cachedCtx?.client !== this.doc.clientID) {
-      const ctx: { client: number; actor?: string; now: () => number } = {
+      const ctx: { client: number; actor?: string; device?: string; now: () => number } = {
         client: this.doc.clientID,
         now: this.options.now ?? Date.now,
       }
       if (this.options.actor !== undefined) ctx.actor = this.options.actor
+      if (this.options.device !== undefined) ctx.device = this.options.device
       this.cachedCtx = ctx
     }
     return this.cachedCtx
@@ -179,9 +202,35 @@ export abstract class DocModel<S> {
       const meta = this.doc.getMap<unknown>('meta')
       if (meta.get('schema') !== SCHEMA_VERSION) meta.set('schema', SCHEMA_VERSION)
       if (meta.get('kind') !== this.kind) meta.set('kind', this.kind)
+      this.recordWriter(meta)
       result = fn()
     }, this.origin)
     return result
+  }
+
+  /**
+   * Records once per session who this client is, so that edits that carry no writer of their own (a text typed
+   * into an item someone deleted meanwhile) can still be named in a conflict: "edited by Bob, on Laptop".
+   */
+  private recordWriter(meta: Y.Map<unknown>): void {
+    const { actor, device } = this.options
+    if (actor === undefined && device === undefined) return
+    const key = WRITER_PREFIX + this.doc.clientID
+    if (meta.has(key)) return
+    const record: { a?: string; d?: string } = {}
+    if (actor !== undefined) record.a = actor
+    if (device !== undefined) record.d = device
+    meta.set(key, record)
+  }
+
+  /** Who a Yjs client was, as it recorded itself (see recordWriter). */
+  protected writerOf(client: number): Writer | undefined {
+    const r = this.doc.getMap<unknown>('meta').get(WRITER_PREFIX + client)
+    if (!isJsonObject(r)) return undefined
+    const w: { by?: string; device?: string } = {}
+    if (typeof r.a === 'string') w.by = r.a
+    if (typeof r.d === 'string') w.device = r.d
+    return w
   }
 
   /** Subscribes to changes; returns the unsubscribe function. */
@@ -309,22 +358,28 @@ export abstract class DocModel<S> {
   resolve(conflictId: string, choice: ConflictChoice): void {
     const conflict = this.conflicts().find((c) => c.id === conflictId)
     if (!conflict) throw new ModelError('NO_SUCH_CONFLICT', `conflict ${conflictId} is not open`)
-    this.transact(() => this.applyChoice(conflict, choice))
+    this.resolving = true
+    try {
+      this.transact(() => this.applyChoice(conflict, choice))
+    } finally {
+      this.resolving = false
+    }
   }
 
   protected applyChoice(conflict: Conflict, choice: ConflictChoice): void {
     const ref = this.locate(conflict.path)
     if (conflict.kind === 'value') {
       let value: Json
-      if (typeof choice === 'object' && 'pick' in choice) {
+      if (typeof choice === 'object' && choice !== null && 'pick' in choice) {
         const alt = conflict.alternatives[choice.pick]
         if (!alt) throw new ModelError('BAD_CHOICE', `no alternative ${choice.pick}`, conflict.path)
         value = alt.value
-      } else if (typeof choice === 'object' && 'value' in choice) {
-        value = conflict.field === POSITION ? choice.value : checkValue(ref.kind, conflict.field, choice.value, ref.path)
+      } else if (typeof choice === 'object' && choice !== null && 'value' in choice) {
+        value = checkValue(ref.kind, conflict.field, choice.value, ref.path)
       } else throw new ModelError('BAD_CHOICE', `a value conflict takes { pick } or { value }`, conflict.path)
       // Write even an unchanged value: superseding every alternative is what closes the conflict.
-      writeRegister(ref.map, conflict.field, value, this.ctx)
+      const maps = this.pooledWith(ref)
+      writeRegisterAcross(maps, maps[0]!, conflict.field, value, this.ctx, writeOptions(ref, conflict.field, { force: true }))
       return
     }
     if (conflict.kind === 'delete' && choice === 'keep-deleted') return markDeleted(this.doc, ref, this.ctx)
@@ -332,9 +387,37 @@ export abstract class DocModel<S> {
     throw new ModelError('BAD_CHOICE', `choose one of ${conflict.choices.join(', ')}`, conflict.path)
   }
 
+  /**
+   * What an undo (or redo) writes back into a position register (`back`, replacing `current`): a move back,
+   * which the collection gives a current counter and checks (a move back into its own subtree keeps `current`).
+   */
+  protected positionBack(_map: Y.Map<unknown>, back: StoredEntry, current: StoredEntry): StoredEntry {
+    return { ...back, n: current.n }
+  }
+
   /** Restores a deleted entity; the collection also restores its deleted folders. */
   protected restoreEntity(ref: EntityRef): void {
     markRestored(ref, this.ctx)
+  }
+
+  /**
+   * The maps holding one row as a person sees it: the row's own, plus those of live rows pooled with it (see
+   * POOL_BY), the row's first. A write to the row supersedes the entries of all of them.
+   */
+  protected pooledWith(ref: EntityRef): Y.Map<unknown>[] {
+    const field = POOL_BY[ref.kind]
+    const list = ref.map.parent
+    if (field === undefined || !(list instanceof Y.Map)) return [ref.map]
+    const read = new Reader()
+    const identity = poolIdentity(read.entity(ref), field)
+    if (identity === undefined) return [ref.map]
+    const maps = [ref.map]
+    list.forEach((row, id) => {
+      if (row === ref.map || !(row instanceof Y.Map)) return
+      const state = read.entity(nestedRef(row, ref.kind, id, ''))
+      if (!state.deleted && poolIdentity(state, field) === identity) maps.push(row)
+    })
+    return maps
   }
 
   // Undo of registers and creations. Y.UndoManager restores what an action deleted under the same map key, but a
@@ -372,8 +455,14 @@ export abstract class DocModel<S> {
     const field = parseEntryKey(entry.key)?.field
     const restore = field === undefined ? undefined : (step.meta.get(SUPERSEDED) as Superseded | undefined)?.get(entry.map)?.get(field)
     const current = entryContent(item)
+    if (restore?.all && isStoredEntry(current)) {
+      // Undoing a resolution: every alternative it closed comes back under its writer's key, so the conflict is
+      // open again, the same on every replica.
+      for (const alt of restore.all) alt.map.set(alt.key, alt.entry)
+      return true
+    }
     if (restore && isStoredEntry(current)) {
-      entry.map.set(entry.key, { ...restore.entry, n: current.n })
+      entry.map.set(entry.key, field === POSITION ? this.positionBack(entry.map, restore.entry, current) : { ...restore.entry, n: current.n })
       // As Y.UndoManager does for what it restores: an earlier step that wrote the old entry now finds this one.
       if (restore.from.client === item.id.client) this.doc.transact((tr) => markRedone(tr, restore.from, currentItem(entry.map, entry.key)!.id))
     }
@@ -381,7 +470,7 @@ export abstract class DocModel<S> {
   }
 
   /** Keeps the register entries a recorded step superseded out of it, noting the value an undo writes back. */
-  private recordRegisters(tr: Y.Transaction, step: StackItem): void {
+  private recordRegisters(tr: Y.Transaction, step: StackItem, resolution: boolean): void {
     const superseded = new Map<Y.Map<unknown>, Map<string, Y.Item[]>>()
     Y.iterateDeletedStructs(tr, tr.deleteSet, (struct) => {
       if (!(struct instanceof Y.Item) || insertedBy(tr, struct)) return
@@ -397,17 +486,27 @@ export abstract class DocModel<S> {
     for (const [map, fields] of superseded) {
       for (const [field, items] of fields) {
         const own = currentItem(map, `${field}@${this.doc.clientID}`)
-        if (!own || own.deleted || !insertedBy(tr, own)) continue
+        if (!own || own.deleted || !insertedBy(tr, own)) {
+          // A resolution over rows pooled as one supersedes entries in maps it does not write to: the undo of the
+          // write into the first row brings them back (see undoDeletes), so they are not restored twice.
+          if (resolution) for (const item of items) drop.push(item.id)
+          continue
+        }
         let winner: { entry: RegisterEntry; from: Y.ID } | undefined
+        const all: Alt[] = []
         for (const item of items) {
           const value = entryContent(item)
           if (!isStoredEntry(value)) continue
-          const entry = { ...value, client: parseEntryKey(mapEntryOf(item)!.key)!.client, key: '' }
+          const key = mapEntryOf(item)!.key
+          all.push({ map, key, entry: value })
+          const entry = { ...value, client: parseEntryKey(key)!.client, key: '' }
           if (!winner || compareEntries(entry, winner.entry) < 0) winner = { entry, from: item.id }
         }
         if (winner) {
           const { client: _client, key: _key, ...entry } = winner.entry
-          restores.set(map, (restores.get(map) ?? new Map()).set(field, { entry, from: winner.from }))
+          const record: { entry: StoredEntry; from: Y.ID; all?: Alt[] } = { entry, from: winner.from }
+          if (resolution) record.all = [...all, ...this.pooledSuperseded(superseded, map, field)]
+          restores.set(map, (restores.get(map) ?? new Map()).set(field, record))
         }
         for (const item of items) {
           drop.push(item.id)
@@ -417,6 +516,19 @@ export abstract class DocModel<S> {
     }
     if (restores.size) step.meta.set(SUPERSEDED, restores)
     if (drop.length) step.deletions = deleteSetWithout(step.deletions, drop)
+  }
+
+  /** Entries of `field` a resolution superseded in the other rows pooled with `map` (restored with its own). */
+  private pooledSuperseded(superseded: Map<Y.Map<unknown>, Map<string, Y.Item[]>>, map: Y.Map<unknown>, field: string): Alt[] {
+    const out: Alt[] = []
+    for (const [other, fields] of superseded) {
+      if (other === map || other.parent !== map.parent) continue
+      for (const item of fields.get(field) ?? []) {
+        const value = entryContent(item)
+        if (isStoredEntry(value)) out.push({ map: other, key: mapEntryOf(item)!.key, entry: value })
+      }
+    }
+    return out
   }
 
   private migrate(from: number): void {
@@ -429,7 +541,10 @@ export abstract class DocModel<S> {
   private afterTransaction(tr: Y.Transaction): void {
     const step = this.recorded
     this.recorded = undefined
-    if (step) this.recordRegisters(tr, step)
+    if (step) {
+      this.recordRegisters(tr, step, this.resolving)
+      if (this.resolving) step.meta.set(RESOLUTION, true)
+    }
     const ids = new Set<string>()
     const local = tr.origin === this.origin || tr.origin === this.undoManager
     const touch = (type: YType) => {
@@ -468,8 +583,15 @@ export abstract class DocModel<S> {
   }
 }
 
-/** Step meta: per register of a step's writes, the entry an undo of it writes back and the item that held it. */
+/**
+ * Step meta: per register of a step's writes, the entry an undo of it writes back and the item that held it; for
+ * a resolution, every entry it superseded (`all`), each restored under its own key.
+ */
 const SUPERSEDED = Symbol('superseded')
-type Superseded = Map<Y.Map<unknown>, Map<string, { readonly entry: StoredEntry; readonly from: Y.ID }>>
+type Superseded = Map<Y.Map<unknown>, Map<string, { readonly entry: StoredEntry; readonly from: Y.ID; readonly all?: readonly Alt[] }>>
+/** A register entry as it was, where it was. */
+type Alt = { readonly map: Y.Map<unknown>; readonly key: string; readonly entry: StoredEntry }
+/** Step meta: the step resolved a conflict. */
+const RESOLUTION = Symbol('resolution')
 
 const isEntryKey = (key: string) => key.includes('@') || key === 'id' || key === 'kind'

@@ -11,12 +11,21 @@
 import type * as Y from 'yjs'
 import { type Json, jsonEqual } from './json.js'
 
-/** What one register entry stores. `a` (actor) and `t` (wall time) are informational only. */
+/**
+ * What one register entry stores. `a` (actor), `d` (device) and `t` (wall time) are informational only.
+ * `f` marks a derived entry: one the model wrote to record what its writer saw rather than what a person chose
+ * (the tree's materialised positions, see collection.ts). A derived entry never beats a concurrent chosen one
+ * and never makes a conflict. `s`: the clocks the writer had seen of some content (the body mode's, see
+ * request.ts), for telling which later edits it did not know about.
+ */
 export interface StoredEntry {
   readonly v: Json
   readonly n: number
   readonly a?: string
+  readonly d?: string
   readonly t?: number
+  readonly f?: 1
+  readonly s?: Readonly<Record<string, number>>
 }
 
 /** A live entry of a register, as read back. */
@@ -40,8 +49,9 @@ export const parseEntryKey = (key: string): { field: string; client: number } | 
 export const isStoredEntry = (v: unknown): v is StoredEntry =>
   typeof v === 'object' && v !== null && 'v' in v && Number.isSafeInteger((v as StoredEntry).n)
 
-/** Winner first: highest n, then highest client. */
-export const compareEntries = (a: RegisterEntry, b: RegisterEntry): number => b.n - a.n || b.client - a.client
+/** Winner first: chosen before derived, then highest n, then highest client. */
+export const compareEntries = (a: RegisterEntry, b: RegisterEntry): number =>
+  (a.f === 1 ? 1 : 0) - (b.f === 1 ? 1 : 0) || b.n - a.n || b.client - a.client
 
 /**
  * Groups the live register entries of an entity map by field, winner first. Entries that are not well formed
@@ -72,11 +82,17 @@ export const readEntries = (map: Y.Map<unknown>) => {
 }
 
 const toEntry = (stored: StoredEntry, client: number, key: string): RegisterEntry => {
-  const entry: { v: Json; n: number; a?: string; t?: number; client: number; key: string } = { v: stored.v, n: stored.n, client, key }
-  if (stored.a !== undefined) entry.a = stored.a
-  if (stored.t !== undefined) entry.t = stored.t
+  const entry: { -readonly [K in keyof RegisterEntry]: RegisterEntry[K] } = { v: stored.v, n: stored.n, client, key }
+  if (typeof stored.a === 'string') entry.a = stored.a
+  if (typeof stored.d === 'string') entry.d = stored.d
+  if (typeof stored.t === 'number') entry.t = stored.t
+  if (stored.f === 1) entry.f = 1
+  if (isSeen(stored.s)) entry.s = stored.s
   return entry
 }
+
+const isSeen = (s: unknown): s is Record<string, number> =>
+  typeof s === 'object' && s !== null && !Array.isArray(s) && Object.values(s).every((c) => Number.isSafeInteger(c))
 
 /** Live entries of one field, winner first. */
 export const fieldEntries = (map: Y.Map<unknown>, field: string): RegisterEntry[] => {
@@ -91,14 +107,37 @@ export const fieldEntries = (map: Y.Map<unknown>, field: string): RegisterEntry[
   return out.length > 1 ? out.sort(compareEntries) : out
 }
 
-/** Whether the entries disagree: equal values written concurrently are not a conflict. */
-export const isConflict = (entries: readonly RegisterEntry[]): boolean =>
-  entries.length > 1 && entries.some((e) => !jsonEqual(e.v, entries[0]!.v))
+/**
+ * Whether the chosen entries disagree: equal values written concurrently are not a conflict, and derived
+ * entries never are (they only lose to a concurrent chosen one).
+ */
+export const isConflict = (entries: readonly RegisterEntry[]): boolean => {
+  if (entries.length < 2 || entries[1]!.f === 1) return false
+  const first = entries[0]!.v
+  for (let i = 1; i < entries.length && entries[i]!.f !== 1; i++) if (!jsonEqual(entries[i]!.v, first)) return true
+  return false
+}
+
+/** The entries a conflict offers: the chosen ones (winner first). */
+export const chosenEntries = (entries: readonly RegisterEntry[]): RegisterEntry[] => entries.filter((e) => e.f !== 1)
 
 export interface WriteContext {
   readonly client: number
   readonly actor?: string
+  /** The writer's device (session) name, shown with alternatives: "you, on Laptop". */
+  readonly device?: string
   readonly now?: () => number
+}
+
+export interface WriteOptions {
+  /** The counter is at least this (the tree's doc-wide Lamport clock). */
+  readonly minN?: number
+  /** A derived entry (see StoredEntry.f). */
+  readonly derived?: boolean
+  /** Clocks the writer had seen (see StoredEntry.s). */
+  readonly seen?: Readonly<Record<string, number>>
+  /** Write even when the value is already the single current one (a resolution that must close a conflict). */
+  readonly force?: boolean
 }
 
 /**
@@ -106,10 +145,17 @@ export interface WriteContext {
  * conflict). Returns false and writes nothing if the value is already the single current value.
  * Must run inside a transaction.
  */
-export const writeRegister = (map: Y.Map<unknown>, field: string, value: Json, ctx: WriteContext, fresh = false): boolean => {
+export const writeRegister = (
+  map: Y.Map<unknown>,
+  field: string,
+  value: Json,
+  ctx: WriteContext,
+  fresh = false,
+  options?: WriteOptions,
+): boolean => {
   if (fresh) {
     // An entity created in this transaction has no entries yet: nothing to scan or supersede.
-    map.set(entryKey(field, ctx.client), newEntry(value, 1, ctx))
+    map.set(entryKey(field, ctx.client), newEntry(value, Math.max(1, options?.minN ?? 1), ctx, options))
     return true
   }
   // One pass over the map's keys (this runs on every edit): find this field's live entries, their highest
@@ -128,17 +174,70 @@ export const writeRegister = (map: Y.Map<unknown>, field: string, value: Json, c
     if (isStoredEntry(stored) && stored.n > n) n = stored.n
     if (key !== own) superseded.push(key)
   }
-  if (count === 1 && isStoredEntry(only) && jsonEqual(only.v, value)) return false
+  if (count === 1 && unchanged(only, value, options)) return false
   for (const key of superseded) map.delete(key)
-  map.set(own, newEntry(value, n + 1, ctx))
+  map.set(own, newEntry(value, Math.max(n + 1, options?.minN ?? 0), ctx, options))
   return true
 }
 
-const newEntry = (value: Json, n: number, ctx: WriteContext): StoredEntry => {
-  const entry: { v: Json; n: number; a?: string; t?: number } = { v: value, n }
+const unchanged = (only: unknown, value: Json, options: WriteOptions | undefined): boolean =>
+  isStoredEntry(only) && jsonEqual(only.v, value) && !options?.force && (only.f === 1) === (options?.derived === true)
+
+/**
+ * Writes a register that several entity maps hold together (rows pooled as one, see entity.ts POOL_BY): every
+ * entry of `field` in any of them is superseded, the new one goes into `target`.
+ */
+export const writeRegisterAcross = (
+  maps: readonly Y.Map<unknown>[],
+  target: Y.Map<unknown>,
+  field: string,
+  value: Json,
+  ctx: WriteContext,
+  options?: WriteOptions,
+): boolean => {
+  if (maps.length <= 1) return writeRegister(target, field, value, ctx, false, options)
+  const prefix = field + SEP
+  const own = entryKey(field, ctx.client)
+  let n = 0
+  let count = 0
+  let only: unknown
+  const superseded: [Y.Map<unknown>, string][] = []
+  for (const map of maps) {
+    for (const [key, item] of map._map) {
+      if (item.deleted || !key.startsWith(prefix) || !isClientSuffix(key, prefix.length)) continue
+      const stored = map.get(key)
+      count++
+      only = stored
+      if (isStoredEntry(stored) && stored.n > n) n = stored.n
+      if (map !== target || key !== own) superseded.push([map, key])
+    }
+  }
+  if (count === 1 && unchanged(only, value, options)) return false
+  for (const [map, key] of superseded) map.delete(key)
+  target.set(own, newEntry(value, Math.max(n + 1, options?.minN ?? 0), ctx, options))
+  return true
+}
+
+const newEntry = (value: Json, n: number, ctx: WriteContext, options?: WriteOptions): StoredEntry => {
+  const entry: { -readonly [K in keyof StoredEntry]: StoredEntry[K] } = { v: value, n }
   if (ctx.actor !== undefined) entry.a = ctx.actor
+  if (ctx.device !== undefined) entry.d = ctx.device
   if (ctx.now) entry.t = ctx.now()
+  if (options?.derived) entry.f = 1
+  if (options?.seen) entry.s = options.seen
   return entry
+}
+
+/** The highest counter among the live entries of `field` (0 if none). */
+export const highestN = (map: Y.Map<unknown>, field: string): number => {
+  const prefix = field + SEP
+  let n = 0
+  for (const [key, item] of map._map) {
+    if (item.deleted || !key.startsWith(prefix) || !isClientSuffix(key, prefix.length)) continue
+    const stored = map.get(key)
+    if (isStoredEntry(stored) && stored.n > n) n = stored.n
+  }
+  return n
 }
 
 const isClientSuffix = (key: string, from: number): boolean => {
