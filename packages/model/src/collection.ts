@@ -647,12 +647,14 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     const v = back.v
     const n = this.nextPositionN()
     if (typeof id !== 'string' || !this.info.has(id) || !isJsonObject(v)) return { ...back, n }
-    // Back into its own subtree (a folder above it was moved into it since): it stays where it is.
-    const keep = this.positionProblem(id, v) === 'CYCLE'
-    const to = keep ? current : back
-    const parent = isJsonObject(to.v) && typeof to.v.parent === 'string' ? to.v.parent : null
-    this.materialise(parent, n)
-    const { f: _f, ...chosen } = to
+    // Back into its own subtree (a folder above it was moved into it since): it stays where it is shown.
+    const { f: _f, ...chosen } = back
+    if (this.positionProblem(id, v) === 'CYCLE') {
+      const shown = this.parentOf.get(id) ?? null
+      this.materialise(shown, n)
+      return { ...chosen, v: { parent: shown, order: orderOf(map), from: shown }, n }
+    }
+    this.materialise(typeof v.parent === 'string' ? v.parent : null, n)
     return { ...chosen, n }
   }
 

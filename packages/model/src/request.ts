@@ -675,8 +675,12 @@ export const initUrl = (ref: EntityRef, url: { readonly raw?: string; readonly q
 export const normalizeUrl = (url: { readonly raw: string; readonly query: readonly QueryParam[]; readonly variables: readonly PathVariable[]; readonly extra: Url['extra'] }): Url => {
   const parts = parseUrl(url.raw)
   const query = url.query
+  // Rows of one name are one variable (see POOL_BY), under the first id.
   const byKey = new Map<string, PathVariable>()
-  for (const v of url.variables) if (!byKey.has(v.key)) byKey.set(v.key, v)
+  for (const v of url.variables) {
+    const had = byKey.get(v.key)
+    if (!had || v.id < had.id) byKey.set(v.key, v)
+  }
   return {
     raw: buildUrl({ ...parts, query: pairsOf(query) }, url.raw),
     query,
