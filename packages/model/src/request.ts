@@ -111,7 +111,8 @@ const deriveRequest = (ref: EntityRef, st: DerivingState, reader: Reader): void 
   const url = st.value.url as { raw: string; query: QueryParam[]; variables: PathVariable[]; extra: Json }
   const parts = currentParts(st.byField)
   url.raw = buildUrl({ ...parts, query: pairsOf(url.query) }, typedOf(st.byField))
-  url.variables = variablesFor(parts.path, url.variables)
+  // The variables of the raw URL's path as it reads (parts merged from two writers can read differently together).
+  url.variables = variablesFor(parseCached(url.raw).path, url.variables)
   // The URL's own conflicts (its parts, its rows) become one conflict with whole URLs as alternatives.
   const queryPath = `${ref.path}/query/`
   const folded = (c: Conflict) =>
@@ -591,7 +592,7 @@ export const addPathVariable = (ref: EntityRef, init: Record<string, unknown>, c
   if (pathVariableNames(cur.path).includes(key)) throw new ModelError('INVALID_VALUE', `path variable ${key} exists`, `${path}/key`)
   const { list, rows } = variableRows(ref, fresh)
   if (init.id !== undefined && (typeof init.id !== 'string' || list.has(init.id))) throw new ModelError('INVALID_VALUE', 'row id must be a new string', path)
-  setPath(ref, `${cur.path}/:${key}`, ctx)
+  setPath(ref, `${cur.path.endsWith('/') ? cur.path : `${cur.path}/`}:${key}`, ctx)
   const existing = rows.groups.find((g) => (g.state.value as unknown as PathVariable).key === key)
   const fields: Record<string, Json> = {}
   for (const [k, v] of Object.entries(init)) if (k !== 'id' && v !== undefined) fields[k] = v as Json
@@ -675,18 +676,14 @@ export const initUrl = (ref: EntityRef, url: { readonly raw?: string; readonly q
 export const normalizeUrl = (url: { readonly raw: string; readonly query: readonly QueryParam[]; readonly variables: readonly PathVariable[]; readonly extra: Url['extra'] }): Url => {
   const parts = parseUrl(url.raw)
   const query = url.query
+  const raw = buildUrl({ ...parts, query: pairsOf(query) }, url.raw)
   // Rows of one name are one variable (see POOL_BY), under the first id.
   const byKey = new Map<string, PathVariable>()
   for (const v of url.variables) {
     const had = byKey.get(v.key)
     if (!had || v.id < had.id) byKey.set(v.key, v)
   }
-  return {
-    raw: buildUrl({ ...parts, query: pairsOf(query) }, url.raw),
-    query,
-    variables: variablesFor(parts.path, [...byKey.values()]),
-    extra: url.extra,
-  }
+  return { raw, query, variables: variablesFor(parseUrl(raw).path, [...byKey.values()]), extra: url.extra }
 }
 
 /** For resolving: the plan of a request's URL conflict, read afresh. */
