@@ -44,6 +44,7 @@ import { type StoredEntry, fieldEntries, writeRegister } from './register.js'
 import {
   addPathVariable,
   addQueryRow,
+  forgetUrlRows,
   initUrl,
   moveQueryRow,
   removePathVariableRow,
@@ -608,7 +609,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
         const { url: _url, ...rest } = patch as RequestPatch
         const { raw, ...urlRest } = url
         applyPatch(ref, Object.keys(urlRest).length ? { ...rest, url: urlRest } : rest, this.ctx)
-        setUrl(ref, raw, this.ctx, this.reader)
+        this.urlWrite(ref, () => setUrl(ref, raw, this.ctx, this.reader))
       } else applyPatch(ref, patch, this.ctx)
     })
   }
@@ -775,8 +776,10 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
   protected override applyChoice(conflict: Conflict, choice: ConflictChoice): void {
     const isItem = conflict.entityKind === 'folder' || conflict.entityKind === 'request'
     if (conflict.kind === 'value' && conflict.field === POSITION && isItem) return this.choosePosition(conflict, choice)
-    if (conflict.kind === 'value' && conflict.field === 'url' && conflict.entityKind === 'request' && typeof choice === 'object' && choice !== null)
-      return resolveUrl(this.ref(conflict.entityId, true), choice, this.ctx, this.reader)
+    if (conflict.kind === 'value' && conflict.field === 'url' && conflict.entityKind === 'request' && typeof choice === 'object' && choice !== null) {
+      const ref = this.ref(conflict.entityId, true)
+      return this.urlWrite(ref, () => resolveUrl(ref, choice, this.ctx, this.reader))
+    }
     if (conflict.kind === 'delete' && choice === 'keep-deleted' && isItem) {
       // Kept deleted as delete(id) deletes: with its subtree, and with what was added to it meanwhile.
       const ref = this.ref(conflict.entityId, true)
@@ -828,30 +831,41 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     const ref = this.urlOwner(ownerId, list)
     if (!ref) return this.rowAdd(ownerId, list, row, placement)
     return this.transact(() =>
-      list === 'query' ? addQueryRow(ref, row, placement, this.ctx, this.reader) : addPathVariable(ref, row, this.ctx, this.reader),
+      this.urlWrite(ref, () => (list === 'query' ? addQueryRow(ref, row, placement, this.ctx, this.reader) : addPathVariable(ref, row, this.ctx, this.reader))),
     )
   }
   updateRow(ownerId: string, list: CollectionList, rowId: string, patch: object): void {
     const ref = this.urlOwner(ownerId, list)
     if (!ref) return this.rowUpdate(ownerId, list, rowId, patch)
     this.transact(() =>
-      list === 'query'
-        ? updateQueryRow(ref, rowId, patch as Record<string, unknown>, this.ctx, this.reader)
-        : updatePathVariable(ref, rowId, patch as Record<string, unknown>, this.ctx, this.reader),
+      this.urlWrite(ref, () =>
+        list === 'query'
+          ? updateQueryRow(ref, rowId, patch as Record<string, unknown>, this.ctx, this.reader)
+          : updatePathVariable(ref, rowId, patch as Record<string, unknown>, this.ctx, this.reader),
+      ),
     )
   }
   removeRow(ownerId: string, list: CollectionList, rowId: string): void {
     const ref = this.urlOwner(ownerId, list)
     if (!ref) return this.rowRemove(ownerId, list, rowId)
     this.transact(() =>
-      list === 'query' ? removeQueryRow(ref, rowId, this.ctx, this.reader) : removePathVariableRow(ref, rowId, this.ctx, this.reader),
+      this.urlWrite(ref, () => (list === 'query' ? removeQueryRow(ref, rowId, this.ctx, this.reader) : removePathVariableRow(ref, rowId, this.ctx, this.reader))),
     )
   }
   moveRow(ownerId: string, list: CollectionList, rowId: string, placement: Placement): void {
     const ref = this.urlOwner(ownerId, list)
     if (!ref) return this.rowMove(ownerId, list, rowId, placement)
     if (list === 'pathVariables') throw new ModelError('INVALID_VALUE', 'path variables follow the order of the path', `${ref.path}/pathVariables`)
-    this.transact(() => moveQueryRow(ref, rowId, placement, this.ctx, this.reader))
+    this.transact(() => this.urlWrite(ref, () => moveQueryRow(ref, rowId, placement, this.ctx, this.reader)))
+  }
+
+  /** Runs a write of a request's URL rows; the reader forgets them after (see request.ts freshReader). */
+  private urlWrite<T>(ref: EntityRef, write: () => T): T {
+    try {
+      return write()
+    } finally {
+      forgetUrlRows(this.reader, ref)
+    }
   }
 
   /** The request whose URL rows `list` names, or undefined for other lists. */

@@ -24,6 +24,7 @@ import {
 import { type Json, isJsonObject } from './json.js'
 import {
   type RegisterEntry,
+  type RestoredEntry,
   type StoredEntry,
   compareEntries,
   isStoredEntry,
@@ -456,9 +457,23 @@ export abstract class DocModel<S> {
     const restore = field === undefined ? undefined : (step.meta.get(SUPERSEDED) as Superseded | undefined)?.get(entry.map)?.get(field)
     const current = entryContent(item)
     if (restore?.all && isStoredEntry(current)) {
-      // Undoing a resolution: every alternative it closed comes back under its writer's key, so the conflict is
-      // open again, the same on every replica.
-      for (const alt of restore.all) alt.map.set(alt.key, alt.entry)
+      // Undoing a resolution: every alternative it closed comes back (in this writer's own entry: writing under
+      // another writer's key could collide with its next write), so the conflict is open again, everywhere.
+      const byMap = new Map<Y.Map<unknown>, RestoredEntry[]>()
+      for (const alt of restore.all) {
+        const client = parseEntryKey(alt.key)?.client
+        if (client === undefined) continue
+        const list = byMap.get(alt.map) ?? []
+        list.push(restoredOf(alt.entry, client), ...(alt.entry.x ?? []))
+        byMap.set(alt.map, list)
+      }
+      for (const [map, alts] of byMap) {
+        alts.sort((a, b) => b.n - a.n || b.c - a.c)
+        const [first, ...rest] = alts
+        if (!first) continue
+        const { c: _c, ...main } = first
+        map.set(map === entry.map ? entry.key : `${field}@${this.doc.clientID}`, rest.length ? { ...main, x: rest } : main)
+      }
       return true
     }
     if (restore && isStoredEntry(current)) {
@@ -593,5 +608,13 @@ type Superseded = Map<Y.Map<unknown>, Map<string, { readonly entry: StoredEntry;
 type Alt = { readonly map: Y.Map<unknown>; readonly key: string; readonly entry: StoredEntry }
 /** Step meta: the step resolved a conflict. */
 const RESOLUTION = Symbol('resolution')
+
+const restoredOf = (e: StoredEntry, c: number): RestoredEntry => {
+  const r: { -readonly [K in keyof RestoredEntry]: RestoredEntry[K] } = { v: e.v, n: e.n, c }
+  if (e.a !== undefined) r.a = e.a
+  if (e.d !== undefined) r.d = e.d
+  if (e.t !== undefined) r.t = e.t
+  return r
+}
 
 const isEntryKey = (key: string) => key.includes('@') || key === 'id' || key === 'kind'

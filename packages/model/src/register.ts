@@ -26,6 +26,21 @@ export interface StoredEntry {
   readonly t?: number
   readonly f?: 1
   readonly s?: Readonly<Record<string, number>>
+  /**
+   * Alternatives brought back by undoing a resolution, each with its writer's client `c`: they read as entries
+   * of their own (the conflict is open again), until their writer writes the register again. Kept inside the
+   * undoer's own entry, because writing under another writer's key could collide with that writer's next write.
+   */
+  readonly x?: readonly RestoredEntry[]
+}
+
+export interface RestoredEntry {
+  readonly v: Json
+  readonly n: number
+  readonly c: number
+  readonly a?: string
+  readonly d?: string
+  readonly t?: number
 }
 
 /** A live entry of a register, as read back. */
@@ -33,6 +48,8 @@ export interface RegisterEntry extends StoredEntry {
   readonly client: number
   /** The Y.Map key holding it, `field@client`. */
   readonly key: string
+  /** Read from another entry's `x`: an alternative brought back by an undo. */
+  readonly restored?: true
 }
 
 export const SEP = '@'
@@ -71,14 +88,55 @@ export const readEntries = (map: Y.Map<unknown>) => {
       malformed.push(key)
       continue
     }
-    const entry = toEntry(value, Number(key.slice(at + 1)), key)
     const field = key.slice(0, at)
     const list = byField.get(field)
-    if (list) list.push(entry)
-    else byField.set(field, [entry])
+    const client = Number(key.slice(at + 1))
+    if (list) pushEntries(list, value, client, key)
+    else byField.set(field, pushEntries([], value, client, key))
   }
-  for (const list of byField.values()) if (list.length > 1) list.sort(compareEntries)
+  for (const [field, list] of byField) if (list.length > 1) byField.set(field, settle(list))
   return { byField, malformed }
+}
+
+/** Adds a stored entry to `list`, with the alternatives it brings back (see StoredEntry.x). */
+const pushEntries = (list: RegisterEntry[], stored: StoredEntry, client: number, key: string): RegisterEntry[] => {
+  list.push(toEntry(stored, client, key))
+  if (Array.isArray(stored.x)) {
+    for (const r of stored.x) {
+      if (!isRestored(r)) continue
+      const e: { -readonly [K in keyof RegisterEntry]: RegisterEntry[K] } = { v: r.v, n: r.n, client: r.c, key, restored: true }
+      if (typeof r.a === 'string') e.a = r.a
+      if (typeof r.d === 'string') e.d = r.d
+      if (typeof r.t === 'number') e.t = r.t
+      list.push(e)
+    }
+  }
+  return list
+}
+
+const isRestored = (r: unknown): r is RestoredEntry =>
+  typeof r === 'object' && r !== null && 'v' in r && Number.isSafeInteger((r as RestoredEntry).n) && Number.isSafeInteger((r as RestoredEntry).c)
+
+/**
+ * Sorts entries winner first, without the alternatives an undo brought back that their writer has written
+ * over since (its own later entry), and without duplicates of one restored entry.
+ */
+const settle = (list: RegisterEntry[]): RegisterEntry[] => {
+  let out = list
+  if (list.some((e) => e.restored)) {
+    const latest = new Map<number, number>()
+    for (const e of list) if (!e.restored && (latest.get(e.client) ?? -1) < e.n) latest.set(e.client, e.n)
+    const seen = new Set<string>()
+    out = list.filter((e) => {
+      if (!e.restored) return true
+      if ((latest.get(e.client) ?? -1) >= e.n) return false
+      const id = `${e.client}:${e.n}`
+      if (seen.has(id)) return false
+      seen.add(id)
+      return true
+    })
+  }
+  return out.length > 1 ? out.sort(compareEntries) : out
 }
 
 const toEntry = (stored: StoredEntry, client: number, key: string): RegisterEntry => {
@@ -94,6 +152,25 @@ const toEntry = (stored: StoredEntry, client: number, key: string): RegisterEntr
 const isSeen = (s: unknown): s is Record<string, number> =>
   typeof s === 'object' && s !== null && !Array.isArray(s) && Object.values(s).every((c) => Number.isSafeInteger(c))
 
+/** Live entries of some fields, by field, winner first: one pass over the map. */
+export const entriesOf = (map: Y.Map<unknown>, fields: ReadonlySet<string>): Map<string, RegisterEntry[]> => {
+  const out = new Map<string, RegisterEntry[]>()
+  for (const [key, item] of map._map) {
+    if (item.deleted) continue
+    const at = key.lastIndexOf(SEP)
+    if (at <= 0 || !fields.has(key.slice(0, at)) || !isClientSuffix(key, at + 1)) continue
+    const value = map.get(key)
+    if (!isStoredEntry(value)) continue
+    const field = key.slice(0, at)
+    const list = out.get(field)
+    const client = Number(key.slice(at + 1))
+    if (list) pushEntries(list, value, client, key)
+    else out.set(field, pushEntries([], value, client, key))
+  }
+  for (const [field, list] of out) if (list.length > 1) out.set(field, settle(list))
+  return out
+}
+
 /** Live entries of one field, winner first. */
 export const fieldEntries = (map: Y.Map<unknown>, field: string): RegisterEntry[] => {
   const prefix = field + SEP
@@ -102,9 +179,9 @@ export const fieldEntries = (map: Y.Map<unknown>, field: string): RegisterEntry[
     if (item.deleted || !key.startsWith(prefix)) continue
     const value = map.get(key)
     const parsed = parseEntryKey(key)
-    if (parsed && parsed.field === field && isStoredEntry(value)) out.push(toEntry(value, parsed.client, key))
+    if (parsed && parsed.field === field && isStoredEntry(value)) pushEntries(out, value, parsed.client, key)
   }
-  return out.length > 1 ? out.sort(compareEntries) : out
+  return out.length > 1 ? settle(out) : out
 }
 
 /**
@@ -171,7 +248,7 @@ export const writeRegister = (
     const stored = map.get(key)
     count++
     only = stored
-    if (isStoredEntry(stored) && stored.n > n) n = stored.n
+    n = Math.max(n, highest(stored))
     if (key !== own) superseded.push(key)
   }
   if (count === 1 && unchanged(only, value, options)) return false
@@ -180,8 +257,16 @@ export const writeRegister = (
   return true
 }
 
+/** The highest counter in a stored entry, its restored alternatives included. */
+const highest = (stored: unknown): number => {
+  if (!isStoredEntry(stored)) return 0
+  let n = stored.n
+  if (Array.isArray(stored.x)) for (const r of stored.x) if (isRestored(r) && r.n > n) n = r.n
+  return n
+}
+
 const unchanged = (only: unknown, value: Json, options: WriteOptions | undefined): boolean =>
-  isStoredEntry(only) && jsonEqual(only.v, value) && !options?.force && (only.f === 1) === (options?.derived === true)
+  isStoredEntry(only) && !only.x && jsonEqual(only.v, value) && !options?.force && (only.f === 1) === (options?.derived === true)
 
 /**
  * Writes a register that several entity maps hold together (rows pooled as one, see entity.ts POOL_BY): every
@@ -208,7 +293,7 @@ export const writeRegisterAcross = (
       const stored = map.get(key)
       count++
       only = stored
-      if (isStoredEntry(stored) && stored.n > n) n = stored.n
+      n = Math.max(n, highest(stored))
       if (map !== target || key !== own) superseded.push([map, key])
     }
   }
@@ -234,8 +319,7 @@ export const highestN = (map: Y.Map<unknown>, field: string): number => {
   let n = 0
   for (const [key, item] of map._map) {
     if (item.deleted || !key.startsWith(prefix) || !isClientSuffix(key, prefix.length)) continue
-    const stored = map.get(key)
-    if (isStoredEntry(stored) && stored.n > n) n = stored.n
+    n = Math.max(n, highest(map.get(key)))
   }
   return n
 }

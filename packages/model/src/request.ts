@@ -38,7 +38,7 @@ import { type Json, isJsonObject, jsonEqual } from './json.js'
 import { newRowId } from './ids.js'
 import { orderBetween } from './order.js'
 import { type Placement, orderFor } from './rows.js'
-import { type RegisterEntry, type WriteContext, chosenEntries, isConflict, readEntries, writeRegister, writeRegisterAcross } from './register.js'
+import { type RegisterEntry, type WriteContext, chosenEntries, entriesOf, isConflict, readEntries, writeRegister, writeRegisterAcross } from './register.js'
 import { DELETED, MODE_CONTENT, POSITION, specOf } from './schema.js'
 import type { PathVariable, QueryParam, Url } from './types.js'
 import {
@@ -51,7 +51,7 @@ import {
   removePathVariable,
   renamePathVariable,
 } from './url.js'
-import { type YType, unseenWriters } from './yjs-items.js'
+import { type YType, changedInTransaction, unseenWriters } from './yjs-items.js'
 
 export const URL_PARTS = ['urlOrigin', 'urlPath', 'urlHash'] as const
 type PartField = (typeof URL_PARTS)[number]
@@ -89,12 +89,17 @@ const typedOf = (byField: ReadonlyMap<string, readonly RegisterEntry[]>): string
 /** The current URL parts of a request (winners), besides its query rows. */
 const currentParts = (byField: ReadonlyMap<string, readonly RegisterEntry[]>): { origin: string; path: string; hash: string | null } => {
   const typed = parseCached(typedOf(byField))
+  // A part never written reads from the raw URL's winner, which is what partEntries' first entry gives.
   const win = (f: PartField) => {
-    const v = partEntries(byField, f)[0]?.v
+    const v = byField.get(f)?.[0]?.v
     return isPart(f, v) ? (v as string | null) : partOf(typed, f)
   }
   return { origin: win('urlOrigin') as string, path: win('urlPath') as string, hash: win('urlHash') }
 }
+
+/** The entries of the URL's own registers (raw as typed and parts), without reading the rest of the request. */
+const urlEntries = (map: Y.Map<unknown>): Map<string, RegisterEntry[]> => entriesOf(map, URL_FIELDS)
+const URL_FIELDS: ReadonlySet<string> = new Set(['url', ...URL_PARTS])
 
 const pairsOf = (rows: readonly QueryParam[]): QueryPair[] => rows.filter((r) => r.enabled !== false).map((r) => ({ key: r.key, value: r.value }))
 
@@ -330,8 +335,28 @@ const deriveBodyMode = (ref: EntityRef, st: DerivingState, reader: Reader): void
 
 // ------------------------------------------------------------------------------------------------ writing
 
-/** A fresh reader (the model's own caches are only refreshed after each transaction). */
-const freshReader = (reader: Reader) => new Reader((client) => reader.who(client))
+/**
+ * The reader to read rows with while writing. The model's reader caches what it read until its transaction
+ * ends: every write function below ends with `forgetUrlRows`, so that a second write in the same transaction
+ * (an import, a bulk edit) reads what the first one wrote.
+ */
+const freshReader = (reader: Reader) => reader
+
+/** Drops the reader's cache of a request's URL rows (after writing them). */
+export const forgetUrlRows = (reader: Reader, ref: EntityRef): void => {
+  for (const field of ['query', 'pathVariables']) {
+    const list = ref.container(field)
+    if (!(list instanceof Y.Map)) continue
+    let changed = changedInTransaction(list)
+    list.forEach((row) => {
+      if (!changedInTransaction(row as YType)) return
+      reader.invalidate(row as object)
+      changed = true
+    })
+    if (changed) reader.invalidate(list)
+  }
+  reader.invalidate(ref.map)
+}
 
 const queryRows = (ref: EntityRef, reader: Reader) => {
   const list = ref.container('query')
@@ -377,6 +402,8 @@ const writeGroup = (g: RowGroup, field: string, value: Json, ctx: WriteContext, 
 
 /** Aligns rows with pairs: exact matches first, then same keys, then by position, never crossing. */
 const align = (rows: readonly QueryPair[], pairs: readonly QueryPair[]): (number | undefined)[] => {
+  // The common case, a value typed or edited: the same keys in the same order.
+  if (rows.length === pairs.length && rows.every((r, i) => r.key === pairs[i]!.key)) return pairs.map((_, i) => i)
   const match: (number | undefined)[] = pairs.map(() => undefined)
   const lcs = (i0: number, i1: number, j0: number, j1: number, eq: (a: QueryPair, b: QueryPair) => boolean) => {
     const n = i1 - i0
@@ -429,13 +456,13 @@ export interface SetUrlOptions {
  */
 export const setUrl = (ref: EntityRef, typed: string, ctx: WriteContext, reader: Reader, options: SetUrlOptions = {}): void => {
   const fresh = freshReader(reader)
-  const { byField } = readEntries(ref.map)
-  const cur = currentParts(byField)
-  const next = parseUrl(typed)
+  const cur = currentParts(urlEntries(ref.map))
+  const next = parseCached(typed)
   const force = options.force === true
+  const was = { ...cur, query: [] }
   for (const f of URL_PARTS) {
     const v = partOf(next, f)
-    if (force || v !== partOf({ ...cur, query: [] }, f)) writeRegister(ref.map, f, v, ctx, false, force ? { force: true } : undefined)
+    if (force || v !== partOf(was, f)) writeRegister(ref.map, f, v, ctx, false, force ? { force: true } : undefined)
   }
   // Query rows.
   const { list, rows } = queryRows(ref, fresh)
@@ -479,12 +506,14 @@ export const setUrl = (ref: EntityRef, typed: string, ctx: WriteContext, reader:
   })
   if (force) for (const d of rows.deleted) if (fresh.entity(d).conflicts.some((c) => c.field === DELETED)) markDeleted(d.map.doc!, d, ctx)
   // A path variable renamed in place (`:id` → `:userId`) keeps its value.
-  const was = pathVariableNames(cur.path)
-  const now = pathVariableNames(next.path)
-  if (was.length === now.length) {
-    const changed = was.map((n, i) => i).filter((i) => was[i] !== now[i])
-    if (changed.length === 1 && !now.includes(was[changed[0]!]!) && !was.includes(now[changed[0]!]!)) {
-      renameVariableRows(ref, fresh, was[changed[0]!]!, now[changed[0]!]!, ctx)
+  if (cur.path !== next.path) {
+    const before = pathVariableNames(cur.path)
+    const now = pathVariableNames(next.path)
+    if (before.length === now.length) {
+      const changed = before.map((_, i) => i).filter((i) => before[i] !== now[i])
+      if (changed.length === 1 && !now.includes(before[changed[0]!]!) && !before.includes(now[changed[0]!]!)) {
+        renameVariableRows(ref, fresh, before[changed[0]!]!, now[changed[0]!]!, ctx)
+      }
     }
   }
   writeRegister(ref.map, 'url', typed, ctx)
@@ -587,8 +616,7 @@ export const addPathVariable = (ref: EntityRef, init: Record<string, unknown>, c
   const key = init.key
   if (typeof key !== 'string' || !isPathVariableName(key)) throw new ModelError('INVALID_VALUE', 'a path variable needs a name that can stand in a path (no / ? # . { })', `${path}/key`)
   const fresh = freshReader(reader)
-  const { byField } = readEntries(ref.map)
-  const cur = currentParts(byField)
+  const cur = currentParts(urlEntries(ref.map))
   if (pathVariableNames(cur.path).includes(key)) throw new ModelError('INVALID_VALUE', `path variable ${key} exists`, `${path}/key`)
   const { list, rows } = variableRows(ref, fresh)
   if (init.id !== undefined && (typeof init.id !== 'string' || list.has(init.id))) throw new ModelError('INVALID_VALUE', 'row id must be a new string', path)
@@ -610,8 +638,7 @@ export const updatePathVariable = (ref: EntityRef, rowId: string, patch: Record<
   checkRowPatch('pathVariable', patch, path)
   const fresh = freshReader(reader)
   const { list, rows } = variableRows(ref, fresh)
-  const { byField } = readEntries(ref.map)
-  const cur = currentParts(byField)
+  const cur = currentParts(urlEntries(ref.map))
   const names = pathVariableNames(cur.path)
   const g = rows.groups.find((x) => x.refs.some((r) => r.id === rowId)) ?? rows.deleted.map(single).find((x) => x.id === rowId)
   const key = g ? (g.state.value as unknown as PathVariable).key : rowId.startsWith(':') ? rowId.slice(1) : undefined
@@ -636,8 +663,7 @@ export const updatePathVariable = (ref: EntityRef, rowId: string, patch: Record<
 export const removePathVariableRow = (ref: EntityRef, rowId: string, ctx: WriteContext, reader: Reader): void => {
   const path = `${ref.path}/pathVariables`
   const { rows } = variableRows(ref, freshReader(reader))
-  const { byField } = readEntries(ref.map)
-  const cur = currentParts(byField)
+  const cur = currentParts(urlEntries(ref.map))
   const g = rows.groups.find((x) => x.refs.some((r) => r.id === rowId))
   const key = g ? (g.state.value as unknown as PathVariable).key : rowId.startsWith(':') ? rowId.slice(1) : undefined
   if (key === undefined || (!g && !pathVariableNames(cur.path).includes(key))) throw new ModelError('NOT_FOUND', `no row ${rowId}`, path)
@@ -687,7 +713,7 @@ export const normalizeUrl = (url: { readonly raw: string; readonly query: readon
 }
 
 /** For resolving: the plan of a request's URL conflict, read afresh. */
-export const currentUrlPlan = (ref: EntityRef, reader: Reader): UrlPlan | undefined => urlPlan(ref, readEntries(ref.map).byField, freshReader(reader))
+export const currentUrlPlan = (ref: EntityRef, reader: Reader): UrlPlan | undefined => urlPlan(ref, urlEntries(ref.map), freshReader(reader))
 
 /** Resolves a request's URL conflict: alternative `pick`, or a whole new raw URL. */
 export const resolveUrl = (ref: EntityRef, choice: { readonly pick: number } | { readonly value: Json }, ctx: WriteContext, reader: Reader): void => {

@@ -134,6 +134,7 @@ export const segmentVariable = (segment: string): string | undefined => {
 
 /** Path variable names of a path, in order, without duplicates. */
 export const pathVariableNames = (path: string): string[] => {
+  if (!path.includes(':')) return []
   const names: string[] = []
   for (const seg of pathSegments(path)) {
     const name = segmentVariable(seg)

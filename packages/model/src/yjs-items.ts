@@ -146,3 +146,9 @@ export const deleteSetWithout = (ds: DeleteSet, drop: readonly Y.ID[]): DeleteSe
   }
   return out
 }
+
+/** Whether the running transaction of `type`'s doc has changed `type` itself (its keys or content) so far. */
+export const changedInTransaction = (type: YType): boolean => {
+  const tr = type.doc?._transaction
+  return tr ? tr.changed.has(type) : false
+}

@@ -18,7 +18,7 @@ import {
   type Json,
   type RequestSnapshot,
 } from '@apisync/model'
-import { isStoredEntry, parseEntryKey } from '../src/register.js'
+import { fieldEntries, isStoredEntry, parseEntryKey } from '../src/register.js'
 import { jsonEqual } from '../src/json.js'
 import { fork } from './helpers.js'
 
@@ -321,17 +321,12 @@ interface Entry {
   readonly item: Y.Item
   readonly derived: boolean
 }
-/** Live entries of a register, winner first (chosen before derived, highest counter, then client), read straight from Yjs. */
-const liveEntries = (map: Y.Map<unknown>, field: string): Entry[] => {
-  const out: Entry[] = []
-  for (const [key, item] of map._map) {
-    const parsed = parseEntryKey(key)
-    if (item.deleted || parsed?.field !== field) continue
-    const value = map.get(key)
-    if (isStoredEntry(value)) out.push({ v: value.v, n: value.n, client: parsed.client, item, derived: value.f === 1 })
-  }
-  return out.sort((a, b) => Number(a.derived) - Number(b.derived) || b.n - a.n || b.client - a.client)
-}
+/**
+ * Live entries of a register, winner first (chosen before derived, highest counter, then client), with the
+ * alternatives an undone resolution brought back (register.ts), each with the Yjs item holding it.
+ */
+const liveEntries = (map: Y.Map<unknown>, field: string): Entry[] =>
+  fieldEntries(map, field).map((e) => ({ v: e.v, n: e.n, client: e.client, item: map._map.get(e.key)!, derived: e.f === 1 }))
 
 /**
  * Fields whose concurrent values are part of their request's URL conflict (whole URLs as alternatives)
