@@ -469,10 +469,9 @@ export abstract class DocModel<S> {
       }
       for (const [map, alts] of byMap) {
         alts.sort((a, b) => b.n - a.n || b.c - a.c)
-        const [first, ...rest] = alts
+        const first = alts[0]
         if (!first) continue
-        const { c: _c, ...main } = first
-        map.set(map === entry.map ? entry.key : `${field}@${this.doc.clientID}`, rest.length ? { ...main, x: rest } : main)
+        map.set(map === entry.map ? entry.key : `${field}@${this.doc.clientID}`, { v: first.v, n: first.n, r: 1, x: alts })
       }
       return true
     }

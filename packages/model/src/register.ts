@@ -32,6 +32,8 @@ export interface StoredEntry {
    * undoer's own entry, because writing under another writer's key could collide with that writer's next write.
    */
   readonly x?: readonly RestoredEntry[]
+  /** The entry only carries `x` (its own `v` and `n` are those of its first alternative). */
+  readonly r?: 1
 }
 
 export interface RestoredEntry {
@@ -100,7 +102,8 @@ export const readEntries = (map: Y.Map<unknown>) => {
 
 /** Adds a stored entry to `list`, with the alternatives it brings back (see StoredEntry.x). */
 const pushEntries = (list: RegisterEntry[], stored: StoredEntry, client: number, key: string): RegisterEntry[] => {
-  list.push(toEntry(stored, client, key))
+  const carrier = stored.r === 1 && Array.isArray(stored.x) && stored.x.length > 0
+  if (!carrier) list.push(toEntry(stored, client, key))
   if (Array.isArray(stored.x)) {
     for (const r of stored.x) {
       if (!isRestored(r)) continue

@@ -311,7 +311,8 @@ const deriveBodyMode = (ref: EntityRef, st: DerivingState, reader: Reader): void
       }
     }
     editors.delete(top.client)
-    const [client] = editors.keys()
+    // Named after one of its editors, the same one on every replica.
+    const client = [...editors.keys()].sort((a, b) => a - b)[0]
     if (client !== undefined) edited.push(alternative(mode, false, reader.who(client)))
   }
   if (!edited.length) return
