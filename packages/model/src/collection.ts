@@ -16,7 +16,8 @@
  * An item whose folder was deleted concurrently sits at the top level with an `orphan` conflict.
  * Snapshots are rebuilt incrementally: only changed items and their ancestors get new objects.
  */
-import { newId, newRowId } from './ids.js'
+import { newId } from './ids.js'
+import { EntityIndex } from './item-index.js'
 import * as Y from 'yjs'
 import { DocModel, type OpenOptions } from './doc.js'
 import {
@@ -109,8 +110,9 @@ export interface DeletedItem {
 const EMPTY: readonly never[] = Object.freeze([])
 
 export class CollectionModel extends DocModel<CollectionSnapshot> {
-  private readonly items: Y.Map<unknown>
-  private readonly responses: Y.Map<unknown>
+  /** Folders and requests, and saved responses, by id (see item-index.ts: caller-given ids never collide). */
+  private readonly items: EntityIndex
+  private readonly responses: EntityIndex
 
   // Derived state, updated incrementally from the ids each transaction touched.
   private readonly dirty = new Set<string>()
@@ -139,8 +141,8 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
 
   private constructor(doc: Y.Doc, options?: OpenOptions) {
     super(doc, 'collection', 'collection', options)
-    this.items = doc.getMap('items')
-    this.responses = doc.getMap('responses')
+    this.items = new EntityIndex(doc.getMap('items'))
+    this.responses = new EntityIndex(doc.getMap('responses'))
   }
 
   /** Opens a collection doc (empty, local, or synced from elsewhere). */
@@ -168,6 +170,11 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     return [this.doc.getMap('items'), this.doc.getMap('responses')]
   }
 
+  /** Whether an item or response id is in use (deleted ones included): caller-given ids must be new. */
+  private idTaken(id: string): boolean {
+    return this.items.taken(id) || this.responses.taken(id)
+  }
+
   protected override locateTop(kind: string, id: string): EntityRef | undefined {
     if (kind === 'folder' || kind === 'request') {
       const map = this.items.get(id)
@@ -180,8 +187,20 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     return super.locateTop(kind, id)
   }
 
-  protected override onChanged(ids: ReadonlySet<string>): void {
-    for (const id of ids) this.dirty.add(id)
+  protected override onChanged(ids: ReadonlySet<string>, tr: Y.Transaction): void {
+    const itemKeys = tr.changed.get(this.items.map as YType)
+    const responseKeys = tr.changed.get(this.responses.map as YType)
+    if (itemKeys) this.items.refresh([...itemKeys].filter((k): k is string => k !== null))
+    if (responseKeys) this.responses.refresh([...responseKeys].filter((k): k is string => k !== null))
+    for (const id of ids) {
+      // An entity's changes name it by its id; two created with one id answer to two ids, and a removed entry
+      // is named by its key.
+      this.dirty.add(id)
+      for (const shown of this.items.idsFor(id)) this.dirty.add(shown)
+      for (const shown of this.responses.idsFor(id)) this.dirty.add(shown)
+      this.dirty.add(this.items.shown(id))
+      this.dirty.add(this.responses.shown(id))
+    }
     this.placedInTransaction.clear()
     this.responsesPlacedInTransaction.clear()
   }
@@ -194,6 +213,10 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     const rebuild = new Set<string>()
     let structure = this.fullRebuild
     let responsesChanged = this.fullRebuild
+    if (this.fullRebuild) {
+      this.items.refresh()
+      this.responses.refresh()
+    }
     const ids = this.fullRebuild ? [...this.items.keys(), ...this.responses.keys()] : [...this.dirty]
     this.dirty.clear()
     if (this.fullRebuild) {
@@ -884,7 +907,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
       if (req.kind !== 'request') throw new ModelError('WRONG_KIND', 'saved responses belong to requests', req.path)
       validatePatch('response', init, 'response', true)
       const id = init.id ?? newId()
-      if (this.responses.has(id)) throw new ModelError('INVALID_VALUE', `response id ${id} exists`, `response:${encodeURIComponent(id)}`)
+      if (this.idTaken(id)) throw new ModelError('INVALID_VALUE', `response id ${id} exists`, `response:${encodeURIComponent(id)}`)
       this.snapshot()
       // Responses added earlier in this transaction (an import) are not in `responsesOf` yet.
       const placedHere = this.responsesPlacedInTransaction.get(requestId) ?? []
@@ -893,8 +916,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
         ...placedHere,
       ].sort(byOrder)
       const map = new Y.Map<unknown>()
-      this.responses.set(id, map)
-      map.set('id', id)
+      this.responses.add(id, map, init.id !== undefined)
       createContainers(map, 'response')
       const ref = nestedRef(map, 'response', id, '')
       const order = orderFor(siblings, placement, ref.path)
@@ -981,12 +1003,11 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     return this.transact(() => {
       const parent = this.checkParent(where.parent ?? null)
       const id = init.id ?? newId()
-      if (typeof id !== 'string' || this.items.has(id)) throw new ModelError('INVALID_VALUE', `item id ${id} exists`, `${kind}:${encodeURIComponent(String(id))}`)
+      if (typeof id !== 'string' || this.idTaken(id)) throw new ModelError('INVALID_VALUE', `item id ${id} exists`, `${kind}:${encodeURIComponent(String(id))}`)
       const order = this.orderIn(parent, where.placement, undefined, `${kind}:${id}`)
       const n = this.nextPositionN()
       const map = new Y.Map<unknown>()
-      this.items.set(id, map)
-      map.set('id', id)
+      this.items.add(id, map, init.id !== undefined)
       map.set('kind', kind)
       createContainers(map, kind)
       writeRegister(map, POSITION, { parent, order, from: parent }, this.ctx, true, { minN: n })

@@ -20,7 +20,7 @@ import {
 } from '@apisync/model'
 import { fieldEntries, isStoredEntry, parseEntryKey } from '../src/register.js'
 import { jsonEqual } from '../src/json.js'
-import { fork } from './helpers.js'
+import { fork, itemsById } from './helpers.js'
 
 const RUNS = Number(process.env.APISYNC_PROPERTY_RUNS ?? 500)
 const REMOTE = Symbol('remote')
@@ -345,8 +345,7 @@ const entities = (doc: Y.Doc) => {
   const out = new Map<string, { map: Y.Map<unknown>; owner: string | undefined; list?: string }>()
   out.set(doc.getMap('meta').get('id') as string, { map: doc.getMap('collection'), owner: undefined })
   doc.getMap('responses').forEach((map, id) => map instanceof Y.Map && out.set(id, { map, owner: undefined }))
-  doc.getMap('items').forEach((map, id) => {
-    if (!(map instanceof Y.Map)) return
+  itemsById(doc).forEach((map, id) => {
     out.set(id, { map, owner: undefined })
     for (const list of ['headers', 'query', 'pathVariables']) {
       const rows = map.get(list)
@@ -381,7 +380,7 @@ const checkTree = (doc: Y.Doc, m: CollectionModel, conflicts: readonly Conflict[
     }
   }
   walk(m.snapshot().items, null)
-  const items = doc.getMap('items')
+  const items = itemsById(doc)
   const live = [...items.keys()].filter((id) => !isDeletedMap(items.get(id) as Y.Map<unknown>))
   expect([...shown.keys()].sort()).toEqual(live.sort())
   const orphans = new Set(conflicts.filter((c) => c.kind === 'orphan').map((c) => c.entityId))
@@ -475,7 +474,7 @@ const checkNoWriteLost = (w: World, conflicts: readonly Conflict[]) => {
 
 /** What each live request and its header rows show equals the winning register values. */
 const checkSnapshotValues = (doc: Y.Doc, m: CollectionModel) => {
-  const items = doc.getMap('items')
+  const items = itemsById(doc)
   items.forEach((map, id) => {
     const req = m.get(id)
     if (!req || req.kind !== 'request' || !(map instanceof Y.Map)) return

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { CollectionModel, EnvironmentModel, MIGRATIONS, RunsModel, SCHEMA_VERSION, WorkspaceModel, type RequestSnapshot } from '@apisync/model'
 import { MIGRATION_ORIGIN } from '../src/doc.js'
-import { docs, expectRefused, fork, syncAll } from './helpers.js'
+import { docs, expectRefused, fork, itemsById, syncAll } from './helpers.js'
 
 /** A collection doc as a newer apisync would leave it: a higher schema number, maybe fields we do not know. */
 const fromTheFuture = () => {
@@ -11,7 +11,7 @@ const fromTheFuture = () => {
   const r = m.createRequest({ name: 'r', headers: [{ key: 'A' }] })
   d!.transact(() => {
     d!.getMap('meta').set('schema', SCHEMA_VERSION + 1)
-    ;(d!.getMap('items').get(r) as Y.Map<unknown>).set('newField@1', { v: 'x', n: 1 })
+    ;itemsById(d!).get(r)!.set('newField@1', { v: 'x', n: 1 })
   })
   m.destroy()
   return { doc: fork(d!, 2), r }

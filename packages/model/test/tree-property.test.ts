@@ -17,7 +17,7 @@ import { expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { CollectionModel, type ItemSnapshot, ModelError } from '@apisync/model'
 import { isStoredEntry, parseEntryKey } from '../src/register.js'
-import { docs, fork } from './helpers.js'
+import { docs, fork, itemsById } from './helpers.js'
 
 const RUNS = Number(process.env.APISYNC_TREE_RUNS ?? 500)
 const REMOTE = Symbol('remote')
@@ -97,14 +97,14 @@ const record = (doc: Y.Doc, txs: Tx[]) =>
       }
     }
     // New items: their position is in a map created by this transaction.
-    tr.changed.get(items)?.forEach((key) => {
+    tr.changed.get(items as unknown as Y.AbstractType<Y.YEvent<any>>)?.forEach((key) => {
       if (key === null) return
       const map = items.get(key)
       if (!(map instanceof Y.Map)) return
       structural = true
       folders ||= map.get('kind') === 'folder'
       const stored = map.get(`position@${client}`)
-      if (isStoredEntry(stored) && stored.f !== 1) moves.set(key, (stored.v as { parent?: string | null }).parent ?? null)
+      if (isStoredEntry(stored) && stored.f !== 1) moves.set(map.get('id') as string, (stored.v as { parent?: string | null }).parent ?? null)
     })
     if (structural) txs.push({ client, clock, saw: new Map(tr.beforeState), moves, folders })
   })
@@ -244,9 +244,7 @@ const checkPure = (w: World, r: number) => {
 }
 
 const checkConverged = (w: World) => {
-  const items = w.docs[0]!.getMap('items')
-  items.forEach((map, id) => {
-    if (!(map instanceof Y.Map)) return
+  itemsById(w.docs[0]!).forEach((map, id) => {
     const pos = [...map.entries()].filter(([k]) => k.startsWith('position@')).map(([, v]) => v as { v: { parent: string | null }; n: number; f?: 1 })
     pos.sort((a, b) => (a.f ? 1 : 0) - (b.f ? 1 : 0) || b.n - a.n)
     const stored = pos[0]?.v.parent ?? null

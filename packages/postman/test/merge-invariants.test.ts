@@ -310,9 +310,10 @@ const leftContent = (map: Y.Map<unknown>, mode: string, t: Tx): boolean => {
 /** An edit of a mode's content that the winning mode switch had not seen, from another device, is offered back. */
 const checkBodyEdits = (w: World) => {
   const m = w.models[0]!
-  const items = w.docs[0]!.getMap('items')
+  const items = new Map<string, Y.Map<unknown>>()
+  w.docs[0]!.getMap('items').forEach((map) => map instanceof Y.Map && items.set(map.get('id') as string, map))
   for (const id of REQUESTS) {
-    const map = items.get(id) as Y.Map<unknown>
+    const map = items.get(id)!
     let winner: { client: number; clock: number; n: number; v: Json } | undefined
     for (const [key, item] of map._map) {
       if (item.deleted || !key.startsWith('bodyMode@')) continue
