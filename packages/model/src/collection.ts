@@ -22,6 +22,7 @@ import * as Y from 'yjs'
 import { DocModel, type OpenOptions } from './doc.js'
 import {
   type Alternative,
+  alternative,
   type Conflict,
   type ConflictChoice,
   type EntityRef,
@@ -170,6 +171,38 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     return [this.doc.getMap('items'), this.doc.getMap('responses')]
   }
 
+  /** Conflicts for entities created with one id on two devices (see item-index.ts), the same on every replica. */
+  private duplicateConflicts(): Conflict[] {
+    const out: Conflict[] = []
+    const groups = [...this.items.duplicates().map((ids) => ({ ids, index: this.items })), ...this.responses.duplicates().map((ids) => ({ ids, index: this.responses }))]
+    for (const { ids, index } of groups) {
+      const [first, ...others] = ids
+      for (const id of others) {
+        const info = index === this.items ? this.info.get(id) : undefined
+        const state = info?.state ?? this.responseState.get(id)
+        if (!state || state.deleted || state.hidden.keptBoth === true) continue
+        const kind = info?.kind ?? 'response'
+        const path = `${kind}:${encodeURIComponent(id)}`
+        const who = (x: string) => {
+          const client = index.creator(x)
+          return client === undefined ? undefined : this.writerOf(client)
+        }
+        out.push({
+          id: `${path}#duplicate`,
+          kind: 'duplicate',
+          entityId: id,
+          entityKind: kind,
+          ownerId: id,
+          path,
+          field: 'id',
+          alternatives: [alternative(first!, true, who(first!)), alternative(id, false, who(id))],
+          choices: ['keep-both', 'delete'],
+        })
+      }
+    }
+    return out
+  }
+
   /** Whether an item or response id is in use (deleted ones included): caller-given ids must be new. */
   private idTaken(id: string): boolean {
     return this.items.taken(id) || this.responses.taken(id)
@@ -306,6 +339,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
       problems.push(...state.problems)
     }
     for (const c of this.structuralConflicts.values()) conflicts.push(this.withName(c))
+    for (const c of this.duplicateConflicts()) conflicts.push(this.withName(c))
     problems.push(...this.strays.values())
     conflicts.sort(byId)
     problems.sort(byPath)
@@ -419,7 +453,17 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
       if (isJsonObject(del) && typeof del.cascadeFrom === 'string') item.deletedWith = del.cascadeFrom
       out.push(item)
     }
-    return out.sort((a, b) => (b.deletedBy.at ?? 0) - (a.deletedBy.at ?? 0) || (a.id < b.id ? -1 : 1))
+    // Latest deletion first; what one deletion took along right after the item deleted, outermost first.
+    const at = new Map(out.map((d) => [d.id, d.deletedBy.at ?? 0]))
+    const when = (d: DeletedItem) => (d.deletedWith !== undefined && at.has(d.deletedWith) ? at.get(d.deletedWith)! : (d.deletedBy.at ?? 0))
+    const root = (d: DeletedItem) => (d.deletedWith !== undefined && at.has(d.deletedWith) ? d.deletedWith : d.id)
+    return out.sort(
+      (a, b) =>
+        when(b) - when(a) ||
+        (root(a) < root(b) ? -1 : root(a) > root(b) ? 1 : 0) ||
+        a.where.length - b.where.length ||
+        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    )
   }
 
   /**
@@ -811,6 +855,12 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
         if (!state.deleted && storedParent(state) === ref.id) this.deleteTree(nestedRef(this.items.get(id) as Y.Map<unknown>, kind, id, ''), ref.id)
       }
       return
+    }
+    if (conflict.kind === 'duplicate') {
+      const ref = this.ref(conflict.entityId, true)
+      if (choice === 'keep-both') return void writeRegister(ref.map, 'keptBoth', true, this.ctx)
+      if (choice === 'delete') return ref.kind === 'response' ? markDeleted(this.doc, ref, this.ctx) : this.deleteTree(ref)
+      throw new ModelError('BAD_CHOICE', `choose one of ${conflict.choices.join(', ')}`, conflict.path)
     }
     if (conflict.kind !== 'orphan') return super.applyChoice(conflict, choice)
     const id = conflict.entityId

@@ -48,10 +48,12 @@ export interface Writer {
  * and `edited` / `restored` (by the others); choices `keep-deleted` / `restore`.
  * `orphan`: an item whose folder was deleted while it was added or moved there: choices `restore-parent` /
  * `move-to-root` / `delete`.
+ * `duplicate`: two folders, requests or saved responses created with one caller-given id on two devices at
+ * once. Both are kept: the first answers to the id, this one to `id~…`; choices `keep-both` / `delete`.
  */
 export interface Conflict {
   readonly id: string
-  readonly kind: 'value' | 'delete' | 'orphan'
+  readonly kind: 'value' | 'delete' | 'orphan' | 'duplicate'
   /** The entity (or list row) the conflict is on. */
   readonly entityId: string
   readonly entityKind: EntityKind | 'folder' | 'request'
@@ -69,7 +71,7 @@ export interface Conflict {
   readonly where?: readonly string[]
 }
 
-export type ConflictChoiceName = 'keep-deleted' | 'restore' | 'restore-parent' | 'move-to-root' | 'delete'
+export type ConflictChoiceName = 'keep-deleted' | 'restore' | 'restore-parent' | 'move-to-root' | 'delete' | 'keep-both'
 /** How to resolve: pick an alternative, write a new value, or one of the conflict's named choices. */
 export type ConflictChoice = { readonly pick: number } | { readonly value: Json } | ConflictChoiceName
 

@@ -23,6 +23,8 @@ export class EntityIndex {
   private readonly byId = new Map<string, string[]>()
   /** Key → the id it is listed under in byId. */
   private readonly listedAs = new Map<string, string>()
+  /** Ids held by more than one entity. */
+  private readonly shared = new Set<string>()
 
   constructor(readonly map: Y.Map<unknown>) {
     this.refresh()
@@ -35,6 +37,7 @@ export class EntityIndex {
       this.shownOf.clear()
       this.byId.clear()
       this.listedAs.clear()
+      this.shared.clear()
       this.map.forEach((value, key) => this.note(key, idOf(value)))
       for (const id of this.byId.keys()) this.settle(id)
       return
@@ -83,6 +86,8 @@ export class EntityIndex {
       list.push(id)
       this.listedAs.set(id, id)
     }
+    if (list.length > 1) this.shared.add(id)
+    else this.shared.delete(id)
     if (list.length === 0) {
       this.byId.delete(id)
       return
@@ -121,6 +126,12 @@ export class EntityIndex {
     return this.has(id) || this.byId.has(id)
   }
 
+  /** The Yjs client that created the entity answering to `id`. */
+  creator(id: string): number | undefined {
+    const key = this.key(id)
+    return this.map._map.get(key)?.id.client
+  }
+
   /** The id a key's entity answers to. */
   shown(key: string): string {
     return this.shownOf.get(key) ?? key
@@ -140,7 +151,7 @@ export class EntityIndex {
   /** Groups of ids answered to by entities created with one id on two replicas at once (first: the id). */
   duplicates(): string[][] {
     const out: string[][] = []
-    for (const list of this.byId.values()) if (list.length > 1) out.push(list.map((key) => this.shown(key)))
+    for (const id of this.shared) out.push(this.byId.get(id)!.map((key) => this.shown(key)))
     return out
   }
 

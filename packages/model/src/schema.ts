@@ -80,6 +80,8 @@ export const MODE_CONTENT: Readonly<Record<string, readonly string[]>> = {
   graphql: ['graphqlQuery', 'graphqlVariables', 'graphqlOperationName'],
 }
 const BODY_CONTENT = Object.values(MODE_CONTENT).flat()
+/** Set when a person kept both of two entities created with one id on two devices (see item-index.ts). */
+const keptBoth = () => hidden(reg('keptBoth', isBool, 'a boolean', false))
 const authReg = () => reg('auth', isAuth, 'null or an auth object with a string type', null)
 const text = (at: string): TextSpec => ({ kind: 'text', at: at.split('.') })
 const list = (at: string, row: EntityKind): ListSpec => ({ kind: 'list', at: at.split('.'), row })
@@ -165,6 +167,7 @@ export const SPECS: Record<EntityKind, Spec> = {
   },
   folder: {
     name: str('name'),
+    keptBoth: keptBoth(),
     description: text('description'),
     auth: authReg(),
     variables: list('variables', 'variable'),
@@ -175,6 +178,7 @@ export const SPECS: Record<EntityKind, Spec> = {
   },
   request: {
     name: str('name'),
+    keptBoth: keptBoth(),
     description: text('description'),
     method: reg('method', isMethod, 'an HTTP method token', 'GET'),
     /** The raw URL as typed (formatting); the URL is its parts below and the query rows (see url.ts). */
@@ -204,6 +208,7 @@ export const SPECS: Record<EntityKind, Spec> = {
   },
   response: {
     name: str('name'),
+    keptBoth: keptBoth(),
     originalRequest: json('originalRequest'),
     status: str('status'),
     code: reg('code', isCode, 'an HTTP status code or null', null),
