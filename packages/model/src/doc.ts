@@ -77,6 +77,8 @@ export const MIGRATIONS: Record<number, (doc: Y.Doc) => void> = {
 
 /** Transactions from migrations carry this origin: they are not the user's actions and are not undoable. */
 export const MIGRATION_ORIGIN = Symbol('apisync-migration')
+/** The transaction recording who a session is, after edits made without the model (see recordWriter). */
+const WRITER_ORIGIN = Symbol('apisync-writer')
 
 /** `meta` keys recording who each Yjs client (one session on one device) was: `w:<clientID>` → `{ a, d }`. */
 const WRITER_PREFIX = 'w:'
@@ -553,6 +555,14 @@ export abstract class DocModel<S> {
   }
 
   private afterTransaction(tr: Y.Transaction): void {
+    // Edits made without this handle (an editor bound to a Y.Text): who made them is recorded all the same.
+    if (tr.local && tr.origin !== WRITER_ORIGIN && tr.origin !== MIGRATION_ORIGIN && !this.openError) {
+      const client = this.doc.clientID
+      const meta = this.doc.getMap<unknown>('meta')
+      if ((tr.afterState.get(client) ?? 0) > (tr.beforeState.get(client) ?? 0) && !meta.has(WRITER_PREFIX + client)) {
+        this.doc.transact(() => this.recordWriter(meta), WRITER_ORIGIN)
+      }
+    }
     const step = this.recorded
     this.recorded = undefined
     if (step) {
