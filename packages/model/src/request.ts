@@ -101,6 +101,9 @@ const currentParts = (byField: ReadonlyMap<string, readonly RegisterEntry[]>): {
 const urlEntries = (map: Y.Map<unknown>): Map<string, RegisterEntry[]> => entriesOf(map, URL_FIELDS)
 const URL_FIELDS: ReadonlySet<string> = new Set(['url', ...URL_PARTS])
 
+const samePairs = (a: readonly QueryPair[], b: readonly QueryPair[]) =>
+  a.length === b.length && a.every((p, i) => p.key === b[i]!.key && p.value === b[i]!.value)
+
 const pairsOf = (rows: readonly QueryParam[]): QueryPair[] => rows.filter((r) => r.enabled !== false).map((r) => ({ key: r.key, value: r.value }))
 
 /** The path variables a person sees: one per `:name` of the path, in order, with the value of its row. */
@@ -114,8 +117,15 @@ const syntheticId = (key: string) => `:${key}`
 
 const deriveRequest = (ref: EntityRef, st: DerivingState, reader: Reader): void => {
   const url = st.value.url as { raw: string; query: QueryParam[]; variables: PathVariable[]; extra: Json }
+  const typed = typedOf(st.byField)
   const parts = currentParts(st.byField)
-  url.raw = buildUrl({ ...parts, query: pairsOf(url.query) }, typedOf(st.byField))
+  const pairs = pairsOf(url.query)
+  // The common case, read on every cold load: the raw URL as typed still says exactly the parts.
+  const typedParts = parseCached(typed)
+  url.raw =
+    typedParts.origin === parts.origin && typedParts.path === parts.path && typedParts.hash === parts.hash && samePairs(typedParts.query, pairs)
+      ? typed
+      : buildUrl({ ...parts, query: pairs }, typed)
   // The variables of the raw URL's path as it reads (parts merged from two writers can read differently together).
   url.variables = variablesFor(parseCached(url.raw).path, url.variables)
   // The URL's own conflicts (its parts, its rows) become one conflict with whole URLs as alternatives.
