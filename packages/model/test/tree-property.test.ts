@@ -89,7 +89,8 @@ const record = (doc: Y.Doc, txs: Tx[]) =>
           structural = true
           folders ||= folder
           const v = stored.v as { parent?: string | null }
-          if (stored.f !== 1) moves.set(id, v.parent ?? null)
+          // Derived entries and the alternatives an undone resolution brings back (`r`) are not moves.
+          if (stored.f !== 1 && stored.r !== 1) moves.set(id, v.parent ?? null)
         } else if (parsed.field === 'deleted') {
           structural = true
           folders ||= folder
@@ -347,6 +348,17 @@ test('reproduction 2: resolving a position conflict does not make replicas diver
   const fresh = CollectionModel.open(fork(dann, 50))
   for (const m of [bob, cat, fresh]) expect(tree(m)).toBe(tree(ann))
   expect(ann.conflicts()).toEqual([])
+})
+
+test('regression: undoing a position resolution brings back an old position, which is not a move', () => {
+  run(3, [
+    { t: 'move', r: 0, item: 0, parent: null, at: 0 },
+    { t: 'cross', r: 1, r2: 0, a: 0, b: 10 },
+    { t: 'exchange' },
+    { t: 'resolve', r: 1, conflict: 0, choice: 0 },
+    { t: 'undo', r: 4 },
+    { t: 'move', r: 0, item: 0, parent: 0, at: 0 },
+  ])
 })
 
 test('harness check: the reproduction-1 sequence as operations', () => {
