@@ -73,6 +73,9 @@ export interface ChangeEvent {
 export const MIGRATIONS: Record<number, (doc: Y.Doc) => void> = {
   // Version 0 was the unversioned pre-release layout: identical content, no `schema` key.
   0: () => {},
+  // Version 2 keeps a request's URL as parts (see request.ts); a part no one has written reads from the raw URL,
+  // so version-1 docs read the same without being rewritten.
+  1: () => {},
 }
 
 /** Transactions from migrations carry this origin: they are not the user's actions and are not undoable. */
