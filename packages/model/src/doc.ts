@@ -568,10 +568,7 @@ export abstract class DocModel<S> {
     }
     const step = this.recorded
     this.recorded = undefined
-    if (step) {
-      this.recordRegisters(tr, step, this.resolving)
-      if (this.resolving) step.meta.set(RESOLUTION, true)
-    }
+    if (step) this.recordRegisters(tr, step, this.resolving)
     const ids = new Set<string>()
     const local = tr.origin === this.origin || tr.origin === this.undoManager
     const touch = (type: YType) => {
@@ -618,8 +615,6 @@ const SUPERSEDED = Symbol('superseded')
 type Superseded = Map<Y.Map<unknown>, Map<string, { readonly entry: StoredEntry; readonly from: Y.ID; readonly all?: readonly Alt[] }>>
 /** A register entry as it was, where it was. */
 type Alt = { readonly map: Y.Map<unknown>; readonly key: string; readonly entry: StoredEntry }
-/** Step meta: the step resolved a conflict. */
-const RESOLUTION = Symbol('resolution')
 
 const restoredOf = (e: StoredEntry, c: number): RestoredEntry => {
   const r: { -readonly [K in keyof RestoredEntry]: RestoredEntry[K] } = { v: e.v, n: e.n, c }

@@ -316,17 +316,6 @@ const newEntry = (value: Json, n: number, ctx: WriteContext, options?: WriteOpti
   return entry
 }
 
-/** The highest counter among the live entries of `field` (0 if none). */
-export const highestN = (map: Y.Map<unknown>, field: string): number => {
-  const prefix = field + SEP
-  let n = 0
-  for (const [key, item] of map._map) {
-    if (item.deleted || !key.startsWith(prefix) || !isClientSuffix(key, prefix.length)) continue
-    n = Math.max(n, highest(map.get(key)))
-  }
-  return n
-}
-
 const isClientSuffix = (key: string, from: number): boolean => {
   if (from >= key.length) return false
   for (let i = from; i < key.length; i++) {

@@ -185,13 +185,6 @@ export const encodeQueryValue = (value: string): string => encodeReserved(value,
 /** A pair as Postman writes it; an empty value is written without `=` (`?flag`). */
 export const pairText = (p: QueryPair): string => (p.value === '' ? encodeQueryKey(p.key) : `${encodeQueryKey(p.key)}=${encodeQueryValue(p.value)}`)
 
-export const sameParts = (a: UrlParts, b: UrlParts): boolean =>
-  a.origin === b.origin &&
-  a.path === b.path &&
-  a.hash === b.hash &&
-  a.query.length === b.query.length &&
-  a.query.every((p, i) => p.key === b.query[i]!.key && p.value === b.query[i]!.value)
-
 /**
  * The raw URL of `parts`: `typed` itself while it parses to exactly these parts, else the parts written out,
  * reusing the typed text of every piece that still reads the same (so `?a=` stays `?a=`).
@@ -217,12 +210,3 @@ export const buildUrl = (parts: UrlParts, typed?: string): string => {
   const pairs = parts.query.map((p) => reusable.get(`${p.key}\u0000${p.value}`)?.shift() ?? pairText(p))
   return `${parts.origin}${parts.path}${parts.query.length ? `?${pairs.join('&')}` : ''}${parts.hash !== null ? `#${parts.hash}` : ''}`
 }
-
-/** The raw URL with its query replaced by `pairs`. */
-export const withQuery = (raw: string, pairs: readonly QueryPair[]): string => {
-  const p = parseUrl(raw)
-  return buildUrl({ ...p, query: pairs }, raw)
-}
-
-/** Query pairs of a raw URL. */
-export const parseQuery = (raw: string): readonly QueryPair[] => parseUrl(raw).query
