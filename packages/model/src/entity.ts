@@ -207,6 +207,18 @@ export const poolEntries = (lists: readonly (readonly RegisterEntry[])[]): Regis
   return [...best.values()].sort(compareEntries)
 }
 
+/** The clocks seen by any of a deletion register's deleting entries. */
+const seenByAny = (del: readonly RegisterEntry[]): Record<string, number> | undefined => {
+  let out: Record<string, number> | undefined
+  for (const e of del) {
+    const seen = deletedSeen(e.v)
+    if (!seen) continue
+    if (!out) out = { ...seen }
+    else for (const [c, clock] of Object.entries(seen)) if ((out[c] ?? 0) < clock) out[c] = clock
+  }
+  return out
+}
+
 /** The deletion register's value: false, or the clocks the deleter had seen (to spot concurrent edits). */
 export const deletedSeen = (v: Json | undefined): Record<string, number> | undefined =>
   isJsonObject(v) && isJsonObject(v.seen) ? (v.seen as Record<string, number>) : undefined
@@ -348,7 +360,8 @@ export class Reader {
     const restorations = del.filter((e) => !e.v)
     if (deleted) {
       alts.push(alternative('deleted', true, writerOf(del[0]!)))
-      const seen = deletedSeen(del[0]!.v)
+      // What any of the (concurrent) deletions had seen: an edit one of its deleters knew of was deleted knowingly.
+      const seen = seenByAny(del)
       for (const r of restorations) alts.push(alternative('restored', false, writerOf(r)))
       if (seen) {
         const editors = new Map<number, number>()

@@ -222,7 +222,12 @@ export const urlPlan = (ref: EntityRef, byField: ReadonlyMap<string, readonly Re
     const del = readEntries(d.map).byField.get(DELETED) ?? []
     const sides = new Map<number, { value: Json; writer: Writer | undefined }>()
     for (const e of del) if (!sides.has(e.client)) sides.set(e.client, { value: !e.v, writer: writerOf(e) })
-    const seen = deletedSeen(del[0]?.v)
+    const seen = del.map((e) => deletedSeen(e.v)).reduce<Record<string, number> | undefined>((acc, x) => {
+      if (!x) return acc
+      const out = { ...acc }
+      for (const [c, clock] of Object.entries(x)) if ((out[c] ?? 0) < clock) out[c] = clock
+      return out
+    }, undefined)
     if (seen) {
       const editors = new Map<number, number>()
       unseenWriters(d.map, seen, editors, (k) => k.startsWith(`${DELETED}@`))

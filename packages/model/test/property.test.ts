@@ -138,7 +138,8 @@ const recordWrites = (doc: Y.Doc, replicaIndex: number, writes: Write[]) =>
         const item = type._map.get(key!)
         if (!item || item.deleted || !inserted(item)) continue
         const stored = type.get(key!)
-        if (!isStoredEntry(stored)) continue
+        // An undone resolution brings back alternatives written before (`r`): not a write of its own.
+        if (!isStoredEntry(stored) || stored.r === 1) continue
         writes.push({ replica: replicaIndex, entity, field: parsed.field, value: stored.v, id: item.id, saw, derived: stored.f === 1 })
       }
     }
@@ -456,14 +457,15 @@ const checkNoWriteLost = (w: World, conflicts: readonly Conflict[]) => {
   const deleteConflicts = new Set(conflicts.filter((c) => c.kind === 'delete').map((c) => c.entityId))
   const writeOf = new Map(w.writes.filter((x) => x.value !== undefined).map((x) => [`${x.id.client}:${x.id.clock}`, x]))
   for (const [id, { map }] of all) {
-    const del = liveEntries(map, 'deleted')[0]
-    if (!del?.v) continue
-    const deletion = writeOf.get(`${del.item.id.client}:${del.item.id.clock}`)
-    if (!deletion) continue // written by the seed
+    const dels = liveEntries(map, 'deleted')
+    if (!dels[0]?.v) continue
+    // Every live deletion of it (concurrent deletions): a write one of them saw was deleted knowingly.
+    const deletions = dels.filter((e) => e.v).map((e) => writeOf.get(`${e.item.id.client}:${e.item.id.clock}`))
+    if (deletions.some((d) => d === undefined)) continue // written by the seed
     const unseen = w.writes.filter((x) => {
       if (x.field === 'deleted' || x.value === undefined || (x.entity !== id && all.get(x.entity)?.owner !== id)) return false
       const item = Y.getItem(doc.store, x.id) as Y.Item
-      return !item.deleted && x.saw !== deletion.saw && !seenBy(x, deletion)
+      return !item.deleted && deletions.every((d) => x.saw !== d!.saw && !seenBy(x, d!))
     })
     if (!unseen.length) continue
     const owner = all.get(id)!
@@ -538,5 +540,40 @@ test('regression: undo of a row added, redone after a peer moved it', () => {
     { t: 'deliver', from: 3, to: 0, picks: [0] },
     { t: 'moveHeader', r: 0, row: 11, to: 0 },
     { t: 'redo', r: 0 },
+  ])
+})
+
+test('regression: an undone resolution, then the other side writes over its own alternative', () => {
+  runScenario(2, [
+    { t: 'updateHeader', r: 0, row: 0, patch: { key: 'a' } },
+    { t: 'updateHeader', r: 3, row: 0, patch: { key: 'c' } },
+    { t: 'deliver', from: 3, to: 0, picks: null },
+    { t: 'resolve', r: 0, conflict: 0, choice: 0 },
+    { t: 'undo', r: 0 },
+    { t: 'updateHeader', r: 3, row: 0, patch: { key: 'a' } },
+    { t: 'updateHeader', r: 0, row: 1, patch: { key: 'a' } },
+  ])
+})
+
+test('regression: two concurrent deletions, one of which saw the last write, are no conflict', () => {
+  runScenario(2, [
+    { t: 'set', r: 0, item: 0, patch: { url: { raw: 'https://b.test?x=2&y' } } },
+    { t: 'deliver', from: 0, to: 3, picks: null },
+    { t: 'createRequest', r: 1, parent: null, name: 'a' },
+    { t: 'set', r: 3, item: 20, patch: { url: { raw: 'https://a.test' } } },
+    { t: 'undo', r: 0 },
+    { t: 'createRequest', r: 0, parent: null, name: 'a' },
+  ])
+})
+
+test('regression: an undone orphan resolution and a concurrent move of the item', () => {
+  runScenario(2, [
+    { t: 'delete', r: 1, item: 1 },
+    { t: 'createFolder', r: 0, parent: 0, name: 'a' },
+    { t: 'deliver', from: 0, to: 1, picks: [0] },
+    { t: 'resolve', r: 1, conflict: 0, choice: 4 },
+    { t: 'move', r: 0, item: 0, parent: null, to: 0 },
+    { t: 'undo', r: 1 },
+    { t: 'restore', r: 0, item: 0 },
   ])
 })
