@@ -443,6 +443,21 @@ describe('body mode and its content', () => {
     expect(mb.conflicts()).toEqual([])
   })
 
+  test('A edits basic auth’s password while B switches to a bearer token: one auth conflict, both whole', () => {
+    const { a, b, ma, mb, id, req } = two('https://x.test')
+    ma.updateItem(id, { auth: { type: 'basic', basic: [{ key: 'username', value: 'u', type: 'string' }, { key: 'password', value: 'p', type: 'string' }] } })
+    syncAll(a, b)
+    ma.updateItem(id, { auth: { type: 'basic', basic: [{ key: 'username', value: 'u', type: 'string' }, { key: 'password', value: 'p2', type: 'string' }] } })
+    mb.updateItem(id, { auth: { type: 'bearer', bearer: [{ key: 'token', value: 't', type: 'string' }] } })
+    syncAll(a, b)
+    const [c] = ma.conflicts()
+    expect(c).toMatchObject({ field: 'auth' })
+    expect(c!.alternatives.map((x) => (x.value as { type: string }).type).sort()).toEqual(['basic', 'bearer'])
+    // Whatever is shown meanwhile is one whole auth: its type's params are there.
+    const shown = req(mb).auth as { type: string } & Record<string, unknown>
+    expect(Array.isArray(shown[shown.type])).toBe(true)
+  })
+
   test('auth is one value: its type and its params change together, and a type is required', () => {
     const { model, id } = setup('https://x.test')
     expect(() => model.updateItem(id, { auth: { bearer: [] } })).toThrow(expect.objectContaining({ code: 'INVALID_VALUE' }))
