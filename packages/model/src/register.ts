@@ -156,10 +156,10 @@ const isSeen = (s: unknown): s is Record<string, number> =>
   typeof s === 'object' && s !== null && !Array.isArray(s) && Object.values(s).every((c) => Number.isSafeInteger(c))
 
 /** Live entries of some fields, by field, winner first: one pass over the map. */
-export const entriesOf = (map: Y.Map<unknown>, fields: ReadonlySet<string>): Map<string, RegisterEntry[]> => {
+export const entriesOf = (map: Y.Map<unknown>, fields: ReadonlySet<string>, prefix = ''): Map<string, RegisterEntry[]> => {
   const out = new Map<string, RegisterEntry[]>()
   for (const [key, item] of map._map) {
-    if (item.deleted) continue
+    if (item.deleted || (prefix && !key.startsWith(prefix))) continue
     const at = key.lastIndexOf(SEP)
     if (at <= 0 || !fields.has(key.slice(0, at)) || !isClientSuffix(key, at + 1)) continue
     const value = map.get(key)

@@ -98,7 +98,7 @@ const currentParts = (byField: ReadonlyMap<string, readonly RegisterEntry[]>): {
 }
 
 /** The entries of the URL's own registers (raw as typed and parts), without reading the rest of the request. */
-const urlEntries = (map: Y.Map<unknown>): Map<string, RegisterEntry[]> => entriesOf(map, URL_FIELDS)
+const urlEntries = (map: Y.Map<unknown>): Map<string, RegisterEntry[]> => entriesOf(map, URL_FIELDS, 'url')
 const URL_FIELDS: ReadonlySet<string> = new Set(['url', ...URL_PARTS])
 
 const samePairs = (a: readonly QueryPair[], b: readonly QueryPair[]) =>
@@ -475,11 +475,10 @@ export const setUrl = (ref: EntityRef, typed: string, ctx: WriteContext, reader:
   const cur = currentParts(urlEntries(ref.map))
   const next = parseCached(typed)
   const force = options.force === true
-  const was = { ...cur, query: [] }
-  for (const f of URL_PARTS) {
-    const v = partOf(next, f)
-    if (force || v !== partOf(was, f)) writeRegister(ref.map, f, v, ctx, false, force ? { force: true } : undefined)
-  }
+  const partOptions = force ? { force: true } : undefined
+  if (force || next.origin !== cur.origin) writeRegister(ref.map, 'urlOrigin', next.origin, ctx, false, partOptions)
+  if (force || next.path !== cur.path) writeRegister(ref.map, 'urlPath', next.path, ctx, false, partOptions)
+  if (force || next.hash !== cur.hash) writeRegister(ref.map, 'urlHash', next.hash, ctx, false, partOptions)
   // Query rows.
   const { list, rows } = queryRows(ref, fresh)
   const enabled = rows.groups.filter((g) => (g.state.value as unknown as QueryParam).enabled !== false)
@@ -487,6 +486,12 @@ export const setUrl = (ref: EntityRef, typed: string, ctx: WriteContext, reader:
     const v = g.state.value as unknown as QueryParam
     return { key: v.key, value: v.value }
   })
+  if (!force && samePairs(current, next.query)) {
+    // The query did not change (the path or the host did): nothing to do with the rows.
+    renameIfOne(ref, fresh, cur.path, next.path, ctx)
+    writeRegister(ref.map, 'url', typed, ctx)
+    return
+  }
   const match = align(current, next.query)
   const used = new Set(match.filter((i): i is number => i !== undefined))
   const taken = tagsOf(rows.groups)
@@ -521,18 +526,20 @@ export const setUrl = (ref: EntityRef, typed: string, ctx: WriteContext, reader:
     newRow(list, 'queryParam', order, { key: pair.key, value: pair.value, tag: freeTag(pair.key, taken) }, ctx)
   })
   if (force) for (const d of rows.deleted) if (fresh.entity(d).conflicts.some((c) => c.field === DELETED)) markDeleted(d.map.doc!, d, ctx)
-  // A path variable renamed in place (`:id` → `:userId`) keeps its value.
-  if (cur.path !== next.path) {
-    const before = pathVariableNames(cur.path)
-    const now = pathVariableNames(next.path)
-    if (before.length === now.length) {
-      const changed = before.map((_, i) => i).filter((i) => before[i] !== now[i])
-      if (changed.length === 1 && !now.includes(before[changed[0]!]!) && !before.includes(now[changed[0]!]!)) {
-        renameVariableRows(ref, fresh, before[changed[0]!]!, now[changed[0]!]!, ctx)
-      }
-    }
-  }
+  renameIfOne(ref, fresh, cur.path, next.path, ctx)
   writeRegister(ref.map, 'url', typed, ctx)
+}
+
+/** A path variable renamed in place (`:id` → `:userId`) keeps its value. */
+const renameIfOne = (ref: EntityRef, reader: Reader, was: string, path: string, ctx: WriteContext): void => {
+  if (was === path) return
+  const before = pathVariableNames(was)
+  const now = pathVariableNames(path)
+  if (before.length !== now.length || before.length === 0) return
+  const changed = before.map((_, i) => i).filter((i) => before[i] !== now[i])
+  if (changed.length === 1 && !now.includes(before[changed[0]!]!) && !before.includes(now[changed[0]!]!)) {
+    renameVariableRows(ref, reader, before[changed[0]!]!, now[changed[0]!]!, ctx)
+  }
 }
 
 const renameVariableRows = (ref: EntityRef, reader: Reader, from: string, to: string, ctx: WriteContext): void => {
