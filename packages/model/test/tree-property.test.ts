@@ -54,11 +54,14 @@ interface Tx {
   /** Its first clock: who saw it has a state above this. */
   readonly clock: number
   readonly saw: ReadonlyMap<number, number>
-  /** Items whose position it wrote, chosen (not derived), with the parent it wrote. */
+  /** Items whose position it wrote, chosen (not derived), with the parent it wrote (or REOPENED). */
   readonly moves: ReadonlyMap<string, string | null>
   /** It moved, deleted or restored a folder: what could form a cycle with another move, or undo one. */
   readonly folders: boolean
 }
+
+/** An undone resolution brought a position conflict back. */
+const REOPENED = '\u0000reopened'
 
 const sawTx = (a: Tx, b: Tx) => (a.saw.get(b.client) ?? 0) > b.clock
 const concurrent = (a: Tx, b: Tx) => a !== b && !sawTx(a, b) && !sawTx(b, a)
@@ -89,8 +92,10 @@ const record = (doc: Y.Doc, txs: Tx[]) =>
           structural = true
           folders ||= folder
           const v = stored.v as { parent?: string | null }
-          // Derived entries and the alternatives an undone resolution brings back (`r`) are not moves.
-          if (stored.f !== 1 && stored.r !== 1) moves.set(id, v.parent ?? null)
+          // Derived entries are not moves; the alternatives an undone resolution brings back (`r`) reopen a
+          // position conflict (marked, so that a move it undid is not expected to hold).
+          if (stored.r === 1) moves.set(id, REOPENED)
+          else if (stored.f !== 1) moves.set(id, v.parent ?? null)
         } else if (parsed.field === 'deleted') {
           structural = true
           folders ||= folder
@@ -272,6 +277,7 @@ const checkMovesHold = (w: World) => {
     const isFolder = m.get(id)!.kind === 'folder'
     if (isFolder && folderChanges.some((t) => concurrent(t, move))) { stats.concurrentFolder++; continue }
     const parent = move.moves.get(id)!
+    if (parent === REOPENED) continue // the conflict is open again
     if (parent !== null && m.get(parent) === undefined) { stats.parentGone++; continue } // its folder deleted since (orphan or cascade)
     expect(m.parentId(id), `the last move of ${id} (into ${parent}) holds`).toBe(parent)
     stats.held++
@@ -358,6 +364,16 @@ test('regression: undoing a position resolution brings back an old position, whi
     { t: 'resolve', r: 1, conflict: 0, choice: 0 },
     { t: 'undo', r: 4 },
     { t: 'move', r: 0, item: 0, parent: 0, at: 0 },
+  ])
+})
+
+test('regression: a position resolution undone reopens the conflict', () => {
+  run(2, [
+    { t: 'move', r: 0, item: 23, parent: null, at: 0 },
+    { t: 'move', r: 1, item: 23, parent: 0, at: 0 },
+    { t: 'exchange' },
+    { t: 'resolve', r: 0, conflict: 0, choice: 15 },
+    { t: 'undo', r: 0 },
   ])
 })
 
