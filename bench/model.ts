@@ -1,6 +1,8 @@
 /**
  * Model benchmark (issue #2): the cost of the model's typed layer over raw Yjs.
- * 1. 10,000 request field edits through the model vs the same edits on raw Y.Map/Y.Text (goal ≤ 1.3×).
+ * 1. 10,000 request field edits through the model vs the same edits on raw Y.Map/Y.Text (goal ≤ 1.3×); and
+ *    10,000 URL edits alone (the path, then a query value, in turn): the URL's parts and rows kept in agreement
+ *    vs setting one string on raw Yjs.
  * 2. A synthetic 10,000-request collection: encoded size; cold load to first full snapshot vs raw
  *    Y.applyUpdate + toJSON of the same update (goal ≤ 1.5×); re-snapshot after one edit (goal ≤ 1 ms).
  * Sizes scale with APISYNC_BENCH_SCALE (default 1).
@@ -102,6 +104,44 @@ const editBench = () => {
   return { model, raw, rawUndo, ratio: model / raw }
 }
 
+// ------------------------------------------------------------------------------------------ 1b. URL edits
+const urlBench = () => {
+  const N = 100
+  const raws = Array.from({ length: EDITS }, (_, i) => (i % 2 ? `https://api.test/r/${i >> 1}?page=${i}&sort=asc` : `https://api.test/v${i}/r?page=${i - 1}&sort=asc`))
+  const modelRun = () => {
+    const model = CollectionModel.create(new Y.Doc(), { name: 'bench' })
+    const ids = Array.from({ length: N }, (_, i) => model.createRequest({ name: `r${i}`, url: { raw: `https://api.test/r/${i}?page=0&sort=asc` } }))
+    model.snapshot()
+    return time(() => {
+      for (let i = 0; i < EDITS; i++) model.updateItem(ids[i % N]!, { url: { raw: raws[i]! } })
+    })
+  }
+  const rawRun = () => {
+    const doc = new Y.Doc()
+    const origin = {}
+    const items = doc.getMap<Y.Map<unknown>>('items')
+    const maps: Y.Map<unknown>[] = []
+    doc.transact(() => {
+      for (let i = 0; i < N; i++) {
+        const m = new Y.Map<unknown>()
+        items.set(`r${i}`, m)
+        m.set('url', `https://api.test/r/${i}?page=0&sort=asc`)
+        maps.push(m)
+      }
+    })
+    const undo = new Y.UndoManager([items], { trackedOrigins: new Set([origin]), captureTimeout: 0 })
+    const t = time(() => {
+      for (let i = 0; i < EDITS; i++) doc.transact(() => maps[i % N]!.set('url', raws[i]!), origin)
+    })
+    undo.destroy()
+    return t
+  }
+  modelRun(); rawRun()
+  const model = median([modelRun(), modelRun(), modelRun()])
+  const raw = median([rawRun(), rawRun(), rawRun()])
+  return { model, raw, ratio: model / raw }
+}
+
 // ------------------------------------------------------------------------------------------ 2. load
 const loadBench = () => {
   const source = new Y.Doc()
@@ -155,6 +195,10 @@ const e = editBench()
 console.log(`\n== model: ${EDITS} request field edits (name, method, url, description text, header value), one action each`)
 console.log(`model ${fmt(e.model)} (${((e.model / EDITS) * 1000).toFixed(1)} µs/edit) | raw Yjs ${fmt(e.raw)} (${((e.raw / EDITS) * 1000).toFixed(1)} µs/edit) | ratio ${e.ratio.toFixed(2)}× (goal ≤ 1.3×: ${verdict(e.ratio <= 1.3)})`)
 console.log(`  for scale: raw Yjs with a Y.UndoManager tracking the edits ${fmt(e.rawUndo)} (${((e.rawUndo / EDITS) * 1000).toFixed(1)} µs/edit); model / that ${(e.model / e.rawUndo).toFixed(2)}×`)
+
+const u = urlBench()
+console.log(`\n== model: ${EDITS} URL edits (path, then a query value, in turn), one action each`)
+console.log(`model ${fmt(u.model)} (${((u.model / EDITS) * 1000).toFixed(1)} µs/edit: parts, query rows and raw kept in agreement) | raw Yjs string + Y.UndoManager ${fmt(u.raw)} (${((u.raw / EDITS) * 1000).toFixed(1)} µs/edit) | ratio ${u.ratio.toFixed(2)}×`)
 
 const l = loadBench()
 console.log(`\n== model: synthetic ${REQUESTS}-request collection (5 folder levels, headers, bodies, scripts)`)

@@ -3,7 +3,7 @@
  * opened, one status for all its docs, its sessions, its workspace directory, backups of what the relay has
  * not acked, and how it ended (signed out, revoked, deleted: in this tab or another).
  */
-import { type CollectionModel, type EnvironmentModel, type WorkspaceInit, parseDocName } from '@apisync/model'
+import { type CollectionModel, type EnvironmentModel, type OpenOptions, type WorkspaceInit, parseDocName } from '@apisync/model'
 import * as Y from 'yjs'
 import { decodeBackup, encodeBackup } from './backup.js'
 import { WorkspaceDirectory, directoryDocName } from './directory.js'
@@ -41,6 +41,8 @@ export type AccountEnd = SpaceEnd
 
 /** @internal What an account needs from its client. */
 export interface AccountHost {
+  /** The device's name, if the host app gave one (else the token's). */
+  readonly deviceName?: string | undefined
   signOut(accountId: string, options: SignOutOptions): Promise<SignOutResult>
   deleteAccount(accountId: string): Promise<SignOutResult>
   adoptScratchPad(account: Account, workspaceId: string, options?: AdoptOptions): Promise<AdoptResult>
@@ -88,6 +90,17 @@ export class Account {
     return this.record.name
   }
 
+  /** This device's name, recorded with edits (see SyncClientOptions.deviceName). */
+  get deviceName(): string | null {
+    return this.host.deviceName ?? this.tokens.current?.name ?? this.record.name ?? null
+  }
+
+  /** Who writes through this account's models: the account, on this device. */
+  private get writer(): OpenOptions {
+    const device = this.deviceName
+    return device === null ? { actor: this.id } : { actor: this.id, device }
+  }
+
   /** Workspaces the account's last token granted, with roles. */
   get grants(): Readonly<Record<string, Role>> {
     return this.tokens.current?.workspaces ?? this.record.workspaces
@@ -126,7 +139,7 @@ export class Account {
   openWorkspace(id: string): Promise<Workspace> {
     let ws = this.workspaces.get(id)
     if (!ws) {
-      ws = Workspace.open(this.space, id, this.grants[id] ?? null, { actor: this.id }, this.forget)
+      ws = Workspace.open(this.space, id, this.grants[id] ?? null, this.writer, this.forget)
       this.workspaces.set(id, ws)
       ws.catch(() => this.workspaces.delete(id))
     }
@@ -137,7 +150,7 @@ export class Account {
   async createWorkspace(id: string, init: WorkspaceInit = {}): Promise<Workspace> {
     const existing = this.workspaces.get(id)
     if (existing) return existing
-    const ws = Workspace.open(this.space, id, this.grants[id] ?? null, { actor: this.id }, this.forget, init)
+    const ws = Workspace.open(this.space, id, this.grants[id] ?? null, this.writer, this.forget, init)
     this.workspaces.set(id, ws)
     ws.catch(() => this.workspaces.delete(id))
     return ws

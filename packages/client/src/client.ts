@@ -47,6 +47,12 @@ export interface SyncClientOptions {
   readonly tabs?: TabCoordination | null
   /** Edits of one field this close together count as one pending action. Default 1000 ms. */
   readonly actionWindowMs?: number
+  /**
+   * This device's name ("Laptop"), recorded with every edit so that a conflict between two devices of one
+   * person reads "you, on Laptop" / "you, on Desktop". Default: the `name` claim of the account's token (the
+   * device name, as the relay's tokens carry it).
+   */
+  readonly deviceName?: string
 }
 
 export interface ClientSnapshot {
@@ -246,7 +252,7 @@ class Client implements SyncClient {
     this.check()
     if (!this.scratch) {
       const space = new DocSpace({ factory: this.factory, prefix: SCRATCH_PREFIX, connection: null, databases: this.databases(), tabs: this.tabs, ...this.window() })
-      const workspace = Workspace.open(space, SCRATCH_WORKSPACE_ID, null, { actor: 'scratch' }, () => {}, { name: 'Scratch pad' })
+      const workspace = Workspace.open(space, SCRATCH_WORKSPACE_ID, null, { actor: 'scratch', ...(this.o.deviceName ? { device: this.o.deviceName } : {}) }, () => {}, { name: 'Scratch pad' })
       this.scratch = { space, workspace }
       workspace.catch(() => (this.scratch = null))
     }
@@ -338,6 +344,10 @@ class Client implements SyncClient {
       this.accounts.get(info.accountId)?.updateRecord(next)
       await this.publish()
     })().catch(() => {})
+  }
+
+  get deviceName(): string | undefined {
+    return this.o.deviceName
   }
 
   async adoptScratchPad(account: Account, workspaceId: string, options?: AdoptOptions): Promise<AdoptResult> {

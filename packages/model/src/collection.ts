@@ -2,22 +2,34 @@
  * A collection doc: the collection's own settings, its tree of folders and requests, and saved responses.
  *
  * The tree is flat in Yjs: `items` maps id → entity with a `position` register `{ parent, order, from }`, so a
- * move is one register write and never loses a concurrent edit. Reading derives the tree: moves that form a
- * cycle are broken by undoing the latest one (back to its `from` folder, else the root), the same on every
- * replica; an item whose folder was deleted concurrently sits at the root with an `orphan` conflict.
+ * move is one register write and never loses a concurrent edit. The tree shown is a pure function of the
+ * doc's state (the same live as on a fresh open, on every replica):
+ * - position writes carry a collection-wide Lamport counter (one above every position the writer has seen),
+ *   so a move made after seeing another ranks above it, whichever items they moved;
+ * - moves that form a cycle (concurrent moves, each valid where it was made) are broken by sending back the
+ *   latest of each cycle (to its `from` folder, else the top level);
+ * - a move also records, as derived entries, where the mover saw each folder above its target that such a
+ *   break had displaced. The mover's tree is thereby what the doc says, so the move can never close a cycle
+ *   with a displaced folder's old position and lose (a derived entry never beats a concurrent chosen one).
+ * So the last valid move of an item holds, unless a concurrent move genuinely conflicts with it (moves of
+ * the same item: a position conflict; moves that together form a cycle: the latest loses).
+ * An item whose folder was deleted concurrently sits at the top level with an `orphan` conflict.
  * Snapshots are rebuilt incrementally: only changed items and their ancestors get new objects.
  */
-import { newId, newRowId } from './ids.js'
+import { newId } from './ids.js'
+import { EntityIndex } from './item-index.js'
 import * as Y from 'yjs'
 import { DocModel, type OpenOptions } from './doc.js'
 import {
+  type Alternative,
+  alternative,
   type Conflict,
   type ConflictChoice,
   type EntityRef,
   type EntityState,
   type Problem,
   type RowInit,
-  Reader,
+  type Writer,
   byId,
   byPath,
   applyPatch,
@@ -28,10 +40,23 @@ import {
   replaceText,
   validatePatch,
 } from './entity.js'
-import { ModelError } from './errors.js'
-import { isJsonObject } from './json.js'
-import { fieldEntries, writeRegister } from './register.js'
-import { type Ordered, type Placement, byOrder, isDeleted, liveRows, orderFor, orderOf } from './rows.js'
+import { ModelError, type ModelErrorCode } from './errors.js'
+import { type Json, isJsonObject } from './json.js'
+import { type StoredEntry, fieldEntries, writeRegister } from './register.js'
+import {
+  addPathVariable,
+  addQueryRow,
+  forgetUrlRows,
+  initUrl,
+  moveQueryRow,
+  removePathVariableRow,
+  removeQueryRow,
+  resolveUrl,
+  setUrl,
+  updatePathVariable,
+  updateQueryRow,
+} from './request.js'
+import { type Ordered, type Placement, byOrder, isDeleted, orderFor, orderOf } from './rows.js'
 import { DELETED, POSITION } from './schema.js'
 import { checkSealedRows } from './sealing.js'
 import type {
@@ -49,7 +74,6 @@ import type {
   ResponsePatch,
   SavedResponse,
 } from './types.js'
-import { parseQuery, pathVariableNames, withQuery } from './url.js'
 import type { YType } from './yjs-items.js'
 
 export type ItemKind = 'folder' | 'request'
@@ -70,11 +94,27 @@ interface ItemInfo {
   readonly state: EntityState
 }
 
+/** A deleted folder or request, as a trash lists it. */
+export interface DeletedItem {
+  readonly id: string
+  readonly kind: ItemKind
+  readonly name: string
+  /** Who deleted it (account), from which device, when. */
+  readonly deletedBy: Writer
+  /** The folder it was in (null: the top level). */
+  readonly parentId: string | null
+  /** The names of the folders it was in, outermost first. */
+  readonly where: readonly string[]
+  /** The folder whose deletion took it along (restoring that restores it too); absent when deleted itself. */
+  readonly deletedWith?: string
+}
+
 const EMPTY: readonly never[] = Object.freeze([])
 
 export class CollectionModel extends DocModel<CollectionSnapshot> {
-  private readonly items: Y.Map<unknown>
-  private readonly responses: Y.Map<unknown>
+  /** Folders and requests, and saved responses, by id (see item-index.ts: caller-given ids never collide). */
+  private readonly items: EntityIndex
+  private readonly responses: EntityIndex
 
   // Derived state, updated incrementally from the ids each transaction touched.
   private readonly dirty = new Set<string>()
@@ -96,11 +136,15 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
   /** Items placed by this handle in the running transaction, not yet in `childrenOf` (bulk creation, import). */
   private readonly placedInTransaction = new Map<string | null, Ordered[]>()
   private readonly responsesPlacedInTransaction = new Map<string, Ordered[]>()
+  /** The highest position counter seen in this collection: the tree's Lamport clock. */
+  private maxPositionN = 0
+  /** Conflicts with the item's name and place added, by the conflict they came from. */
+  private readonly named = new WeakMap<Conflict, { readonly key: string; readonly conflict: Conflict }>()
 
   private constructor(doc: Y.Doc, options?: OpenOptions) {
     super(doc, 'collection', 'collection', options)
-    this.items = doc.getMap('items')
-    this.responses = doc.getMap('responses')
+    this.items = new EntityIndex(doc.getMap('items'))
+    this.responses = new EntityIndex(doc.getMap('responses'))
   }
 
   /** Opens a collection doc (empty, local, or synced from elsewhere). */
@@ -129,6 +173,43 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     return [this.doc.getMap('items'), this.doc.getMap('responses')]
   }
 
+  /** Conflicts for entities created with one id on two devices (see item-index.ts), the same on every replica. */
+  private duplicateConflicts(): Conflict[] {
+    const out: Conflict[] = []
+    const groups = [...this.items.duplicates().map((ids) => ({ ids, index: this.items })), ...this.responses.duplicates().map((ids) => ({ ids, index: this.responses }))]
+    for (const { ids, index } of groups) {
+      const [first, ...others] = ids
+      for (const id of others) {
+        const info = index === this.items ? this.info.get(id) : undefined
+        const state = info?.state ?? this.responseState.get(id)
+        if (!state || state.deleted || state.hidden.keptBoth === true) continue
+        const kind = info?.kind ?? 'response'
+        const path = `${kind}:${encodeURIComponent(id)}`
+        const who = (x: string) => {
+          const client = index.creator(x)
+          return client === undefined ? undefined : this.writerOf(client)
+        }
+        out.push({
+          id: `${path}#duplicate`,
+          kind: 'duplicate',
+          entityId: id,
+          entityKind: kind,
+          ownerId: id,
+          path,
+          field: 'id',
+          alternatives: [alternative(first!, true, who(first!)), alternative(id, false, who(id))],
+          choices: ['keep-both', 'delete'],
+        })
+      }
+    }
+    return out
+  }
+
+  /** Whether an item or response id is in use (deleted ones included): caller-given ids must be new. */
+  private idTaken(id: string): boolean {
+    return this.items.taken(id) || this.responses.taken(id)
+  }
+
   protected override locateTop(kind: string, id: string): EntityRef | undefined {
     if (kind === 'folder' || kind === 'request') {
       const map = this.items.get(id)
@@ -141,8 +222,20 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     return super.locateTop(kind, id)
   }
 
-  protected override onChanged(ids: ReadonlySet<string>): void {
-    for (const id of ids) this.dirty.add(id)
+  protected override onChanged(ids: ReadonlySet<string>, tr: Y.Transaction): void {
+    const itemKeys = tr.changed.get(this.items.map as YType)
+    const responseKeys = tr.changed.get(this.responses.map as YType)
+    if (itemKeys) this.items.refresh([...itemKeys].filter((k): k is string => k !== null))
+    if (responseKeys) this.responses.refresh([...responseKeys].filter((k): k is string => k !== null))
+    for (const id of ids) {
+      // An entity's changes name it by its id; two created with one id answer to two ids, and a removed entry
+      // is named by its key.
+      this.dirty.add(id)
+      for (const shown of this.items.idsFor(id)) this.dirty.add(shown)
+      for (const shown of this.responses.idsFor(id)) this.dirty.add(shown)
+      this.dirty.add(this.items.shown(id))
+      this.dirty.add(this.responses.shown(id))
+    }
     this.placedInTransaction.clear()
     this.responsesPlacedInTransaction.clear()
   }
@@ -155,6 +248,10 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     const rebuild = new Set<string>()
     let structure = this.fullRebuild
     let responsesChanged = this.fullRebuild
+    if (this.fullRebuild) {
+      this.items.refresh()
+      this.responses.refresh()
+    }
     const ids = this.fullRebuild ? [...this.items.keys(), ...this.responses.keys()] : [...this.dirty]
     this.dirty.clear()
     if (this.fullRebuild) {
@@ -173,8 +270,16 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
         const state = this.reader.entity(nestedRef(item, kind, id, ''))
         this.info.set(id, { kind, state })
         this.noteIssues(id, state)
+        if (state.positionMaxN > this.maxPositionN) this.maxPositionN = state.positionMaxN
         if (!prev && !state.deleted && !structure) added.push(id)
-        else if (!prev || prev.state.deleted !== state.deleted || prev.state.position !== state.position || prev.kind !== kind)
+        else if (
+          !prev ||
+          prev.state.deleted !== state.deleted ||
+          prev.state.position !== state.position ||
+          !sameRank(prev.state.positionRank, state.positionRank) ||
+          prev.kind !== kind
+        )
+          // A rank change alone (a resolution writing back an equal position) can change how a cycle breaks.
           structure = true
         rebuild.add(id)
         continue
@@ -232,10 +337,11 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     const conflicts: Conflict[] = [...root.conflicts]
     const problems: Problem[] = [...root.problems, ...this.structuralProblems]
     for (const state of this.withIssues.values()) {
-      conflicts.push(...state.conflicts)
+      for (const c of state.conflicts) conflicts.push(this.withName(c))
       problems.push(...state.problems)
     }
-    conflicts.push(...this.structuralConflicts.values())
+    for (const c of this.structuralConflicts.values()) conflicts.push(this.withName(c))
+    for (const c of this.duplicateConflicts()) conflicts.push(this.withName(c))
     problems.push(...this.strays.values())
     conflicts.sort(byId)
     problems.sort(byPath)
@@ -254,6 +360,64 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     else this.withIssues.delete(id)
   }
 
+  /**
+   * A conflict with the name of the item it is on (or that holds it) and the folders around it, so that a
+   * person can tell what it is about: "Login, in Auth". Position alternatives say when picking one is no
+   * longer possible (its folder deleted meanwhile).
+   */
+  private withName(c: Conflict): Conflict {
+    const info = this.info.get(c.ownerId)
+    const response = info ? undefined : this.responseState.get(c.ownerId)
+    const owner = response ? ownerOf(response) : undefined
+    const named = info ?? (owner ? this.info.get(owner) : undefined)
+    if (!named) return c
+    const name = response ? String(response.value.name ?? '') : String(named.state.value.name ?? '')
+    const where = response && owner ? [...this.whereOf(owner), String(named.state.value.name ?? '')] : this.whereOf(c.ownerId)
+    const alts = c.kind === 'value' && c.field === POSITION && (c.entityKind === 'folder' || c.entityKind === 'request') ? c.alternatives.map((a) => this.checkedPosition(c.entityId, a)) : c.alternatives
+    const key = `${name}\u0000${where.join('\u0000')}\u0000${alts.map((a) => a.invalid ?? '').join(',')}`
+    const cached = this.named.get(c)
+    if (cached?.key === key) return cached.conflict
+    const conflict: Conflict = { ...c, alternatives: alts, name, where }
+    this.named.set(c, { key, conflict })
+    return conflict
+  }
+
+  /** The names of the folders holding an item, outermost first: as shown, or (deleted) as its positions say. */
+  private whereOf(id: string): string[] {
+    const names: string[] = []
+    const seen = new Set<string>([id])
+    let p = this.parentOf.has(id) ? this.parentOf.get(id)! : storedParent(this.info.get(id)?.state)
+    while (p !== null && p !== undefined && !seen.has(p)) {
+      seen.add(p)
+      const info = this.info.get(p)
+      if (!info) break
+      names.unshift(String(info.state.value.name ?? ''))
+      p = this.parentOf.has(p) ? this.parentOf.get(p)! : storedParent(info.state)
+    }
+    return names
+  }
+
+  /** A position alternative, marked with the code picking it would now be refused with. */
+  private checkedPosition(id: string, alt: Alternative): Alternative {
+    const code = this.positionProblem(id, alt.value)
+    if (code === undefined) return alt.invalid === undefined ? alt : withoutInvalid(alt)
+    return alt.invalid === code ? alt : { ...alt, invalid: code }
+  }
+
+  /** Why a position value cannot be written now (undefined: it can). */
+  private positionProblem(id: string, value: Json): ModelErrorCode | undefined {
+    if (!isJsonObject(value) || (value.parent !== null && typeof value.parent !== 'string') || (value.order !== undefined && typeof value.order !== 'string'))
+      return 'INVALID_VALUE'
+    const parent = value.parent
+    if (parent === null) return undefined
+    const info = this.info.get(parent)
+    if (!info) return 'NOT_FOUND'
+    if (info.kind !== 'folder') return 'WRONG_KIND'
+    if (info.state.deleted) return 'DELETED'
+    for (let p: string | null | undefined = parent; p != null; p = this.parentOf.get(p)) if (p === id) return 'CYCLE'
+    return undefined
+  }
+
   /** One item's current snapshot (folders include their subtree), or undefined if absent or deleted. */
   get(id: string): ItemSnapshot | undefined {
     this.snapshot()
@@ -270,9 +434,67 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     return this.snapshot().conflicts
   }
 
+  /**
+   * Deleted folders and requests, latest deletion first: what a trash lists. Each says who deleted it, from
+   * which device and when, where it was, and (cascaded) which folder's deletion took it along.
+   */
+  deletedItems(): readonly DeletedItem[] {
+    this.snapshot()
+    const out: DeletedItem[] = []
+    for (const [id, { kind, state }] of this.info) {
+      if (!state.deleted) continue
+      const del = fieldEntries(this.items.get(id) as Y.Map<unknown>, DELETED)[0]?.v
+      const item: { -readonly [K in keyof DeletedItem]: DeletedItem[K] } = {
+        id,
+        kind,
+        name: String(state.value.name ?? ''),
+        deletedBy: state.deletedBy ?? {},
+        parentId: storedParent(state),
+        where: this.whereOf(id),
+      }
+      if (isJsonObject(del) && typeof del.cascadeFrom === 'string') item.deletedWith = del.cascadeFrom
+      out.push(item)
+    }
+    // Latest deletion first; what one deletion took along right after the item deleted, outermost first.
+    const at = new Map(out.map((d) => [d.id, d.deletedBy.at ?? 0]))
+    const when = (d: DeletedItem) => (d.deletedWith !== undefined && at.has(d.deletedWith) ? at.get(d.deletedWith)! : (d.deletedBy.at ?? 0))
+    const root = (d: DeletedItem) => (d.deletedWith !== undefined && at.has(d.deletedWith) ? d.deletedWith : d.id)
+    return out.sort(
+      (a, b) =>
+        when(b) - when(a) ||
+        (root(a) < root(b) ? -1 : root(a) > root(b) ? 1 : 0) ||
+        a.where.length - b.where.length ||
+        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    )
+  }
+
+  /**
+   * A deleted item's last content, as it would read if restored (a folder with what was deleted along with it);
+   * undefined when the item is not deleted (use get) or unknown.
+   */
+  getDeleted(id: string): ItemSnapshot | undefined {
+    this.snapshot()
+    const info = this.info.get(id)
+    if (!info?.state.deleted) return undefined
+    const build = (iid: string, seen: Set<string>): ItemSnapshot => {
+      const { kind, state } = this.info.get(iid)!
+      if (kind === 'request') {
+        const responses = (this.responsesOf.get(iid) ?? EMPTY).map((rid) => this.responseState.get(rid)!.value as unknown as SavedResponse)
+        return { kind, ...(state.value as Omit<RequestSnapshot, 'kind' | 'responses'>), responses }
+      }
+      seen.add(iid)
+      const children: Ordered[] = []
+      for (const [cid, c] of this.info) {
+        if (c.state.deleted && !seen.has(cid) && storedParent(c.state) === iid) children.push({ id: cid, order: orderOf(this.items.get(cid) as Y.Map<unknown>) })
+      }
+      return { kind, ...(state.value as Omit<FolderSnapshot, 'kind' | 'items'>), items: children.sort(byOrder).map((c) => build(c.id, seen)) }
+    }
+    return build(id, new Set())
+  }
+
   /** The Y.Text behind a text field, for binding an editor (CodeMirror, Monaco) with character merge. */
   text(id: string, field: TextField): Y.Text {
-    const ref = id === this.id ? this.root! : this.ref(id)
+    const ref = id === this.id ? this.root! : this.ref(id, true)
     const t = ref.container(field)
     if (!(t instanceof Y.Text)) throw new ModelError('INVALID_VALUE', `${ref.kind} has no text ${field}`, ref.path)
     return t
@@ -442,20 +664,28 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     return this.createItem('request', init, where)
   }
 
-  /** Edits a folder's or request's fields (not lists: use the row operations). */
+  /**
+   * Edits a folder's or request's fields (not lists: use the row operations). An item deleted meanwhile (on
+   * another device, or while this view was stale) still takes the edit: it is kept, and the deletion and the
+   * edit surface as a `delete` conflict (restore, or keep it deleted).
+   */
   updateItem(id: string, patch: RequestPatch | FolderPatch): void {
-    const ref = this.ref(id)
+    const ref = this.ref(id, true)
     validatePatch(ref.kind, patch, ref.path, false)
     this.transact(() => {
-      applyPatch(ref, patch, this.ctx)
-      const raw = (patch as RequestPatch).url?.raw
-      if (ref.kind === 'request' && raw !== undefined) this.syncUrlParts(ref, raw)
+      const url = (patch as RequestPatch).url
+      if (ref.kind === 'request' && url?.raw !== undefined) {
+        const { url: _url, ...rest } = patch as RequestPatch
+        const { raw, ...urlRest } = url
+        applyPatch(ref, Object.keys(urlRest).length ? { ...rest, url: urlRest } : rest, this.ctx)
+        this.urlWrite(ref, () => setUrl(ref, raw, this.ctx, this.reader))
+      } else applyPatch(ref, patch, this.ctx)
     })
   }
 
-  /** Edits part of a text: what a keystroke does. */
+  /** Edits part of a text: what a keystroke does. Kept on a deleted item, as updateItem. */
   editText(id: string, field: TextField, index: number, deleteCount: number, insert = ''): void {
-    const ref = this.writable(id) // refuses deleted or unknown items
+    const ref = this.writable(id)
     const t = this.text(id, field)
     if (!Number.isInteger(index) || index < 0 || index > t.length || !Number.isInteger(deleteCount) || deleteCount < 0)
       throw new ModelError('INVALID_VALUE', 'index or deleteCount out of range', `${ref.path}/${field}`)
@@ -475,23 +705,73 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
       }
       const from = this.parentId(id) ?? null
       const order = this.orderIn(parent, where.placement, id, ref.path)
-      writeRegister(ref.map, POSITION, { parent, order, from }, this.ctx)
+      const n = this.nextPositionN()
+      this.writePosition(ref.map, { parent, order, from }, n)
+      this.materialise(parent, n)
       this.placed(parent, id, order)
     })
+  }
+
+  protected override positionBack(map: Y.Map<unknown>, back: StoredEntry, current: StoredEntry): StoredEntry {
+    const id = map.get('id')
+    const v = back.v
+    const n = this.nextPositionN()
+    if (typeof id !== 'string' || !this.info.has(id) || !isJsonObject(v)) return { ...back, n }
+    // Back into its own subtree (a folder above it was moved into it since): it stays where it is shown.
+    const { f: _f, ...chosen } = back
+    if (this.positionProblem(id, v) === 'CYCLE') {
+      const shown = this.parentOf.get(id) ?? null
+      this.materialise(shown, n)
+      return { ...chosen, v: { parent: shown, order: orderOf(map), from: shown }, n }
+    }
+    this.materialise(typeof v.parent === 'string' ? v.parent : null, n)
+    return { ...chosen, n }
+  }
+
+  /** The counter of the next position write: above every position seen in the collection. */
+  private nextPositionN(): number {
+    this.snapshot()
+    return this.maxPositionN + 1
+  }
+
+  private writePosition(map: Y.Map<unknown>, value: Json, n: number, derived = false): void {
+    writeRegister(map, POSITION, value, this.ctx, false, derived ? { minN: n, derived } : { minN: n, force: true })
+  }
+
+  /**
+   * Records where this replica shows each folder from `target` up to the top level, where that is not what
+   * its position says (a cycle break displaced it): derived entries, ranked below any concurrent move.
+   */
+  private materialise(target: string | null, n: number): void {
+    this.snapshot()
+    for (let f = target; f !== null; f = this.parentOf.get(f) ?? null) {
+      const info = this.info.get(f)
+      if (!info || info.state.deleted) return
+      const stored = storedParent(info.state)
+      const shown = this.parentOf.get(f) ?? null
+      if (stored === shown) continue
+      // An item whose folder was deleted keeps its orphan conflict; a position naming no folder stays a problem.
+      const target = stored === null ? undefined : this.info.get(stored)
+      if (!target || target.kind !== 'folder' || target.state.deleted) continue
+      const map = this.items.get(f) as Y.Map<unknown>
+      this.writePosition(map, { parent: shown, order: orderOf(map), from: shown }, n, true)
+    }
   }
 
   /** Deletes an item and its subtree (soft: restorable, and concurrent edits surface as conflicts). */
   delete(id: string): void {
     this.snapshot()
-    this.transact(() => {
-      const ref = this.ref(id)
-      const subtree = (fid: string): string[] => (this.childrenOf.get(fid) ?? EMPTY).flatMap((c) => [c, ...subtree(c)])
-      markDeleted(this.doc, ref, this.ctx)
-      for (const child of subtree(id)) {
-        const map = this.items.get(child) as Y.Map<unknown>
-        markDeleted(this.doc, nestedRef(map, this.info.get(child)!.kind, child, ''), this.ctx, id)
-      }
-    })
+    this.transact(() => this.deleteTree(this.ref(id)))
+  }
+
+  /** Marks an item and what it holds deleted; the subtree remembers it went with the item. */
+  private deleteTree(ref: EntityRef, cascadeFrom?: string): void {
+    const subtree = (fid: string): string[] => (this.childrenOf.get(fid) ?? EMPTY).flatMap((c) => [c, ...subtree(c)])
+    markDeleted(this.doc, ref, this.ctx, cascadeFrom)
+    for (const child of subtree(ref.id)) {
+      const map = this.items.get(child) as Y.Map<unknown>
+      if (!isDeleted(map)) markDeleted(this.doc, nestedRef(map, this.info.get(child)!.kind, child, ''), this.ctx, cascadeFrom ?? ref.id)
+    }
   }
 
   /** Restores a deleted item, the folders above it, and what was deleted together with it. */
@@ -505,71 +785,181 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
 
   protected override restoreEntity(ref: EntityRef): void {
     if (ref.kind !== 'folder' && ref.kind !== 'request') return super.restoreEntity(ref)
+    this.snapshot()
+    const restored = new Set<string>()
+    this.restoreWith(ref, restored)
+    this.placeRestored(restored)
+  }
+
+  private restoreWith(ref: EntityRef, restored: Set<string>): void {
+    if (restored.has(ref.id)) return
+    restored.add(ref.id)
     markRestored(ref, this.ctx)
     // What the same deletion took along comes back with it.
     this.items.forEach((map, id) => {
-      if (!(map instanceof Y.Map)) return
+      if (!(map instanceof Y.Map) || restored.has(id)) return
       const del = fieldEntries(map, DELETED)[0]?.v
-      if (isJsonObject(del) && del.cascadeFrom === ref.id) markRestored(nestedRef(map, itemKind(map), id, ''), this.ctx)
+      if (isJsonObject(del) && del.cascadeFrom === ref.id) {
+        restored.add(id)
+        markRestored(nestedRef(map, itemKind(map), id, ''), this.ctx)
+      }
     })
     // And the folders above it, so it goes back where it was.
-    const pos = this.reader.entity(ref).position
-    const parent = isJsonObject(pos) && typeof pos.parent === 'string' ? pos.parent : null
+    const parent = storedParent(this.info.get(ref.id)?.state)
     const pmap = parent !== null ? this.items.get(parent) : undefined
-    if (pmap instanceof Y.Map && isDeleted(pmap)) this.restoreEntity(nestedRef(pmap, 'folder', parent!, ''))
+    if (pmap instanceof Y.Map && isDeleted(pmap)) this.restoreWith(nestedRef(pmap, 'folder', parent!, ''), restored)
+  }
+
+  /**
+   * A restore is a move back: a restored folder whose old place is now inside itself (its folder was moved
+   * into it meanwhile) goes to the top level instead, and the folders it goes back into are materialised.
+   */
+  private placeRestored(restored: ReadonlySet<string>): void {
+    const n = this.nextPositionN()
+    const parentOf = (id: string): string | null => {
+      if (!restored.has(id)) return this.parentOf.get(id) ?? null
+      const p = storedParent(this.info.get(id)?.state)
+      if (p === null) return null
+      const info = this.info.get(p)
+      return info?.kind === 'folder' && (!info.state.deleted || restored.has(p)) ? p : null
+    }
+    const moved = new Set<string>()
+    for (const id of restored) {
+      if (this.info.get(id)?.kind !== 'folder') continue
+      const seen = new Set<string>()
+      for (let p = parentOf(id); p !== null && !seen.has(p); p = moved.has(p) ? null : parentOf(p)) {
+        seen.add(p)
+        if (p !== id) continue
+        const map = this.items.get(id) as Y.Map<unknown>
+        this.writePosition(map, { parent: null, order: this.orderIn(null, undefined, id, `folder:${id}`), from: null }, n)
+        moved.add(id)
+        break
+      }
+    }
+    for (const id of restored) {
+      const p = parentOf(id)
+      if (p !== null && !restored.has(p)) this.materialise(p, n)
+    }
   }
 
   protected override applyChoice(conflict: Conflict, choice: ConflictChoice): void {
+    const isItem = conflict.entityKind === 'folder' || conflict.entityKind === 'request'
+    if (conflict.kind === 'value' && conflict.field === POSITION && isItem) return this.choosePosition(conflict, choice)
+    if (conflict.kind === 'value' && conflict.field === 'url' && conflict.entityKind === 'request' && typeof choice === 'object' && choice !== null) {
+      const ref = this.ref(conflict.entityId, true)
+      return this.urlWrite(ref, () => resolveUrl(ref, choice, this.ctx, this.reader))
+    }
+    if (conflict.kind === 'delete' && choice === 'keep-deleted' && isItem) {
+      // Kept deleted as delete(id) deletes: with its subtree, and with what was added to it meanwhile.
+      const ref = this.ref(conflict.entityId, true)
+      markDeleted(this.doc, ref, this.ctx)
+      for (const [id, { kind, state }] of this.info) {
+        if (!state.deleted && storedParent(state) === ref.id) this.deleteTree(nestedRef(this.items.get(id) as Y.Map<unknown>, kind, id, ''), ref.id)
+      }
+      return
+    }
+    if (conflict.kind === 'duplicate') {
+      const ref = this.ref(conflict.entityId, true)
+      if (choice === 'keep-both') return void writeRegister(ref.map, 'keptBoth', true, this.ctx)
+      if (choice === 'delete') return ref.kind === 'response' ? markDeleted(this.doc, ref, this.ctx) : this.deleteTree(ref)
+      throw new ModelError('BAD_CHOICE', `choose one of ${conflict.choices.join(', ')}`, conflict.path)
+    }
     if (conflict.kind !== 'orphan') return super.applyChoice(conflict, choice)
     const id = conflict.entityId
     const folder = conflict.alternatives[0]!.value as string
     if (choice === 'restore-parent') return this.restoreEntity(nestedRef(this.items.get(folder) as Y.Map<unknown>, 'folder', folder, ''))
     const ref = this.ref(id)
     if (choice === 'move-to-root') {
-      writeRegister(ref.map, POSITION, { parent: null, order: orderFor(this.siblings(null, id), undefined, ref.path), from: folder }, this.ctx)
+      this.writePosition(ref.map, { parent: null, order: orderFor(this.siblings(null, id), undefined, ref.path), from: folder }, this.nextPositionN())
       return
     }
-    if (choice === 'delete') return markDeleted(this.doc, ref, this.ctx)
+    if (choice === 'delete') return this.deleteTree(ref)
     throw new ModelError('BAD_CHOICE', `choose one of ${conflict.choices.join(', ')}`, conflict.path)
   }
 
+  /** Resolves a position conflict like a move: the place must exist, be a live folder and not inside the item. */
+  private choosePosition(conflict: Conflict, choice: ConflictChoice): void {
+    const ref = this.ref(conflict.entityId, true)
+    let value: Json
+    if (typeof choice === 'object' && choice !== null && 'pick' in choice) {
+      const alt = conflict.alternatives[choice.pick]
+      if (!alt) throw new ModelError('BAD_CHOICE', `no alternative ${choice.pick}`, conflict.path)
+      value = alt.value
+    } else if (typeof choice === 'object' && choice !== null && 'value' in choice) value = choice.value
+    else throw new ModelError('BAD_CHOICE', 'a position conflict takes { pick } or { value }', conflict.path)
+    if (!isJsonObject(value) || (value.parent !== null && typeof value.parent !== 'string') || (value.order !== undefined && typeof value.order !== 'string'))
+      throw new ModelError('INVALID_VALUE', 'a position is { parent: folder id or null, order? }', `${ref.path}/position`)
+    const parent = this.checkParent(value.parent as string | null)
+    for (let p: string | null = parent; p !== null; p = this.parentId(p) ?? null) {
+      if (p === ref.id) throw new ModelError('CYCLE', 'cannot move a folder into itself or its subtree', ref.path)
+    }
+    const order = typeof value.order === 'string' ? value.order : this.orderIn(parent, undefined, ref.id, ref.path)
+    const n = this.nextPositionN()
+    this.writePosition(ref.map, { parent, order, from: this.parentId(ref.id) ?? null }, n)
+    this.materialise(parent, n)
+  }
+
   // Rows: headers, query params, path variables, form rows of requests; variables of folders and the collection.
+  // A URL's rows (query, path variables) are part of its URL: see request.ts.
 
   addRow(ownerId: string, list: CollectionList, row: RowInit, placement?: Placement): string {
-    return this.transact(() => {
-      const id = this.rowAdd(ownerId, list, row, placement)
-      if (list === 'query') this.syncRawFromQuery(ownerId)
-      return id
-    })
+    const ref = this.urlOwner(ownerId, list)
+    if (!ref) return this.rowAdd(ownerId, list, row, placement)
+    return this.transact(() =>
+      this.urlWrite(ref, () => (list === 'query' ? addQueryRow(ref, row, placement, this.ctx, this.reader) : addPathVariable(ref, row, this.ctx, this.reader))),
+    )
   }
   updateRow(ownerId: string, list: CollectionList, rowId: string, patch: object): void {
-    this.transact(() => {
-      this.rowUpdate(ownerId, list, rowId, patch)
-      if (list === 'query') this.syncRawFromQuery(ownerId)
-    })
+    const ref = this.urlOwner(ownerId, list)
+    if (!ref) return this.rowUpdate(ownerId, list, rowId, patch)
+    this.transact(() =>
+      this.urlWrite(ref, () =>
+        list === 'query'
+          ? updateQueryRow(ref, rowId, patch as Record<string, unknown>, this.ctx, this.reader)
+          : updatePathVariable(ref, rowId, patch as Record<string, unknown>, this.ctx, this.reader),
+      ),
+    )
   }
   removeRow(ownerId: string, list: CollectionList, rowId: string): void {
-    this.transact(() => {
-      this.rowRemove(ownerId, list, rowId)
-      if (list === 'query') this.syncRawFromQuery(ownerId)
-    })
+    const ref = this.urlOwner(ownerId, list)
+    if (!ref) return this.rowRemove(ownerId, list, rowId)
+    this.transact(() =>
+      this.urlWrite(ref, () => (list === 'query' ? removeQueryRow(ref, rowId, this.ctx, this.reader) : removePathVariableRow(ref, rowId, this.ctx, this.reader))),
+    )
   }
   moveRow(ownerId: string, list: CollectionList, rowId: string, placement: Placement): void {
-    this.transact(() => {
-      this.rowMove(ownerId, list, rowId, placement)
-      if (list === 'query') this.syncRawFromQuery(ownerId)
-    })
+    const ref = this.urlOwner(ownerId, list)
+    if (!ref) return this.rowMove(ownerId, list, rowId, placement)
+    if (list === 'pathVariables') throw new ModelError('INVALID_VALUE', 'path variables follow the order of the path', `${ref.path}/pathVariables`)
+    this.transact(() => this.urlWrite(ref, () => moveQueryRow(ref, rowId, placement, this.ctx, this.reader)))
+  }
+
+  /** Runs a write of a request's URL rows; the reader forgets them after (see request.ts freshReader). */
+  private urlWrite<T>(ref: EntityRef, write: () => T): T {
+    try {
+      return write()
+    } finally {
+      forgetUrlRows(this.reader, ref)
+    }
+  }
+
+  /** The request whose URL rows `list` names, or undefined for other lists. */
+  private urlOwner(ownerId: string, list: CollectionList): EntityRef | undefined {
+    if (list !== 'query' && list !== 'pathVariables') return undefined
+    const ref = this.writable(ownerId)
+    if (ref.kind !== 'request') throw new ModelError('INVALID_VALUE', `${ref.kind} has no list ${list}`, ref.path)
+    return ref
   }
 
   // Saved responses (examples) of a request.
 
   addResponse(requestId: string, init: ResponseInit = {}, placement?: Placement): string {
     return this.transact(() => {
-      const req = this.ref(requestId)
+      const req = this.ref(requestId, true)
       if (req.kind !== 'request') throw new ModelError('WRONG_KIND', 'saved responses belong to requests', req.path)
       validatePatch('response', init, 'response', true)
       const id = init.id ?? newId()
-      if (this.responses.has(id)) throw new ModelError('INVALID_VALUE', `response id ${id} exists`, `response:${encodeURIComponent(id)}`)
+      if (this.idTaken(id)) throw new ModelError('INVALID_VALUE', `response id ${id} exists`, `response:${encodeURIComponent(id)}`)
       this.snapshot()
       // Responses added earlier in this transaction (an import) are not in `responsesOf` yet.
       const placedHere = this.responsesPlacedInTransaction.get(requestId) ?? []
@@ -578,8 +968,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
         ...placedHere,
       ].sort(byOrder)
       const map = new Y.Map<unknown>()
-      this.responses.set(id, map)
-      map.set('id', id)
+      this.responses.add(id, map, init.id !== undefined)
       createContainers(map, 'response')
       const ref = nestedRef(map, 'response', id, '')
       const order = orderFor(siblings, placement, ref.path)
@@ -591,7 +980,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     })
   }
   updateResponse(id: string, patch: ResponsePatch): void {
-    this.patch(this.ref(id), patch)
+    this.patch(this.ref(id, true), patch)
   }
   deleteResponse(id: string): void {
     this.transact(() => markDeleted(this.doc, this.ref(id), this.ctx))
@@ -599,20 +988,22 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
 
   // ------------------------------------------------------------------------------------------- internals
 
+  /** Edits of content are kept on deleted entities (they surface as delete conflicts). */
   protected writable(id: string): EntityRef {
-    return id === this.id ? this.root! : this.ref(id)
+    return id === this.id ? this.root! : this.ref(id, true)
   }
 
-  private ref(id: string): EntityRef {
+  /** The entity `id`; deleted ones are refused (moves, deletes, new children) unless `allowDeleted` (edits). */
+  private ref(id: string, allowDeleted = false): EntityRef {
     const item = this.items.get(id)
     if (item instanceof Y.Map) {
       const kind = itemKind(item)
-      if (isDeleted(item)) throw new ModelError('DELETED', `${kind} ${id} is deleted: restore it first`, `${kind}:${encodeURIComponent(id)}`)
+      if (!allowDeleted && isDeleted(item)) throw new ModelError('DELETED', `${kind} ${id} is deleted: restore it first`, `${kind}:${encodeURIComponent(id)}`)
       return nestedRef(item, kind, id, '')
     }
     const response = this.responses.get(id)
     if (response instanceof Y.Map) {
-      if (isDeleted(response)) throw new ModelError('DELETED', `response ${id} is deleted`, `response:${encodeURIComponent(id)}`)
+      if (!allowDeleted && isDeleted(response)) throw new ModelError('DELETED', `response ${id} is deleted`, `response:${encodeURIComponent(id)}`)
       return nestedRef(response, 'response', id, '')
     }
     throw new ModelError('NOT_FOUND', `no item ${id} in this collection`, `item:${encodeURIComponent(id)}`)
@@ -665,69 +1056,20 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     return this.transact(() => {
       const parent = this.checkParent(where.parent ?? null)
       const id = init.id ?? newId()
-      if (typeof id !== 'string' || this.items.has(id)) throw new ModelError('INVALID_VALUE', `item id ${id} exists`, `${kind}:${encodeURIComponent(String(id))}`)
+      if (typeof id !== 'string' || this.idTaken(id)) throw new ModelError('INVALID_VALUE', `item id ${id} exists`, `${kind}:${encodeURIComponent(String(id))}`)
       const order = this.orderIn(parent, where.placement, undefined, `${kind}:${id}`)
+      const n = this.nextPositionN()
       const map = new Y.Map<unknown>()
-      this.items.set(id, map)
-      map.set('id', id)
+      this.items.add(id, map, init.id !== undefined)
       map.set('kind', kind)
       createContainers(map, kind)
-      writeRegister(map, POSITION, { parent, order, from: parent }, this.ctx, true)
+      writeRegister(map, POSITION, { parent, order, from: parent }, this.ctx, true, { minN: n })
       this.placed(parent, id, order)
       const ref = nestedRef(map, kind, id, '')
       applyPatch(ref, init, this.ctx, true)
-      const raw = (init as RequestInit).url?.raw
-      if (kind === 'request' && raw !== undefined && !(init as RequestInit).url?.query && !(init as RequestInit).url?.variables)
-        this.syncUrlParts(ref, raw)
+      if (kind === 'request') initUrl(ref, (init as RequestInit).url, this.ctx)
       return id
     })
-  }
-
-  /** After the raw URL changed: enabled query rows follow its query string, path variables its `:names`. */
-  private syncUrlParts(ref: EntityRef, raw: string): void {
-    const query = ref.container('query') as Y.Map<unknown>
-    const pairs = parseQuery(raw)
-    const enabled = liveRows(query).filter((r) => this.reader.entity(nestedRef(query.get(r.id) as Y.Map<unknown>, 'queryParam', r.id, '')).value.enabled !== false)
-    pairs.forEach((pair, i) => {
-      const row = enabled[i]
-      if (row) applyPatch(nestedRef(query.get(row.id) as Y.Map<unknown>, 'queryParam', row.id, ''), pair, this.ctx)
-      else this.rowAddRaw(query, 'queryParam', { ...pair })
-    })
-    for (const row of enabled.slice(pairs.length)) markDeleted(this.doc, nestedRef(query.get(row.id) as Y.Map<unknown>, 'queryParam', row.id, ''), this.ctx)
-
-    const vars = ref.container('pathVariables') as Y.Map<unknown>
-    const names = pathVariableNames(raw)
-    const existing = liveRows(vars).map((r) => ({ r, key: String(this.reader.entity(nestedRef(vars.get(r.id) as Y.Map<unknown>, 'pathVariable', r.id, '')).value.key) }))
-    for (const name of names) if (!existing.some((e) => e.key === name)) this.rowAddRaw(vars, 'pathVariable', { key: name })
-    for (const e of existing) if (!names.includes(e.key)) markDeleted(this.doc, nestedRef(vars.get(e.r.id) as Y.Map<unknown>, 'pathVariable', e.r.id, ''), this.ctx)
-  }
-
-  private rowAddRaw(list: Y.Map<unknown>, kind: 'queryParam' | 'pathVariable', row: RowInit): void {
-    const rows = liveRows(list)
-    const last = rows.length ? rows[rows.length - 1]!.order : null
-    const map = new Y.Map<unknown>()
-    const id = newRowId()
-    list.set(id, map)
-    map.set('id', id)
-    createContainers(map, kind)
-    writeRegister(map, POSITION, { order: orderFor(last === null ? [] : [{ id: '', order: last }], undefined, '') }, this.ctx, true)
-    applyPatch(nestedRef(map, kind, id, ''), row, this.ctx, true)
-  }
-
-  /** After a query row changed: the raw URL's query string follows the enabled rows. */
-  private syncRawFromQuery(requestId: string): void {
-    const ref = this.ref(requestId)
-    if (ref.kind !== 'request') return
-    const query = ref.container('query') as Y.Map<unknown>
-    // Rows written earlier in this transaction are not in the reader's cache yet: read them afresh.
-    const fresh = new Reader()
-    const pairs = liveRows(query)
-      .map((r) => fresh.entity(nestedRef(query.get(r.id) as Y.Map<unknown>, 'queryParam', r.id, '')).value)
-      .filter((v) => v.enabled !== false)
-      .map((v) => ({ key: String(v.key), value: String(v.value) }))
-    const raw = String((fresh.entity(ref).value.url as { raw: string }).raw)
-    const next = withQuery(raw, pairs)
-    if (next !== raw) writeRegister(ref.map, 'url', next, this.ctx)
   }
 }
 
@@ -737,6 +1079,20 @@ const ownerOf = (state: EntityState): string | undefined => {
 }
 
 const itemKind = (map: Y.Map<unknown>): ItemKind => (map.get('kind') === 'folder' ? 'folder' : 'request')
+
+/** The folder an item's position names (null: the top level), whatever the tree shows. */
+const storedParent = (state: EntityState | undefined): string | null => {
+  const pos = state?.position
+  return isJsonObject(pos) && typeof pos.parent === 'string' ? pos.parent : null
+}
+
+const sameRank = (a: readonly number[] | undefined, b: readonly number[] | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]))
+
+const withoutInvalid = (alt: Alternative): Alternative => {
+  const { invalid: _invalid, ...rest } = alt
+  return rest
+}
 
 const sameList = <T>(a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x, i) => x === b[i])
 

@@ -8,17 +8,30 @@ import {
   type Conflict,
   type ConflictChoice,
   type EntityRef,
+  POOL_BY,
   type RowInit,
   Reader,
+  type Writer,
   applyPatch,
   checkValue,
   markDeleted,
   markRestored,
   nestedRef,
+  poolIdentity,
   validatePatch,
+  writeOptions,
 } from './entity.js'
-import type { Json } from './json.js'
-import { type RegisterEntry, type StoredEntry, compareEntries, isStoredEntry, parseEntryKey, writeRegister } from './register.js'
+import { type Json, isJsonObject } from './json.js'
+import {
+  type RegisterEntry,
+  type RestoredEntry,
+  type StoredEntry,
+  compareEntries,
+  isStoredEntry,
+  parseEntryKey,
+  writeRegister,
+  writeRegisterAcross,
+} from './register.js'
 import { type Placement, addRow, forgetLastOrder, isDeleted, moveRow, removeRow, updateRow } from './rows.js'
 import { ModelError } from './errors.js'
 import type { WriteContext } from './register.js'
@@ -41,6 +54,11 @@ export type DocKind = 'collection' | 'environment' | 'globals' | 'manifest' | 'r
 export interface OpenOptions {
   /** Who writes through this handle (a user name or account id), recorded with register writes for conflict display. */
   readonly actor?: string
+  /**
+   * The device (session) writing through this handle, e.g. "Laptop": recorded with writes so that a conflict
+   * between two devices of one person reads "you, on Laptop" / "you, on Desktop".
+   */
+  readonly device?: string
   /** Wall clock for the informational `at` of writes; default Date.now. Never used to decide a merge. */
   readonly now?: () => number
 }
@@ -56,15 +74,25 @@ export interface ChangeEvent {
 export const MIGRATIONS: Record<number, (doc: Y.Doc) => void> = {
   // Version 0 was the unversioned pre-release layout: identical content, no `schema` key.
   0: () => {},
+  // Version 2 keeps a request's URL as parts (see request.ts); a part no one has written reads from the raw URL,
+  // so version-1 docs read the same without being rewritten.
+  1: () => {},
 }
 
 /** Transactions from migrations carry this origin: they are not the user's actions and are not undoable. */
 export const MIGRATION_ORIGIN = Symbol('apisync-migration')
+/** The transaction recording who a session is, after edits made without the model (see recordWriter). */
+const WRITER_ORIGIN = Symbol('apisync-writer')
+
+/** `meta` keys recording who each Yjs client (one session on one device) was: `w:<clientID>` → `{ a, d }`. */
+const WRITER_PREFIX = 'w:'
 
 export abstract class DocModel<S> {
   readonly doc: Y.Doc
   readonly kind: DocKind
-  protected readonly reader = new Reader()
+  protected readonly reader = new Reader((client) => this.writerOf(client))
+  /** Set while a resolution runs: its undo step brings the whole conflict back. */
+  private resolving = false
   /** The origin of this handle's transactions; the undo manager tracks exactly these. */
   readonly origin: object = { apisync: 'local' }
   private readonly undoManager: Y.UndoManager
@@ -161,11 +189,12 @@ export abstract class DocModel<S> {
   protected get ctx(): WriteContext {
     // Yjs may change the client id if it detects a clash: rebuild the context when it does.
     if (this.cachedCtx?.client !== this.doc.clientID) {
-      const ctx: { client: number; actor?: string; now: () => number } = {
+      const ctx: { client: number; actor?: string; device?: string; now: () => number } = {
         client: this.doc.clientID,
         now: this.options.now ?? Date.now,
       }
       if (this.options.actor !== undefined) ctx.actor = this.options.actor
+      if (this.options.device !== undefined) ctx.device = this.options.device
       this.cachedCtx = ctx
     }
     return this.cachedCtx
@@ -182,9 +211,35 @@ export abstract class DocModel<S> {
       if (meta.get('kind') !== this.kind) meta.set('kind', this.kind)
       // Every replica that sees this honours it (sealing.ts): the requirement travels with the doc.
       if (meta.get('sealed') !== true && this.kind !== 'manifest' && this.kind !== 'runs' && sealingRequired(this.doc)) meta.set('sealed', true)
+      this.recordWriter(meta)
       result = fn()
     }, this.origin)
     return result
+  }
+
+  /**
+   * Records once per session who this client is, so that edits that carry no writer of their own (a text typed
+   * into an item someone deleted meanwhile) can still be named in a conflict: "edited by Bob, on Laptop".
+   */
+  private recordWriter(meta: Y.Map<unknown>): void {
+    const { actor, device } = this.options
+    if (actor === undefined && device === undefined) return
+    const key = WRITER_PREFIX + this.doc.clientID
+    if (meta.has(key)) return
+    const record: { a?: string; d?: string } = {}
+    if (actor !== undefined) record.a = actor
+    if (device !== undefined) record.d = device
+    meta.set(key, record)
+  }
+
+  /** Who a Yjs client was, as it recorded itself (see recordWriter). */
+  protected writerOf(client: number): Writer | undefined {
+    const r = this.doc.getMap<unknown>('meta').get(WRITER_PREFIX + client)
+    if (!isJsonObject(r)) return undefined
+    const w: { by?: string; device?: string } = {}
+    if (typeof r.a === 'string') w.by = r.a
+    if (typeof r.d === 'string') w.device = r.d
+    return w
   }
 
   /** Subscribes to changes; returns the unsubscribe function. */
@@ -314,23 +369,29 @@ export abstract class DocModel<S> {
   resolve(conflictId: string, choice: ConflictChoice): void {
     const conflict = this.conflicts().find((c) => c.id === conflictId)
     if (!conflict) throw new ModelError('NO_SUCH_CONFLICT', `conflict ${conflictId} is not open`)
-    this.transact(() => this.applyChoice(conflict, choice))
+    this.resolving = true
+    try {
+      this.transact(() => this.applyChoice(conflict, choice))
+    } finally {
+      this.resolving = false
+    }
   }
 
   protected applyChoice(conflict: Conflict, choice: ConflictChoice): void {
     const ref = this.locate(conflict.path)
     if (conflict.kind === 'value') {
       let value: Json
-      if (typeof choice === 'object' && 'pick' in choice) {
+      if (typeof choice === 'object' && choice !== null && 'pick' in choice) {
         const alt = conflict.alternatives[choice.pick]
         if (!alt) throw new ModelError('BAD_CHOICE', `no alternative ${choice.pick}`, conflict.path)
         value = alt.value
-      } else if (typeof choice === 'object' && 'value' in choice) {
-        value = conflict.field === POSITION ? choice.value : checkValue(ref.kind, conflict.field, choice.value, ref.path)
+      } else if (typeof choice === 'object' && choice !== null && 'value' in choice) {
+        value = checkValue(ref.kind, conflict.field, choice.value, ref.path)
       } else throw new ModelError('BAD_CHOICE', `a value conflict takes { pick } or { value }`, conflict.path)
       if (ref.kind === 'variable') checkSealedRow(this.doc, this.kind, variableRowState(ref.map), { [conflict.field]: value }, conflict.path)
       // Write even an unchanged value: superseding every alternative is what closes the conflict.
-      writeRegister(ref.map, conflict.field, value, this.ctx)
+      const maps = this.pooledWith(ref)
+      writeRegisterAcross(maps, maps[0]!, conflict.field, value, this.ctx, writeOptions(ref, conflict.field, { force: true }))
       return
     }
     if (conflict.kind === 'delete' && choice === 'keep-deleted') return markDeleted(this.doc, ref, this.ctx)
@@ -338,9 +399,37 @@ export abstract class DocModel<S> {
     throw new ModelError('BAD_CHOICE', `choose one of ${conflict.choices.join(', ')}`, conflict.path)
   }
 
+  /**
+   * What an undo (or redo) writes back into a position register (`back`, replacing `current`): a move back,
+   * which the collection gives a current counter and checks (a move back into its own subtree keeps `current`).
+   */
+  protected positionBack(_map: Y.Map<unknown>, back: StoredEntry, current: StoredEntry): StoredEntry {
+    return { ...back, n: current.n }
+  }
+
   /** Restores a deleted entity; the collection also restores its deleted folders. */
   protected restoreEntity(ref: EntityRef): void {
     markRestored(ref, this.ctx)
+  }
+
+  /**
+   * The maps holding one row as a person sees it: the row's own, plus those of live rows pooled with it (see
+   * POOL_BY), the row's first. A write to the row supersedes the entries of all of them.
+   */
+  protected pooledWith(ref: EntityRef): Y.Map<unknown>[] {
+    const field = POOL_BY[ref.kind]
+    const list = ref.map.parent
+    if (field === undefined || !(list instanceof Y.Map)) return [ref.map]
+    const read = new Reader()
+    const identity = poolIdentity(read.entity(ref), field)
+    if (identity === undefined) return [ref.map]
+    const maps = [ref.map]
+    list.forEach((row, id) => {
+      if (row === ref.map || !(row instanceof Y.Map)) return
+      const state = read.entity(nestedRef(row, ref.kind, id, ''))
+      if (!state.deleted && poolIdentity(state, field) === identity) maps.push(row)
+    })
+    return maps
   }
 
   // Undo of registers and creations. Y.UndoManager restores what an action deleted under the same map key, but a
@@ -378,8 +467,27 @@ export abstract class DocModel<S> {
     const field = parseEntryKey(entry.key)?.field
     const restore = field === undefined ? undefined : (step.meta.get(SUPERSEDED) as Superseded | undefined)?.get(entry.map)?.get(field)
     const current = entryContent(item)
+    if (restore?.all && isStoredEntry(current)) {
+      // Undoing a resolution: every alternative it closed comes back (in this writer's own entry: writing under
+      // another writer's key could collide with its next write), so the conflict is open again, everywhere.
+      const byMap = new Map<Y.Map<unknown>, RestoredEntry[]>()
+      for (const alt of restore.all) {
+        const client = parseEntryKey(alt.key)?.client
+        if (client === undefined) continue
+        const list = byMap.get(alt.map) ?? []
+        list.push(restoredOf(alt.entry, client), ...(alt.entry.x ?? []))
+        byMap.set(alt.map, list)
+      }
+      for (const [map, alts] of byMap) {
+        alts.sort((a, b) => b.n - a.n || b.c - a.c)
+        const first = alts[0]
+        if (!first) continue
+        map.set(map === entry.map ? entry.key : `${field}@${this.doc.clientID}`, { v: first.v, n: first.n, r: 1, x: alts })
+      }
+      return true
+    }
     if (restore && isStoredEntry(current)) {
-      entry.map.set(entry.key, { ...restore.entry, n: current.n })
+      entry.map.set(entry.key, field === POSITION ? this.positionBack(entry.map, restore.entry, current) : { ...restore.entry, n: current.n })
       // As Y.UndoManager does for what it restores: an earlier step that wrote the old entry now finds this one.
       if (restore.from.client === item.id.client) this.doc.transact((tr) => markRedone(tr, restore.from, currentItem(entry.map, entry.key)!.id))
     }
@@ -387,7 +495,7 @@ export abstract class DocModel<S> {
   }
 
   /** Keeps the register entries a recorded step superseded out of it, noting the value an undo writes back. */
-  private recordRegisters(tr: Y.Transaction, step: StackItem): void {
+  private recordRegisters(tr: Y.Transaction, step: StackItem, resolution: boolean): void {
     const superseded = new Map<Y.Map<unknown>, Map<string, Y.Item[]>>()
     Y.iterateDeletedStructs(tr, tr.deleteSet, (struct) => {
       if (!(struct instanceof Y.Item) || insertedBy(tr, struct)) return
@@ -403,17 +511,27 @@ export abstract class DocModel<S> {
     for (const [map, fields] of superseded) {
       for (const [field, items] of fields) {
         const own = currentItem(map, `${field}@${this.doc.clientID}`)
-        if (!own || own.deleted || !insertedBy(tr, own)) continue
+        if (!own || own.deleted || !insertedBy(tr, own)) {
+          // A resolution over rows pooled as one supersedes entries in maps it does not write to: the undo of the
+          // write into the first row brings them back (see undoDeletes), so they are not restored twice.
+          if (resolution) for (const item of items) drop.push(item.id)
+          continue
+        }
         let winner: { entry: RegisterEntry; from: Y.ID } | undefined
+        const all: Alt[] = []
         for (const item of items) {
           const value = entryContent(item)
           if (!isStoredEntry(value)) continue
-          const entry = { ...value, client: parseEntryKey(mapEntryOf(item)!.key)!.client, key: '' }
+          const key = mapEntryOf(item)!.key
+          all.push({ map, key, entry: value })
+          const entry = { ...value, client: parseEntryKey(key)!.client, key: '' }
           if (!winner || compareEntries(entry, winner.entry) < 0) winner = { entry, from: item.id }
         }
         if (winner) {
           const { client: _client, key: _key, ...entry } = winner.entry
-          restores.set(map, (restores.get(map) ?? new Map()).set(field, { entry, from: winner.from }))
+          const record: { entry: StoredEntry; from: Y.ID; all?: Alt[] } = { entry, from: winner.from }
+          if (resolution) record.all = [...all, ...this.pooledSuperseded(superseded, map, field)]
+          restores.set(map, (restores.get(map) ?? new Map()).set(field, record))
         }
         for (const item of items) {
           drop.push(item.id)
@@ -425,6 +543,19 @@ export abstract class DocModel<S> {
     if (drop.length) step.deletions = deleteSetWithout(step.deletions, drop)
   }
 
+  /** Entries of `field` a resolution superseded in the other rows pooled with `map` (restored with its own). */
+  private pooledSuperseded(superseded: Map<Y.Map<unknown>, Map<string, Y.Item[]>>, map: Y.Map<unknown>, field: string): Alt[] {
+    const out: Alt[] = []
+    for (const [other, fields] of superseded) {
+      if (other === map || other.parent !== map.parent) continue
+      for (const item of fields.get(field) ?? []) {
+        const value = entryContent(item)
+        if (isStoredEntry(value)) out.push({ map: other, key: mapEntryOf(item)!.key, entry: value })
+      }
+    }
+    return out
+  }
+
   private migrate(from: number): void {
     this.doc.transact(() => {
       for (let v = from; v < SCHEMA_VERSION; v++) MIGRATIONS[v]?.(this.doc)
@@ -433,9 +564,17 @@ export abstract class DocModel<S> {
   }
 
   private afterTransaction(tr: Y.Transaction): void {
+    // Edits made without this handle (an editor bound to a Y.Text): who made them is recorded all the same.
+    if (tr.local && tr.origin !== WRITER_ORIGIN && tr.origin !== MIGRATION_ORIGIN && !this.openError) {
+      const client = this.doc.clientID
+      const meta = this.doc.getMap<unknown>('meta')
+      if ((tr.afterState.get(client) ?? 0) > (tr.beforeState.get(client) ?? 0) && !meta.has(WRITER_PREFIX + client)) {
+        this.doc.transact(() => this.recordWriter(meta), WRITER_ORIGIN)
+      }
+    }
     const step = this.recorded
     this.recorded = undefined
-    if (step) this.recordRegisters(tr, step)
+    if (step) this.recordRegisters(tr, step, this.resolving)
     const ids = new Set<string>()
     const local = tr.origin === this.origin || tr.origin === this.undoManager
     const touch = (type: YType) => {
@@ -474,8 +613,21 @@ export abstract class DocModel<S> {
   }
 }
 
-/** Step meta: per register of a step's writes, the entry an undo of it writes back and the item that held it. */
+/**
+ * Step meta: per register of a step's writes, the entry an undo of it writes back and the item that held it; for
+ * a resolution, every entry it superseded (`all`), each restored under its own key.
+ */
 const SUPERSEDED = Symbol('superseded')
-type Superseded = Map<Y.Map<unknown>, Map<string, { readonly entry: StoredEntry; readonly from: Y.ID }>>
+type Superseded = Map<Y.Map<unknown>, Map<string, { readonly entry: StoredEntry; readonly from: Y.ID; readonly all?: readonly Alt[] }>>
+/** A register entry as it was, where it was. */
+type Alt = { readonly map: Y.Map<unknown>; readonly key: string; readonly entry: StoredEntry }
+
+const restoredOf = (e: StoredEntry, c: number): RestoredEntry => {
+  const r: { -readonly [K in keyof RestoredEntry]: RestoredEntry[K] } = { v: e.v, n: e.n, c }
+  if (e.a !== undefined) r.a = e.a
+  if (e.d !== undefined) r.d = e.d
+  if (e.t !== undefined) r.t = e.t
+  return r
+}
 
 const isEntryKey = (key: string) => key.includes('@') || key === 'id' || key === 'kind'

@@ -4,13 +4,13 @@
  * here: defensive reading, conflicts, soft deletion with delete-vs-edit detection, list rows.
  */
 import * as Y from 'yjs'
-import { ModelError } from './errors.js'
+import { ModelError, type ModelErrorCode } from './errors.js'
 import { type Json, isJsonObject } from './json.js'
 import { newRowId } from './ids.js'
 import { orderBetween } from './order.js'
-import { type RegisterEntry, type WriteContext, isConflict, readEntries, writeRegister } from './register.js'
+import { type RegisterEntry, type WriteContext, type WriteOptions, chosenEntries, compareEntries, isConflict, readEntries, writeRegister } from './register.js'
 import { DELETED, type EntityKind, type FieldSpec, POSITION, type Spec, specOf } from './schema.js'
-import { hasUnseenItems, seenClocks } from './yjs-items.js'
+import { type YType, entryItems, seenClocks, unseenWriters } from './yjs-items.js'
 
 export interface Problem {
   /** e.g. `request:7f3a…/headers:c1d2…/key` */
@@ -20,22 +20,40 @@ export interface Problem {
 
 export interface Alternative {
   readonly value: Json
-  /** The writer's actor name, when the writer gave one. */
+  /** The writer's actor name (an account id), when the writer gave one. */
   readonly by?: string
+  /** The writer's device (session) name, when given: two devices of one person read "you, on Laptop" / "you, on Desktop". */
+  readonly device?: string
   /** The writer's wall clock when writing (informational: never used to decide). */
   readonly at?: number
   readonly winner: boolean
+  /**
+   * Picking this alternative now would be refused with this code: its folder is deleted (`DELETED`) or gone
+   * (`NOT_FOUND`), or it would put a folder inside itself (`CYCLE`). Say so next to it.
+   */
+  readonly invalid?: ModelErrorCode
+}
+
+/** Who wrote something: what a register entry or a session record says of its writer. */
+export interface Writer {
+  readonly by?: string
+  readonly device?: string
+  readonly at?: number
 }
 
 /**
- * An open conflict. `value`: concurrent writes of one field (the winner is what snapshots show).
- * `delete`: an entity deleted while someone edited it (or restored it): choices `keep-deleted` / `restore`.
+ * An open conflict. `value`: concurrent writes of one field (the winner is what snapshots show); a request's
+ * `url` conflict gathers every part of its URL (its alternatives are whole URLs).
+ * `delete`: an entity deleted while someone edited it (or restored it): alternatives `deleted` (by the deleter)
+ * and `edited` / `restored` (by the others); choices `keep-deleted` / `restore`.
  * `orphan`: an item whose folder was deleted while it was added or moved there: choices `restore-parent` /
  * `move-to-root` / `delete`.
+ * `duplicate`: two folders, requests or saved responses created with one caller-given id on two devices at
+ * once. Both are kept: the first answers to the id, this one to `id~…`; choices `keep-both` / `delete`.
  */
 export interface Conflict {
   readonly id: string
-  readonly kind: 'value' | 'delete' | 'orphan'
+  readonly kind: 'value' | 'delete' | 'orphan' | 'duplicate'
   /** The entity (or list row) the conflict is on. */
   readonly entityId: string
   readonly entityKind: EntityKind | 'folder' | 'request'
@@ -47,9 +65,13 @@ export interface Conflict {
   readonly alternatives: readonly Alternative[]
   /** The named choices `resolve` accepts besides `{ pick }` / `{ value }` (empty for `value` conflicts). */
   readonly choices: readonly ConflictChoiceName[]
+  /** Collections: the name of the folder or request it is on (or that holds it: a header's request). */
+  readonly name?: string
+  /** Collections: the folders holding that item (or that held it, when deleted), outermost first. */
+  readonly where?: readonly string[]
 }
 
-export type ConflictChoiceName = 'keep-deleted' | 'restore' | 'restore-parent' | 'move-to-root' | 'delete'
+export type ConflictChoiceName = 'keep-deleted' | 'restore' | 'restore-parent' | 'move-to-root' | 'delete' | 'keep-both'
 /** How to resolve: pick an alternative, write a new value, or one of the conflict's named choices. */
 export type ConflictChoice = { readonly pick: number } | { readonly value: Json } | ConflictChoiceName
 
@@ -68,17 +90,61 @@ export interface EntityState {
   /** The projected snapshot: fields placed at their `at` paths, plus `id`. */
   readonly value: Record<string, unknown>
   readonly deleted: boolean
+  /** Who deleted it (the winning deletion's writer), while deleted. */
+  readonly deletedBy: Writer | undefined
   readonly position: Json | undefined
-  /** The winning position write's Lamport counter and client: the latest move loses when moves form a cycle. */
-  readonly positionRank: readonly [number, number] | undefined
+  /**
+   * The winning position write's Lamport counter, client and whether it was derived: the latest move loses
+   * when moves form a cycle, and a rank change can change which one that is.
+   */
+  readonly positionRank: readonly [number, number, number] | undefined
+  /** The highest counter among the live position entries (the tree's Lamport clock). */
+  readonly positionMaxN: number
+  /** Hidden registers' winners (schema `hidden`), by field. */
+  readonly hidden: Readonly<Record<string, Json>>
   readonly conflicts: readonly Conflict[]
   readonly problems: readonly Problem[]
 }
 
-interface RowsState {
+export interface RowsState {
   readonly rows: readonly Record<string, unknown>[]
   readonly conflicts: readonly Conflict[]
   readonly problems: readonly Problem[]
+  /** The live rows as a person sees them (pooled rows as one), in order. */
+  readonly groups: readonly RowGroup[]
+  /** Deleted rows. */
+  readonly deleted: readonly EntityRef[]
+}
+
+/** One row as a person sees it: one entity, or several pooled (POOL_BY), the first by id naming them. */
+export interface RowGroup {
+  id: string
+  order: string
+  readonly refs: readonly EntityRef[]
+  readonly states: readonly EntityState[]
+  state: EntityState
+}
+
+/**
+ * Rows of these kinds that share an identity are one row to a person (two devices that typed the same URL
+ * each made a `sort` query row; two that set `:id`'s value each made an `id` path variable): their register
+ * entries pool, so equal values read as one row and different ones as a conflict, and nothing is lost.
+ * Query rows pool by a tag given at creation (`key#n`), path variables by key.
+ */
+export const POOL_BY: Partial<Record<EntityKind, string>> = { queryParam: 'tag', pathVariable: 'key' }
+
+/**
+ * Entity kinds whose snapshot is completed by a function of their own (the request: its URL and body mode),
+ * registered by the module that owns it.
+ */
+export const DERIVE: Partial<Record<EntityKind, (ref: EntityRef, state: DerivingState, reader: Reader) => void>> = {}
+
+/** An entity's state while a DERIVE function completes it. */
+export interface DerivingState {
+  readonly byField: ReadonlyMap<string, readonly RegisterEntry[]>
+  readonly value: Record<string, unknown>
+  conflicts: Conflict[]
+  readonly problems: Problem[]
 }
 
 export const nestedRef = (
@@ -109,13 +175,49 @@ const compareStrings = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 export const byId = (a: Conflict, b: Conflict): number => compareStrings(a.id, b.id)
 export const byPath = (a: Problem, b: Problem): number => compareStrings(a.path, b.path) || compareStrings(a.message, b.message)
 
-const alternatives = (entries: readonly RegisterEntry[]): Alternative[] =>
-  entries.map((e, i) => {
-    const alt: { value: Json; by?: string; at?: number; winner: boolean } = { value: e.v, winner: i === 0 }
-    if (typeof e.a === 'string') alt.by = e.a
-    if (typeof e.t === 'number') alt.at = e.t
-    return alt
-  })
+type MutableAlternative = { -readonly [K in keyof Alternative]: Alternative[K] }
+
+/** An alternative with its writer's name, device and time. */
+export const alternative = (value: Json, winner: boolean, who: Writer | undefined): Alternative => {
+  const alt: MutableAlternative = { value, winner }
+  if (who?.by !== undefined) alt.by = who.by
+  if (who?.device !== undefined) alt.device = who.device
+  if (who?.at !== undefined) alt.at = who.at
+  return alt
+}
+
+export const writerOf = (e: RegisterEntry): Writer => {
+  const w: { -readonly [K in keyof Writer]: Writer[K] } = {}
+  if (e.a !== undefined) w.by = e.a
+  if (e.d !== undefined) w.device = e.d
+  if (e.t !== undefined) w.at = e.t
+  return w
+}
+
+export const alternatives = (entries: readonly RegisterEntry[]): Alternative[] =>
+  chosenEntries(entries).map((e, i) => alternative(e.v, i === 0, writerOf(e)))
+
+/** Merges the entries of pooled rows: one per client (a client's own entries are never concurrent), winner first. */
+export const poolEntries = (lists: readonly (readonly RegisterEntry[])[]): RegisterEntry[] => {
+  const best = new Map<number, RegisterEntry>()
+  for (const list of lists) for (const e of list) {
+    const b = best.get(e.client)
+    if (!b || compareEntries(e, b) < 0) best.set(e.client, e)
+  }
+  return [...best.values()].sort(compareEntries)
+}
+
+/** The clocks seen by any of a deletion register's deleting entries. */
+const seenByAny = (del: readonly RegisterEntry[]): Record<string, number> | undefined => {
+  let out: Record<string, number> | undefined
+  for (const e of del) {
+    const seen = deletedSeen(e.v)
+    if (!seen) continue
+    if (!out) out = { ...seen }
+    else for (const [c, clock] of Object.entries(seen)) if ((out[c] ?? 0) < clock) out[c] = clock
+  }
+  return out
+}
 
 /** The deletion register's value: false, or the clocks the deleter had seen (to spot concurrent edits). */
 export const deletedSeen = (v: Json | undefined): Record<string, number> | undefined =>
@@ -128,6 +230,9 @@ export const deletedSeen = (v: Json | undefined): Record<string, number> | undef
 export class Reader {
   readonly cache = new WeakMap<object, EntityState | RowsState>()
 
+  /** `identify`: who a Yjs client was (its session record), for naming the editors of a deleted entity. */
+  constructor(private readonly identify: (client: number) => Writer | undefined = () => undefined) {}
+
   invalidate(type: object): void {
     this.cache.delete(type)
   }
@@ -135,29 +240,44 @@ export class Reader {
   entity(ref: EntityRef): EntityState {
     const cached = this.cache.get(ref.map) as EntityState | undefined
     if (cached) return cached
-    const state = this.readEntity(ref)
+    const { byField, malformed } = readEntries(ref.map)
+    const state = this.build(ref, byField, malformed)
     this.cache.set(ref.map, state)
     return state
   }
 
-  private readEntity(ref: EntityRef): EntityState {
+  /** The state of rows pooled as one (see POOL_BY), under the first one's id. */
+  pooled(refs: readonly EntityRef[]): EntityState {
+    const byField = new Map<string, RegisterEntry[]>()
+    const malformed: string[] = []
+    const lists = new Map<string, RegisterEntry[][]>()
+    for (const ref of refs) {
+      const read = readEntries(ref.map)
+      malformed.push(...read.malformed)
+      for (const [field, entries] of read.byField) lists.set(field, [...(lists.get(field) ?? []), entries])
+    }
+    for (const [field, l] of lists) byField.set(field, poolEntries(l))
+    return this.build(refs[0]!, byField, malformed)
+  }
+
+  private build(ref: EntityRef, byField: ReadonlyMap<string, readonly RegisterEntry[]>, malformed: readonly string[]): EntityState {
     const spec = specOf(ref.kind)
     const problems: Problem[] = []
-    const conflicts: Conflict[] = []
+    let conflicts: Conflict[] = []
     const value: Record<string, unknown> = { id: ref.id }
-    const { byField, malformed } = readEntries(ref.map)
+    const hidden: Record<string, Json> = {}
     for (const key of malformed) problems.push({ path: `${ref.path}/${key}`, message: 'malformed register entry ignored' })
-    const conflict = (kind: Conflict['kind'], field: string, entries: readonly RegisterEntry[]) =>
+    const conflict = (field: string, entries: readonly RegisterEntry[]) =>
       conflicts.push({
         id: `${ref.path}#${field}`,
-        kind,
+        kind: 'value',
         entityId: ref.id,
         entityKind: ref.kind,
         ownerId: ref.ownerId,
         path: ref.path,
         field,
         alternatives: alternatives(entries),
-        choices: kind === 'delete' ? ['keep-deleted', 'restore'] : [],
+        choices: [],
       })
 
     for (const field in spec) {
@@ -169,9 +289,10 @@ export class Reader {
           const winner = entries[0]!.v
           if (fs.check(winner)) v = winner
           else problems.push({ path: `${ref.path}/${field}`, message: `expected ${fs.expect}` })
-          if (isConflict(entries)) conflict('value', field, entries)
+          if (isConflict(entries)) conflict(field, entries)
         }
-        setAt(value, fs.at, v)
+        if (fs.hidden) hidden[field] = v
+        else setAt(value, fs.at, v)
       } else if (fs.kind === 'text') {
         const t = ref.container(field)
         if (t instanceof Y.Text) setAt(value, fs.at, t.toString())
@@ -194,68 +315,146 @@ export class Reader {
     }
 
     const position = byField.get(POSITION)
-    if (position && isConflict(position)) conflict('value', POSITION, position)
+    if (position && isConflict(position)) conflict(POSITION, position)
     const del = byField.get(DELETED)
     let deleted = false
+    let deletedBy: Writer | undefined
     if (del) {
       deleted = Boolean(del[0]!.v)
-      const seen = deletedSeen(del[0]!.v)
-      const disagree = del.some((e) => Boolean(e.v) !== deleted)
-      const editedConcurrently =
-        deleted &&
-        seen !== undefined &&
-        this.editedSince(ref, seen)
-      if (disagree || editedConcurrently) conflict('delete', DELETED, del)
+      if (deleted) deletedBy = writerOf(del[0]!)
+      const deleteConflict = this.deleteConflict(ref, del, deleted)
+      if (deleteConflict) conflicts.push(deleteConflict)
     }
+    let positionMaxN = 0
+    for (const e of position ?? []) if (e.n > positionMaxN) positionMaxN = e.n
     const top = position?.[0]
+    const derive = DERIVE[ref.kind]
+    if (derive) {
+      const deriving: DerivingState = { byField, value, conflicts, problems }
+      derive(ref, deriving, this)
+      conflicts = deriving.conflicts
+    }
     return {
       id: ref.id,
       value,
       deleted,
+      deletedBy,
       position: top?.v,
-      positionRank: top ? [top.n, top.client] : undefined,
+      positionRank: top ? [top.n, top.client, top.f === 1 ? 1 : 0] : undefined,
+      positionMaxN,
+      hidden,
       // Map order differs by replica: sort so that every replica lists the same.
       conflicts: conflicts.sort(byId),
       problems: problems.sort(byPath),
     }
   }
 
-  /** Whether anything in the entity was written by someone who had not seen its deletion. */
-  private editedSince(ref: EntityRef, seen: Record<string, number>): boolean {
-    const skip = (key: string) => key.startsWith(DELETED + '@')
-    if (hasUnseenItems(ref.map, seen, skip)) return true
-    // Root entities keep texts and lists as root types, outside their map.
-    for (const field in specOf(ref.kind)) {
-      const c = ref.container(field)
-      if (c instanceof Y.AbstractType && c._item === null && hasUnseenItems(c, seen)) return true
+  /**
+   * A deletion is in conflict when someone restored the entity concurrently (the entries disagree), or wrote
+   * into it without having seen the deletion (a concurrent edit, or an edit made on a stale view or while the
+   * deletion arrived): then nothing of it is lost, and the person chooses.
+   */
+  private deleteConflict(ref: EntityRef, del: readonly RegisterEntry[], deleted: boolean): Conflict | undefined {
+    const alts: Alternative[] = []
+    const deletion = del.find((e) => Boolean(e.v))
+    const restorations = del.filter((e) => !e.v)
+    if (deleted) {
+      alts.push(alternative('deleted', true, writerOf(del[0]!)))
+      // What any of the (concurrent) deletions had seen: an edit one of its deleters knew of was deleted knowingly.
+      const seen = seenByAny(del)
+      for (const r of restorations) alts.push(alternative('restored', false, writerOf(r)))
+      if (seen) {
+        const editors = new Map<number, number>()
+        const skip = (key: string) => key.startsWith(DELETED + '@')
+        unseenWriters(ref.map, seen, editors, skip)
+        // Root entities keep texts and lists as root types, outside their map.
+        for (const field in specOf(ref.kind)) {
+          const c = ref.container(field)
+          if (c instanceof Y.AbstractType && c._item === null) unseenWriters(c, seen, editors)
+        }
+        for (const client of [...editors.keys()].sort((a, b) => a - b)) alts.push(alternative('edited', false, this.identify(client)))
+      }
+    } else if (deletion) {
+      alts.push(alternative('restored', true, writerOf(del[0]!)))
+      for (const d of del) if (d.v) alts.push(alternative('deleted', false, writerOf(d)))
     }
-    return false
+    if (alts.length < 2) return undefined
+    return {
+      id: `${ref.path}#${DELETED}`,
+      kind: 'delete',
+      entityId: ref.id,
+      entityKind: ref.kind,
+      ownerId: ref.ownerId,
+      path: ref.path,
+      field: DELETED,
+      alternatives: alts,
+      choices: ['keep-deleted', 'restore'],
+    }
   }
 
   rows(list: Y.Map<unknown>, kind: EntityKind, path: string, ownerId: string): RowsState {
     const cached = this.cache.get(list) as RowsState | undefined
     if (cached) return cached
-    const live: { order: string; id: string; value: Record<string, unknown> }[] = []
     const conflicts: Conflict[] = []
     const problems: Problem[] = []
+    const poolBy = POOL_BY[kind]
+    const groups = new Map<string, RowGroup>()
+    const live: RowGroup[] = []
+    const deleted: EntityRef[] = []
     list.forEach((row, id) => {
       if (!(row instanceof Y.Map)) {
         problems.push({ path: `${path}:${id}`, message: 'expected a row' })
         return
       }
-      const state = this.entity(nestedRef(row, kind, id, path, ownerId))
-      conflicts.push(...state.conflicts)
-      problems.push(...state.problems)
-      if (state.deleted) return
+      const ref = nestedRef(row, kind, id, path, ownerId)
+      const state = this.entity(ref)
       const pos = state.position
       const order = isJsonObject(pos) && typeof pos.order === 'string' ? pos.order : ''
-      live.push({ order, id, value: state.value })
+      if (state.deleted) {
+        deleted.push(ref)
+        conflicts.push(...state.conflicts)
+        problems.push(...state.problems)
+        return
+      }
+      const identity = poolBy ? poolIdentity(state, poolBy) : undefined
+      const group = identity === undefined ? undefined : groups.get(identity)
+      if (group) {
+        ;(group.refs as EntityRef[]).push(ref)
+        ;(group.states as EntityState[]).push(state)
+        if (order < group.order) group.order = order
+        return
+      }
+      const g: RowGroup = { id, order, refs: [ref], states: [state], state }
+      if (identity !== undefined) groups.set(identity, g)
+      live.push(g)
     })
+    for (const g of live) {
+      if (g.refs.length > 1) {
+        const pairs = g.refs.map((ref, i) => [ref, g.states[i]!] as const).sort((a, b) => (a[0].id < b[0].id ? -1 : 1))
+        ;(g as { refs: readonly EntityRef[] }).refs = pairs.map((p) => p[0])
+        ;(g as { states: readonly EntityState[] }).states = pairs.map((p) => p[1])
+        g.state = this.pooled(g.refs)
+        g.id = g.state.id
+      }
+      conflicts.push(...g.state.conflicts)
+      problems.push(...g.state.problems)
+    }
     live.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    const state: RowsState = { rows: live.map((r) => r.value), conflicts, problems }
+    const state: RowsState = { rows: live.map((g) => g.state.value), conflicts: conflicts.sort(byId), problems, groups: live, deleted }
     this.cache.set(list, state)
     return state
   }
+
+  /** Who a Yjs client was, as its session recorded it. */
+  who(client: number): Writer | undefined {
+    return this.identify(client)
+  }
+}
+
+/** The identity a pooled row shares with others (see POOL_BY); undefined: a row of its own. */
+export const poolIdentity = (state: EntityState, field: string): string | undefined => {
+  const v = field in state.hidden ? state.hidden[field] : (state.value as Record<string, unknown>)[field]
+  return typeof v === 'string' && (field !== 'tag' || v !== '') ? v : undefined
 }
 
 // ---------------------------------------------------------------------------------------------- writing
@@ -304,6 +503,8 @@ const patchTree = (kind: EntityKind): PatchNode => {
   tree = { children: new Map() }
   const spec = specOf(kind)
   for (const field in spec) {
+    const fs = spec[field]!
+    if (fs.kind === 'register' && fs.hidden) continue
     let node = tree
     for (const key of spec[field]!.at) {
       let next = node.children.get(key)
@@ -354,13 +555,39 @@ export const validatePatch = (kind: EntityKind, patch: unknown, path: string, wi
   })
 }
 
+/** The clocks the writer has seen of `fields` of an entity (for a register spec's `seenOf`). */
+export const contentSeen = (ref: EntityRef, fields: readonly string[]): Record<string, number> => {
+  const containers: YType[] = []
+  const prefixes: string[] = []
+  const spec = specOf(ref.kind)
+  for (const f of fields) {
+    const fs = spec[f]
+    if (!fs) continue
+    if (fs.kind === 'register') prefixes.push(f + '@')
+    else {
+      const c = ref.container(f)
+      if (c instanceof Y.AbstractType) containers.push(c)
+    }
+  }
+  const doc = ref.map.doc
+  if (!doc) return {}
+  return seenClocks(doc, containers, entryItems(ref.map, (key) => prefixes.some((p) => key.startsWith(p))))
+}
+
+/** Options for writing a register: what its spec asks to record besides the value. */
+export const writeOptions = (ref: EntityRef, field: string, extra?: WriteOptions): WriteOptions | undefined => {
+  const fs = specOf(ref.kind)[field]
+  if (!fs || fs.kind !== 'register' || !fs.seenOf) return extra
+  return { ...extra, seen: contentSeen(ref, fs.seenOf) }
+}
+
 /** Writes the fields present in `patch` (already validated). Returns whether anything changed. */
 export const applyPatch = (ref: EntityRef, patch: object, ctx: WriteContext, fresh = false): boolean => {
   const spec = specOf(ref.kind)
   let changed = false
   eachPatchField(ref.kind, patch, ref.path, (field, v) => {
     const fs = spec[field]!
-    if (fs.kind === 'register') changed = writeRegister(ref.map, field, v as Json, ctx, fresh) || changed
+    if (fs.kind === 'register') changed = writeRegister(ref.map, field, v as Json, ctx, fresh, writeOptions(ref, field)) || changed
     else if (fs.kind === 'text') {
       const t = ref.container(field)
       if (t instanceof Y.Text && t.toString() !== v) {
@@ -406,7 +633,7 @@ export const insertRow = (list: Y.Map<unknown>, kind: EntityKind, init: RowInit,
 /** Soft delete: the entity stays, marked with what its deleter had seen, so concurrent edits surface. */
 export const markDeleted = (doc: Y.Doc, ref: Pick<EntityRef, 'map'>, ctx: WriteContext, cascadeFrom?: string): void => {
   const seen = seenClocks(doc, ref.map)
-  writeRegister(ref.map, DELETED, cascadeFrom === undefined ? { seen } : { seen, cascadeFrom }, ctx)
+  writeRegister(ref.map, DELETED, cascadeFrom === undefined ? { seen } : { seen, cascadeFrom }, ctx, false, { force: true })
 }
 
 export const markRestored = (ref: EntityRef, ctx: WriteContext): void => {

@@ -59,10 +59,14 @@ export const orderFor = (siblings: readonly Ordered[], placement: Placement, pat
   return before !== null && after !== null && before >= after ? orderBetween(after, null) : orderBetween(before, after)
 }
 
-export const rowMap = (list: Y.Map<unknown>, rowId: string, path: string): Y.Map<unknown> => {
+/**
+ * A row to write to. Edits of a deleted row are kept (removed on another device while someone typed into it):
+ * they surface as a delete conflict on the row. Moving or removing it again is refused.
+ */
+export const rowMap = (list: Y.Map<unknown>, rowId: string, path: string, allowDeleted = false): Y.Map<unknown> => {
   const row = list.get(rowId)
   if (!(row instanceof Y.Map)) throw new ModelError('NOT_FOUND', `no row ${rowId}`, path)
-  if (isDeleted(row)) throw new ModelError('DELETED', `row ${rowId} is deleted`, path)
+  if (!allowDeleted && isDeleted(row)) throw new ModelError('DELETED', `row ${rowId} is deleted`, path)
   return row
 }
 
@@ -115,7 +119,7 @@ export const updateRow = (
   path: string,
 ): boolean => {
   validatePatch(kind, patch, path, false)
-  return applyPatch(nestedRef(rowMap(list, rowId, path), kind, rowId, path), patch, ctx)
+  return applyPatch(nestedRef(rowMap(list, rowId, path, true), kind, rowId, path), patch, ctx)
 }
 
 export const removeRow = (doc: Y.Doc, list: Y.Map<unknown>, kind: EntityKind, rowId: string, ctx: WriteContext, path: string) => {

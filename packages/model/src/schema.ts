@@ -5,7 +5,12 @@
  */
 import { type Json, isJson, isJsonObject } from './json.js'
 
-export const SCHEMA_VERSION = 1
+/**
+ * 2: a request's URL is its parts (origin, path, hash registers; query rows pooled by a tag; path variables
+ * pooled by key) and `url` is the raw URL as typed, kept as formatting while it reads the same (see url.ts).
+ * Docs of version 1 read the same: absent part registers are read from the raw URL.
+ */
+export const SCHEMA_VERSION = 2
 
 export interface RegisterSpec {
   readonly kind: 'register'
@@ -14,6 +19,13 @@ export interface RegisterSpec {
   readonly check: (v: unknown) => boolean
   readonly expect: string
   readonly fallback: Json
+  /** Kept by the model for itself: not in snapshots, not in patches. */
+  readonly hidden?: boolean
+  /**
+   * A write also records the clocks its writer had seen of these fields (StoredEntry.s), so that a later read
+   * can tell edits of them the writer did not know about (the body mode and the content of the other modes).
+   */
+  readonly seenOf?: readonly string[]
 }
 export interface TextSpec {
   readonly kind: 'text'
@@ -48,6 +60,29 @@ const bool = (at: string, fallback: boolean) => reg(at, isBool, 'a boolean', fal
 const json = (at: string, fallback: Json = null) => reg(at, (v) => isJson(v), 'a JSON value', fallback)
 const objectOrNull = (at: string) => reg(at, isObjectOrNull, 'a JSON object or null', null)
 const extra = () => reg('extra', isJsonObject, 'a JSON object', {})
+const hidden = (spec: RegisterSpec): RegisterSpec => ({ ...spec, hidden: true })
+/**
+ * Auth of any type: `{ type, [type]: params }` as Postman keeps it. The type is what it means, so it must be
+ * a string; its params, when present, an array (v2.1) or an object (v2.0).
+ */
+const isAuth = (v: unknown) => {
+  if (v === null) return true
+  if (!isJsonObject(v) || typeof v.type !== 'string') return false
+  const params = v[v.type]
+  return params === undefined || params === null || typeof params === 'object'
+}
+/** What each body mode shows: the fields a person edits while the request has that mode. */
+export const MODE_CONTENT: Readonly<Record<string, readonly string[]>> = {
+  raw: ['bodyRaw', 'bodyLanguage'],
+  urlencoded: ['urlencoded'],
+  formdata: ['formdata'],
+  file: ['bodyFile'],
+  graphql: ['graphqlQuery', 'graphqlVariables', 'graphqlOperationName'],
+}
+const BODY_CONTENT = Object.values(MODE_CONTENT).flat()
+/** Set when a person kept both of two entities created with one id on two devices (see item-index.ts). */
+const keptBoth = () => hidden(reg('keptBoth', isBool, 'a boolean', false))
+const authReg = () => reg('auth', isAuth, 'null or an auth object with a string type', null)
 const text = (at: string): TextSpec => ({ kind: 'text', at: at.split('.') })
 const list = (at: string, row: EntityKind): ListSpec => ({ kind: 'list', at: at.split('.'), row })
 
@@ -81,7 +116,8 @@ export type EntityKind =
 export const SPECS: Record<EntityKind, Spec> = {
   // rows of lists
   header: keyValue,
-  queryParam: keyValue,
+  /** `tag`: the row's identity when it was made by typing a URL or adding a param (`key#n`); see POOL_BY. */
+  queryParam: { ...keyValue, tag: hidden(str('tag')) },
   urlencodedParam: keyValue,
   pathVariable: { key: str('key'), value: str('value'), description: str('description'), extra: extra() },
   formParam: {
@@ -128,7 +164,7 @@ export const SPECS: Record<EntityKind, Spec> = {
     name: str('name'),
     description: text('description'),
     version: json('version'),
-    auth: objectOrNull('auth'),
+    auth: authReg(),
     variables: list('variables', 'variable'),
     prerequest: text('scripts.prerequest'),
     test: text('scripts.test'),
@@ -137,8 +173,9 @@ export const SPECS: Record<EntityKind, Spec> = {
   },
   folder: {
     name: str('name'),
+    keptBoth: keptBoth(),
     description: text('description'),
-    auth: objectOrNull('auth'),
+    auth: authReg(),
     variables: list('variables', 'variable'),
     prerequest: text('scripts.prerequest'),
     test: text('scripts.test'),
@@ -147,14 +184,19 @@ export const SPECS: Record<EntityKind, Spec> = {
   },
   request: {
     name: str('name'),
+    keptBoth: keptBoth(),
     description: text('description'),
     method: reg('method', isMethod, 'an HTTP method token', 'GET'),
+    /** The raw URL as typed (formatting); the URL is its parts below and the query rows (see url.ts). */
     url: str('url.raw'),
+    urlOrigin: hidden(str('url.origin')),
+    urlPath: hidden(str('url.path')),
+    urlHash: hidden(reg('url.hash', isStringOrNull, 'a string or null', null)),
     query: list('url.query', 'queryParam'),
     pathVariables: list('url.variables', 'pathVariable'),
     urlExtra: reg('url.extra', isJsonObject, 'a JSON object', {}),
     headers: list('headers', 'header'),
-    bodyMode: strOrNull('body.mode'),
+    bodyMode: { ...strOrNull('body.mode'), seenOf: BODY_CONTENT },
     bodyRaw: text('body.raw'),
     bodyLanguage: str('body.language'),
     urlencoded: list('body.urlencoded', 'urlencodedParam'),
@@ -164,7 +206,7 @@ export const SPECS: Record<EntityKind, Spec> = {
     graphqlVariables: text('body.graphql.variables'),
     graphqlOperationName: str('body.graphql.operationName'),
     bodyExtra: reg('body.extra', isJsonObject, 'a JSON object', {}),
-    auth: objectOrNull('auth'),
+    auth: authReg(),
     prerequest: text('scripts.prerequest'),
     test: text('scripts.test'),
     protocolProfileBehavior: objectOrNull('protocolProfileBehavior'),
@@ -172,6 +214,7 @@ export const SPECS: Record<EntityKind, Spec> = {
   },
   response: {
     name: str('name'),
+    keptBoth: keptBoth(),
     originalRequest: json('originalRequest'),
     status: str('status'),
     code: reg('code', isCode, 'an HTTP status code or null', null),

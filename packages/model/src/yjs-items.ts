@@ -32,9 +32,36 @@ export const hasUnseenItems = (type: YType, seen: Clocks, skip?: (key: string) =
   return false
 }
 
-/** The clocks a writer has seen of every client that wrote live items into `type`. */
-export const seenClocks = (doc: Y.Doc, type: YType): Record<string, number> => {
+/**
+ * The clients that wrote live items into `type` (recursively) beyond `seen`, into `out`, with the latest clock
+ * of each. Map keys for which `skip(key)` is true are ignored.
+ */
+export const unseenWriters = (type: YType, seen: Clocks, out: Map<number, number>, skip?: (key: string) => boolean): void => {
+  const visit = (item: Y.Item) => {
+    if (unseen(item, seen)) {
+      const last = item.id.clock + item.length - 1
+      if ((out.get(item.id.client) ?? -1) < last) out.set(item.id.client, last)
+    }
+    if (item.content instanceof Y.ContentType) unseenWriters(item.content.type, seen, out)
+  }
+  if (type instanceof Y.Map) {
+    for (const [key, item] of type._map) if (!item.deleted && !(skip && skip(key))) visit(item)
+    return
+  }
+  for (let item = type._start; item !== null; item = item.right) if (!item.deleted) visit(item)
+}
+
+/** The live items of `map` under the given keys: what their writers had done, for `seenClocks`. */
+export const entryItems = (map: Y.Map<unknown>, keys: (key: string) => boolean): Y.Item[] => {
+  const out: Y.Item[] = []
+  for (const [key, item] of map._map) if (!item.deleted && keys(key)) out.push(item)
+  return out
+}
+
+/** The clocks a writer has seen of every client that wrote live items into the types (and the given items). */
+export const seenClocks = (doc: Y.Doc, type: YType | readonly YType[], items: readonly Y.Item[] = []): Record<string, number> => {
   const clients = new Set<number>()
+  for (const item of items) clients.add(item.id.client)
   const collect = (t: YType) => {
     const visit = (item: Y.Item) => {
       clients.add(item.id.client)
@@ -46,7 +73,7 @@ export const seenClocks = (doc: Y.Doc, type: YType): Record<string, number> => {
       for (let item = t._start; item !== null; item = item.right) if (!item.deleted) visit(item)
     }
   }
-  collect(type)
+  for (const t of Array.isArray(type) ? type : [type as YType]) collect(t)
   const out: Record<string, number> = {}
   for (const client of clients) out[client] = Y.getState(doc.store, client)
   return out
@@ -118,4 +145,10 @@ export const deleteSetWithout = (ds: DeleteSet, drop: readonly Y.ID[]): DeleteSe
     if (kept.length) out.clients.set(client, kept)
   }
   return out
+}
+
+/** Whether the running transaction of `type`'s doc has changed `type` itself (its keys or content) so far. */
+export const changedInTransaction = (type: YType): boolean => {
+  const tr = type.doc?._transaction
+  return tr ? tr.changed.has(type) : false
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { CollectionModel, EnvironmentModel, WorkspaceModel, type RequestSnapshot } from '@apisync/model'
-import { docs, fork, send, syncAll } from './helpers.js'
+import { docs, fork, itemsById, send, syncAll } from './helpers.js'
 
 /** A healthy collection on `a`, and an evil peer (a raw Y.Doc) that writes whatever it likes. */
 const setup = () => {
@@ -11,7 +11,7 @@ const setup = () => {
   const r = m.createRequest({ id: 'r', name: 'Login', method: 'POST', url: { raw: 'https://x.test' }, headers: [{ id: 'h1', key: 'A', value: '1' }, { id: 'h2', key: 'B', value: '2' }] }, { parent: f })
   const other = m.createRequest({ id: 'other', name: 'Other' })
   const evil = fork(a!, 666)
-  const item = (id: string) => evil.getMap('items').get(id) as Y.Map<unknown>
+  const item = (id: string) => itemsById(evil).get(id)!
   const deliver = () => send(evil, a!)
   return { a: a!, m, f, r, other, evil, item, deliver }
 }
@@ -107,8 +107,8 @@ describe('malformed content from a peer reads defensively', () => {
     syncAll(a!, b!)
     const mb = CollectionModel.open(b!)
     const [e1, e2] = [fork(a!, 700), fork(a!, 800)]
-    ;(e1.getMap('items').get(r) as Y.Map<unknown>).set('name@700', { v: 'nan', n: Number.NaN })
-    ;(e2.getMap('items').get(r) as Y.Map<unknown>).set('name@800', { v: 'inf', n: Number.POSITIVE_INFINITY })
+    ;itemsById(e1).get(r)!.set('name@700', { v: 'nan', n: Number.NaN })
+    ;itemsById(e2).get(r)!.set('name@800', { v: 'inf', n: Number.POSITIVE_INFINITY })
     // a learns e1 then e2, b the other way round: their maps list the keys in different orders.
     send(e1, a!)
     send(e2, a!)
@@ -129,10 +129,10 @@ describe('malformed content from a peer reads defensively', () => {
     mb.snapshot()
     syncAll(a!, b!)
     const [e1, e2] = [fork(a!, 700), fork(a!, 800)]
-    ;(e1.getMap('items').get(r1) as Y.Map<unknown>).set('method@700', 'bad')
-    ;(e2.getMap('items').get(r1) as Y.Map<unknown>).set('name@800', 'bad')
-    ;(e2.getMap('items').get(r2) as Y.Map<unknown>).set('name@800', 'bad')
-    ;(e2.getMap('items').get(r1) as Y.Map<unknown>).set('position@800', { v: { parent: 'ghost' }, n: 9 })
+    ;itemsById(e1).get(r1)!.set('method@700', 'bad')
+    ;itemsById(e2).get(r1)!.set('name@800', 'bad')
+    ;itemsById(e2).get(r2)!.set('name@800', 'bad')
+    ;itemsById(e2).get(r1)!.set('position@800', { v: { parent: 'ghost' }, n: 9 })
     send(e1, a!)
     send(e2, a!)
     send(e2, b!)

@@ -73,3 +73,15 @@ export const countUpdates = (doc: Y.Doc, fn: () => void): number => {
   }
   return n
 }
+
+/**
+ * The items of a collection doc by id. An item created with a caller-given id is kept under a key of its own
+ * (see src/item-index.ts), so tests that look under the model find items by their `id` field.
+ */
+export const itemsById = (doc: Y.Doc): Map<string, Y.Map<unknown>> => {
+  const out = new Map<string, Y.Map<unknown>>()
+  doc.getMap('items').forEach((map) => {
+    if (map instanceof Y.Map && typeof map.get('id') === 'string') out.set(map.get('id') as string, map)
+  })
+  return out
+}

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { CollectionModel, EnvironmentModel, MIGRATIONS, RunsModel, SCHEMA_VERSION, WorkspaceModel, type RequestSnapshot } from '@apisync/model'
 import { MIGRATION_ORIGIN } from '../src/doc.js'
-import { docs, expectRefused, fork, syncAll } from './helpers.js'
+import { docs, expectRefused, fork, itemsById, syncAll } from './helpers.js'
 
 /** A collection doc as a newer apisync would leave it: a higher schema number, maybe fields we do not know. */
 const fromTheFuture = () => {
@@ -11,7 +11,7 @@ const fromTheFuture = () => {
   const r = m.createRequest({ name: 'r', headers: [{ key: 'A' }] })
   d!.transact(() => {
     d!.getMap('meta').set('schema', SCHEMA_VERSION + 1)
-    ;(d!.getMap('items').get(r) as Y.Map<unknown>).set('newField@1', { v: 'x', n: 1 })
+    ;itemsById(d!).get(r)!.set('newField@1', { v: 'x', n: 1 })
   })
   m.destroy()
   return { doc: fork(d!, 2), r }
@@ -125,6 +125,36 @@ describe('schema version', () => {
       // Opening again does not migrate again.
       CollectionModel.open(d!)
       expect(calls).toEqual(['0→1'])
+    })
+
+    test('a schema-1 doc (URL as one raw register) reads the same in schema 2, its URL conflict included', () => {
+      const [d] = docs(1)
+      const m1 = CollectionModel.create(d!, { name: 'v1' })
+      const r = m1.createRequest({ name: 'r', url: { raw: 'https://x.test/a?q=1' } })
+      m1.destroy()
+      // What schema 1 stored: the raw URL register and untagged rows; here with a concurrent raw URL of a peer.
+      d!.transact(() => {
+        const item = itemsById(d!).get(r)!
+        ;(item.get('query') as Y.Map<Y.Map<unknown>>).forEach((row) => {
+          for (const key of [...row.keys()]) if (key.startsWith('tag@')) row.delete(key)
+        })
+        item.set('url@77', { v: 'https://x.test/b?q=1', n: 1, a: 'peer' })
+        d!.getMap('meta').set('schema', 1)
+      })
+      const m = CollectionModel.open(d!)
+      expect(d!.getMap('meta').get('schema')).toBe(SCHEMA_VERSION)
+      const req = m.get(r) as RequestSnapshot
+      expect(req.url.raw).toBe('https://x.test/b?q=1')
+      expect(req.url.query.map((q) => [q.key, q.value])).toEqual([['q', '1']])
+      const [c, ...rest] = m.conflicts()
+      expect(rest).toEqual([])
+      expect(c).toMatchObject({ field: 'url', entityId: r })
+      expect(c!.alternatives.map((x) => (x.value as { raw: string }).raw).sort()).toEqual(['https://x.test/a?q=1', 'https://x.test/b?q=1'])
+      // Resolving writes the parts; editing on works as in any schema-2 doc.
+      m.resolve(c!.id, { pick: 1 })
+      expect(m.conflicts()).toEqual([])
+      m.updateItem(r, { url: { raw: 'https://x.test/c?q=2' } })
+      expect((m.get(r) as RequestSnapshot).url.query.map((q) => [q.key, q.value])).toEqual([['q', '2']])
     })
 
     test('the unversioned layout (version 0) reads as is', () => {

@@ -55,19 +55,27 @@ describe('invalid writes throw a ModelError naming the value and write nothing',
     expectRefused(doc, () => write(m), code as never, path)
   })
 
-  test('edits of deleted items and responses are refused with DELETED', () => {
+  test('moves and deletes of deleted items are refused with DELETED; edits are kept (a delete conflict)', () => {
     const { doc, m } = setup()
     m.delete('r')
     m.deleteResponse('s')
-    expectRefused(doc, () => m.updateItem('r', { name: 'x' }), 'DELETED', 'request:r')
-    expectRefused(doc, () => m.editText('r', 'test', 0, 0, 'x'), 'DELETED', 'request:r')
-    expectRefused(doc, () => m.addRow('r', 'headers', { key: 'x' }), 'DELETED')
-    expectRefused(doc, () => m.updateRow('r', 'headers', 'h', { key: 'x' }), 'DELETED')
-    expectRefused(doc, () => m.move('r', { parent: 'f' }), 'DELETED')
+    expectRefused(doc, () => m.move('r', { parent: null }), 'DELETED')
     expectRefused(doc, () => m.delete('r'), 'DELETED')
-    expectRefused(doc, () => m.addResponse('r', {}), 'DELETED')
-    expectRefused(doc, () => m.updateResponse('s', { name: 'x' }), 'DELETED', 'response:s')
+    m.delete('f')
+    expectRefused(doc, () => m.createRequest({}, { parent: 'f' }), 'DELETED')
+    expectRefused(doc, () => m.deleteResponse('s'), 'DELETED', 'response:s')
     expectRefused(doc, () => m.restore('nope'), 'NOT_FOUND', 'item:nope')
+    expect(m.conflicts()).toEqual([])
+    m.updateItem('r', { name: 'x' })
+    m.editText('r', 'test', 0, 0, 'x')
+    m.addRow('r', 'headers', { key: 'x' })
+    m.updateResponse('s', { name: 'x' })
+    expect(m.get('r')).toBeUndefined()
+    expect(m.getDeleted('r')).toMatchObject({ name: 'x', scripts: { test: 'x' } })
+    expect(m.conflicts().map((c) => [c.kind, c.entityId])).toEqual([
+      ['delete', 'r'],
+      ['delete', 's'],
+    ])
   })
 
   test('a creation with an invalid value writes nothing at all, not even the doc header', () => {

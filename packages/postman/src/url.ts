@@ -4,7 +4,7 @@
  * Parts that match what `parseUrl(raw)` gives are derived again on export; others are kept while `raw` is
  * unchanged, and derived from the new `raw` once it is edited.
  */
-import type { KeyValue, PathVariable, Url } from '@apisync/model'
+import { type KeyValue, type PathVariable, type Url, normalizeUrl, parseUrl as parseModelUrl, pathVariableNames } from '@apisync/model'
 import { at, expected } from './errors.js'
 import { own } from './fields.js'
 import { type Json, type JsonObject, type Out, assignOwn, has, isObject, jsonEqual, setOwn } from './json.js'
@@ -198,34 +198,13 @@ export const unparseUrl = (url: JsonObject): string => {
 
 // ----------------------------------------------------------------- the model's view: query rows, path variables
 
-/** Query rows from a raw URL, split as the model splits it (values kept as typed). */
-export const queryRowsOf = (raw: string): KeyValue[] => {
-  const hash = raw.indexOf('#')
-  const noHash = hash >= 0 ? raw.slice(0, hash) : raw
-  const q = noHash.indexOf('?')
-  if (q < 0 || q === noHash.length - 1) return []
-  return noHash
-    .slice(q + 1)
-    .split('&')
-    .map((part, i) => {
-      const eq = part.indexOf('=')
-      const key = eq >= 0 ? part.slice(0, eq) : part
-      const value = eq >= 0 ? part.slice(eq + 1) : ''
-      return { id: String(i), key, value, enabled: true, description: '', extra: {} }
-    })
-}
+/** Query rows from a raw URL, split as the model (and Postman) splits it (values kept as typed). */
+export const queryRowsOf = (raw: string): KeyValue[] =>
+  parseModelUrl(raw).query.map((p, i) => ({ id: String(i), key: p.key, value: p.value, enabled: true, description: '', extra: {} }))
 
-/** Path variables (`:name` segments) of a raw URL, as the model finds them. */
-export const pathVariablesOf = (raw: string): PathVariable[] => {
-  const hash = raw.indexOf('#')
-  const noHash = hash >= 0 ? raw.slice(0, hash) : raw
-  const q = noHash.indexOf('?')
-  const base = q >= 0 ? noHash.slice(0, q) : noHash
-  const path = base.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '')
-  const names: string[] = []
-  for (const seg of path.split('/')) if (seg.length > 1 && seg.startsWith(':') && !names.includes(seg.slice(1))) names.push(seg.slice(1))
-  return names.map((key, i) => ({ id: String(i), key, value: '', description: '', extra: {} }))
-}
+/** Path variables (`:name` segments) of a raw URL, as the model (and Postman) finds them. */
+export const pathVariablesOf = (raw: string): PathVariable[] =>
+  pathVariableNames(parseModelUrl(raw).path).map((key, i) => ({ id: String(i), key, value: '', description: '', extra: {} }))
 
 /** The model's URL for a URL given as a string. */
 export const urlOfString = (raw: string): Url => ({ raw, query: queryRowsOf(raw), variables: pathVariablesOf(raw), extra: {} })
@@ -285,7 +264,12 @@ const urlObject = objectCodec<UrlValues>({
   variable: list('variable', pathVariableRow),
 })
 
-/** A request's `url`: a string, an object, or absent. */
+/**
+ * A request's `url`: a string, an object, or absent. The model keeps a URL that means one thing: its raw text
+ * built from its query rows, its path variables those of its path. A file whose parts disagree (a `raw` that
+ * says one query, rows that say another; variables the path does not name) reads as the model will show it,
+ * and its URL is written back exactly as it came until someone edits the URL.
+ */
 export const urlField: Field<Url> = {
   keys: ['url'],
   exact: true,
@@ -295,12 +279,18 @@ export const urlField: Field<Url> = {
     if (typeof v === 'string') return { value: urlOfString(v), form: 'string' }
     if (!isObject(v)) return expected('a URL string or object', at(path, 'url'), v)
     const { values, shape } = urlObject.read(v, at(path, 'url'), cx)
-    return { value: { raw: values.raw, query: values.query, variables: values.variable, extra: extraFor(shape) } }
+    const value: Url = { raw: values.raw, query: values.query, variables: values.variable, extra: extraFor(shape) }
+    const shown = normalizeUrl(value)
+    return jsonEqual(shown as unknown as Json, value as unknown as Json) ? { value } : { value: shown, form: { original: v, shown: shown as unknown as Json } }
   },
   write(out, url, form, cx) {
     if (form === 'absent' && isEmptyUrl(url)) return
     if (form === 'string' && jsonEqual(urlOfString(url.raw), url)) {
       out.url = url.raw
+      return
+    }
+    if (isObject(form) && form.original !== undefined && jsonEqual(form.shown, url as unknown as Json)) {
+      out.url = form.original
       return
     }
     out.url = urlObject.write({ raw: url.raw, parts: url.raw, query: url.query, variable: url.variables }, shapeOf(url.extra), cx)

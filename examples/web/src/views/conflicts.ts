@@ -6,13 +6,14 @@ import type { CollectionModel, Json } from '@apisync/model'
 import type { App } from '../app.js'
 import { h } from '../dom.js'
 import type { ConflictEntry } from '../workspace-view.js'
+import { deleteSentence, isHere, subjectOf, whoWrote } from './deleted.js'
 import { button, clock, field, iconButton } from './ui.js'
 
 const FIELD_LABEL: Record<string, string> = {
   url: 'URL',
   method: 'Method',
   name: 'Name',
-  bodyMode: 'Body mode',
+  bodyMode: 'Body mode (an edit of another mode’s content)',
   bodyLanguage: 'Body language',
   bodyFile: 'Body file',
   auth: 'Auth',
@@ -51,21 +52,32 @@ function conflictCard(app: App, entry: ConflictEntry): HTMLElement {
   const label = FIELD_LABEL[c.field] ?? c.field
   const alternatives = entry.opened?.alternatives ?? c.alternatives
   const resolve = (choice: Parameters<App['resolveConflict']>[2]) => app.act(() => app.resolveConflict(doc, c.id, choice))
-  const members = new Map(view.ring.members.map((m) => [m.accountId, m.name]))
   // Secret values are masked here as in the variables table, until revealed.
   const secret = c.kind === 'value' && c.field === 'value' && isSecret(app, entry)
   const revealKey = `conflict:${c.id}`
   const masked = secret && !app.ui.revealed.has(revealKey)
-  const who = (by: string | undefined) => (!by ? 'someone' : by === app.account?.id ? 'you' : (members.get(by) ?? by.slice(0, 8)))
+  const subject = subjectOf(c)
+  const title =
+    c.kind === 'delete'
+      ? deleteSentence(app, c)
+      : c.kind === 'orphan'
+        ? `${subject || 'It'} — its folder “${folderName(app, entry, c.alternatives[0]?.value)}” was deleted`
+        : c.kind === 'duplicate'
+          ? `${subject || 'It'} — created with the same id on two devices; both are kept`
+          : `${label}: ${alternatives.length} versions`
   return h(
     'div',
     { key: c.id, class: 'conflict', 'data-testid': 'conflict', 'data-field': c.field, 'data-kind': c.kind },
     h('div', { class: 'conflict-where' }, where),
-    h(
-      'div',
-      { class: 'conflict-title' },
-      c.kind === 'delete' ? 'Deleted here, edited elsewhere' : c.kind === 'orphan' ? 'Its folder was deleted' : `${label}: ${alternatives.length} versions`,
-    ),
+    h('div', { class: 'conflict-title', 'data-testid': 'conflict-title' }, title),
+    c.kind !== 'value' &&
+      h(
+        'ul',
+        { class: 'conflict-sides' },
+        c.alternatives.map((alt, i) =>
+          h('li', { key: String(i), 'data-testid': 'conflict-side' }, `${String(alt.value)} — ${whoWrote(app, alt)}${isHere(app, alt) ? ' (this device)' : ''}${alt.at ? ` · ${clock(alt.at)}` : ''}`),
+        ),
+      ),
     c.kind === 'value' &&
       h(
         'div',
@@ -74,7 +86,7 @@ function conflictCard(app: App, entry: ConflictEntry): HTMLElement {
           h(
             'div',
             { key: String(i), class: ['alternative', alt.winner && 'winner'], 'data-testid': 'alternative' },
-            h('div', { class: 'alt-meta' }, who(alt.by), alt.at ? ` · ${clock(alt.at)}` : '', alt.winner ? h('span', { class: 'badge' }, 'shown now') : null),
+            h('div', { class: 'alt-meta', 'data-testid': 'alternative-who' }, whoWrote(app, alt), alt.at ? ` · ${clock(alt.at)}` : '', alt.winner ? h('span', { class: 'badge' }, 'shown now') : null),
             h(
               'pre',
               { class: 'alt-value', 'data-testid': 'alternative-value', 'data-masked': masked ? 'true' : 'false' },
@@ -82,7 +94,8 @@ function conflictCard(app: App, entry: ConflictEntry): HTMLElement {
                 ? '••••••••'
                 : show(app, entry, alt.value, 'state' in alt ? (alt as { state: string }).state : 'open'),
             ),
-            !ro && button('Keep this', () => resolve({ pick: i }), { class: 'small primary', 'data-testid': 'keep-alternative' }),
+            alt.invalid && h('div', { class: 'muted' }, alt.invalid === 'DELETED' ? 'its folder is deleted' : alt.invalid === 'CYCLE' ? 'that folder is inside it now' : 'not possible any more'),
+            !ro && !alt.invalid && button('Keep this', () => resolve({ pick: i }), { class: 'small primary', 'data-testid': 'keep-alternative' }),
           ),
         ),
       ),
@@ -117,6 +130,7 @@ function conflictCard(app: App, entry: ConflictEntry): HTMLElement {
 
 const CHOICE_LABEL: Record<string, string> = {
   'keep-deleted': 'Keep it deleted',
+  'keep-both': 'Keep both',
   restore: 'Restore it',
   'restore-parent': 'Restore the folder',
   'move-to-root': 'Move to top level',
@@ -133,13 +147,21 @@ const parseLike = (text: string, like: Json): Json => {
   }
 }
 
+function folderName(app: App, entry: ConflictEntry, id: Json | undefined): string {
+  const model = entry.doc.kind === 'collection' ? app.view!.collections.get(entry.doc.id)?.model : undefined
+  return typeof id === 'string' ? (model?.get(id)?.name ?? model?.getDeleted(id)?.name ?? id) : ''
+}
+
 function show(app: App, entry: ConflictEntry, value: Json, state: string): string {
   if (state === 'locked') return '🔒 (encrypted: no key on this device)'
   if (state === 'tampered') return '⚠ (altered ciphertext)'
+  // A URL conflict's alternatives are whole URLs: the raw URL says it all.
+  const raw = entry.conflict.field === 'url' && value && typeof value === 'object' && !Array.isArray(value) ? (value as { raw?: Json }).raw : undefined
+  if (typeof raw === 'string') return raw || '(empty)'
   if (entry.conflict.field === 'position' && value && typeof value === 'object' && !Array.isArray(value)) {
     const parent = (value as { parent?: unknown }).parent
     const model = entry.doc.kind === 'collection' ? app.view!.collections.get(entry.doc.id)?.model : undefined
-    return typeof parent === 'string' ? `in “${model?.get(parent)?.name ?? parent}”` : 'at the top level'
+    return typeof parent === 'string' ? `in “${model?.get(parent)?.name ?? model?.getDeleted(parent)?.name ?? parent}”` : 'at the top level'
   }
   if (typeof value === 'string') return value === '' ? '(empty)' : value
   return JSON.stringify(value, null, 2)
@@ -156,10 +178,9 @@ function locate(app: App, entry: ConflictEntry): string {
   }
   const model = view.collections.get(doc.id)?.model as CollectionModel | undefined
   const snap = model?.snapshot()
-  const owner = c.ownerId === snap?.id ? null : model?.get(c.ownerId)
   const parts = [snap?.name || 'Collection']
-  if (owner) parts.push(owner.name || owner.kind)
-  else if (c.entityKind === 'request' || c.entityKind === 'folder') parts.push(`(deleted ${c.entityKind})`)
+  // The model names the item and the folders around it (also when it is deleted).
+  if (c.name !== undefined) parts.push(...(c.where ?? []), c.name || 'Untitled')
   if (c.entityKind !== 'request' && c.entityKind !== 'folder' && c.entityKind !== 'collection') parts.push(c.entityKind)
   return parts.join(' › ')
 }

@@ -4,6 +4,7 @@ import { h } from '../dom.js'
 import { accountPage } from './account.js'
 import { collectionEditor, folderEditor } from './collection.js'
 import { membersPage } from './members.js'
+import { deletedBanner } from './deleted.js'
 import { presetsEditor } from './presets.js'
 import { requestEditor } from './request.js'
 import { runsView } from './runs.js'
@@ -30,13 +31,18 @@ function content(app: App): HTMLElement {
       const model = view.collections.get(sel.collectionId)?.model
       if (model && model.id !== sel.collectionId) return loading()
       const item = model?.get(sel.id)
-      return item?.kind === 'request' ? requestEditor(app, sel.collectionId, item) : gone(app)
+      if (item?.kind === 'request') return requestEditor(app, sel.collectionId, item)
+      // Deleted while open here: the editor stays, with what was typed, until the person chooses.
+      const deleted = model?.getDeleted(sel.id)
+      return deleted?.kind === 'request' ? stillOpen(deletedBanner(app, sel.collectionId, model!, sel.id), requestEditor(app, sel.collectionId, deleted)) : gone(app)
     }
     case 'folder': {
       const model = view.collections.get(sel.collectionId)?.model
       if (model && model.id !== sel.collectionId) return loading()
       const item = model?.get(sel.id)
-      return item?.kind === 'folder' ? folderEditor(app, sel.collectionId, item) : gone(app)
+      if (item?.kind === 'folder') return folderEditor(app, sel.collectionId, item)
+      const deleted = model?.getDeleted(sel.id)
+      return deleted?.kind === 'folder' ? stillOpen(deletedBanner(app, sel.collectionId, model!, sel.id), folderEditor(app, sel.collectionId, deleted)) : gone(app)
     }
     case 'collection': {
       const model = view.collections.get(sel.collectionId)?.model
@@ -61,6 +67,8 @@ function content(app: App): HTMLElement {
       return welcome(app)
   }
 }
+
+const stillOpen = (banner: HTMLElement, editor: HTMLElement) => h('div', { class: 'deleted-view', 'data-testid': 'deleted-view' }, banner, editor)
 
 const loading = () => h('div', { class: 'placeholder' }, h('p', { class: 'muted' }, 'Loading from the relay…'))
 
