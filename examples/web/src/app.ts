@@ -180,7 +180,7 @@ export class App {
     readonly relayUrl: string,
     private readonly render: () => void,
   ) {
-    this.auth = new DevAuth(relayUrl)
+    this.auth = new DevAuth(relayUrl, (id) => accountKeys.get(id)?.signing?.publicJwk)
     this.backup = new KeyBackup(relayUrl, (id) => this.auth.token(id))
     // Keystrokes in one field with pauses under 2 s are one pending action; leaving the field ends it (main.ts).
     this.client = createSyncClient({ relayUrl, getToken: this.auth.getToken, backoff: { initialMs: 250, maxMs: 3_000 }, actionWindowMs: 2_000 })
@@ -539,7 +539,10 @@ export class App {
     let ring: Keyring = EMPTY_KEYRING
     let state: KeyState
     this.mySafetyCode = keys ? await safetyCode(keys) : null
-    const scope = this.keyScope(view, keys)
+    const token = keys ? await this.auth.endorsementToken(account.id) : undefined
+    const base = this.keyScope(view, keys)
+    // The token's `cnf` (the key the relay has for the account) is checked against this device's key.
+    const scope = base && token ? { ...base, token } : base
     if (!scope) state = !view.manifestSynced && empty ? 'waiting' : 'no-key'
     else {
       ring = await unlockKeyring(scope)

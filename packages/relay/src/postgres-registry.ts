@@ -332,5 +332,12 @@ function postgresDevAccounts(pool: PgPool): DevAccountStore {
       const { rows } = await query<{ sub: string; workspace: string }>(pool, 'SELECT sub, workspace FROM apisync_dev_accounts WHERE name = $1', [name])
       return rows[0]
     },
+    // Kept as a setting per account (`key:<sub>`): no schema change for a dev-only fact.
+    async accountKey(sub, candidate) {
+      if (candidate !== null)
+        await query(pool, 'INSERT INTO apisync_dev_settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING', [`key:${sub}`, candidate])
+      const { rows } = await query<{ value: string }>(pool, 'SELECT value FROM apisync_dev_settings WHERE key = $1', [`key:${sub}`])
+      return rows[0]?.value ?? null
+    },
   }
 }

@@ -105,6 +105,11 @@ export interface DevAccountStore {
   secret(candidate: string): Promise<string>
   /** The account of `name`, creating it from `candidate` if there is none yet (first caller wins). */
   account(name: string, candidate: { sub: string; workspace: string }): Promise<{ sub: string; workspace: string }>
+  /**
+   * The thumbprint of the signing key bound to account `sub`, binding `candidate` if none is yet (first caller
+   * wins); null when none is bound and no candidate is given.
+   */
+  accountKey(sub: string, candidate: string | null): Promise<string | null>
 }
 
 export interface Registry {

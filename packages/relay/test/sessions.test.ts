@@ -1,5 +1,6 @@
 /** Sessions over HTTP and WebSocket: list, revoke one, revoke all, the device limit, account deletion, dev auth. */
 import { afterEach, describe, expect, it } from 'vitest'
+import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair } from 'jose'
 import { rm } from 'node:fs/promises'
 import { accountSpaceId, silentLogger, startRelay } from '@apisync/relay'
 import { RawClient, SyncClient, eventually, startTestRelay, tempDir, type TestBackend, type TestRelay } from './helpers.js'
@@ -235,6 +236,45 @@ describe.each(backends)('%s', (backend) => {
       expect((await issue({ name: 'bob', sid: alice.sid })).status).toBe(400)
       expect((await issue({ device: 'x' })).status).toBe(400)
       expect((await issue({ name: 'x', workspaces: { 'a/b': 'owner' } })).status).toBe(400)
+    })
+
+    it("endorses the account's first given signing key in every later token (RFC 7800 cnf.jkt), whatever key a caller gives next", async () => {
+      relay = await startTestRelay({ backend, devAuth: true })
+      const issue = async (body: object) => {
+        const res = await fetch(`${relay!.running.url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+        return { status: res.status, body: (await res.json()) as { token: string; jkt?: string; message?: string; personalWorkspace: string } }
+      }
+      const publicJwk = async () => {
+        const { publicKey } = await generateKeyPair('ES256', { extractable: true })
+        return exportJWK(publicKey)
+      }
+      const cnf = (token: string) => decodeJwt(token).cnf
+      // No key given yet: no claim.
+      const before = (await issue({ name: 'erin' })).body
+      expect(cnf(before.token)).toBeUndefined()
+      expect(before.jkt).toBeUndefined()
+      const first = await publicJwk()
+      const jkt = await calculateJwkThumbprint(first, 'sha256')
+      const bound = (await issue({ name: 'erin', device: 'Laptop', key: first })).body
+      expect(cnf(bound.token)).toEqual({ jkt })
+      expect(bound.jkt).toBe(jkt)
+      // Another device giving another key (or none) gets the bound one: its keyring learns it holds the wrong key.
+      expect(cnf((await issue({ name: 'erin', device: 'Phone', key: await publicJwk() })).body.token)).toEqual({ jkt })
+      expect(cnf((await issue({ name: 'erin' })).body.token)).toEqual({ jkt })
+      // Other accounts are their own.
+      const frank = await publicJwk()
+      expect(cnf((await issue({ name: 'frank', key: frank })).body.token)).toEqual({ jkt: await calculateJwkThumbprint(frank, 'sha256') })
+      // A token with the claim is an ordinary token for the relay.
+      const reader = await SyncClient.connect(relay.syncUrl(`${bound.personalWorkspace}/manifest`, bound.token))
+      await reader.whenSynced()
+      reader.close()
+      // Only public P-256 keys.
+      const { privateKey } = await generateKeyPair('ES256', { extractable: true })
+      for (const key of [await exportJWK(privateKey), { kty: 'RSA', n: 'x', e: 'AQAB' }, { kty: 'EC', crv: 'P-256', x: 'short', y: 'short' }, 'jwk', null]) {
+        const refused = await issue({ name: 'erin', key })
+        expect(refused.status).toBe(400)
+        expect(refused.body.message).toMatch(/key must/)
+      }
     })
   })
 })

@@ -361,6 +361,17 @@ function banners(app: App): HTMLElement {
           button('Members & keys', () => app.select({ kind: 'members' }), { class: 'small' }),
         ),
       )
+    const mismatch = app.view.ring.notices.find((n) => n.code === 'TOKEN_KEY_MISMATCH')
+    if (mismatch)
+      items.push(
+        h(
+          'div',
+          { class: 'banner banner-error', 'data-testid': 'token-key-mismatch-banner' },
+          h('strong', null, 'This device does not hold your account’s key. '),
+          `${mismatch.message.charAt(0).toUpperCase()}${mismatch.message.slice(1)}. `,
+          button('Keys & recovery', () => app.select({ kind: 'keys' }), { class: 'small' }),
+        ),
+      )
     if (app.view.ring.notices.some((n) => n.code === 'KEY_CHANGED'))
       items.push(
         h(
