@@ -95,8 +95,9 @@ describe.skipIf(!run)('the demo as an API client', () => {
     await openRequest(laptop.page, 'Users API', 'Echo me')
     const page = laptop.page
 
-    // No environment yet: every variable is unresolved, and marked so.
-    expect(await page.getByTestId('env-picker').inputValue()).toBe('')
+    // No environment yet: every variable is unresolved, and marked so. The picker sits in the top bar, once.
+    expect(await page.locator('header.topbar [data-testid=env-picker]').inputValue()).toBe('')
+    expect(await page.getByTestId('env-picker').count()).toBe(1)
     await until(async () => (await page.getByTestId('unresolved-vars').getAttribute('data-count')) === '4', 10_000, 'four unresolved variables')
     expect(await page.locator('.url-bar [data-testid=var-token][data-var=baseUrl]').getAttribute('data-state')).toBe('missing')
 
@@ -238,6 +239,7 @@ describe.skipIf(!run)('the demo as an API client', () => {
     await laptop.page.getByTestId('folder-editor').waitFor()
     // The run uses this device's environment.
     await laptop.page.getByTestId('env-picker').selectOption({ label: 'Run env' })
+    await until(async () => (await laptop.page.getByTestId('run-environment').textContent()) === 'with “Run env”', 5_000, 'the run environment named')
     await laptop.page.getByTestId('run-target').click()
     await laptop.page.getByTestId('runs-view').waitFor()
 

@@ -2,6 +2,7 @@
 import type { App, Dialog } from '../app.js'
 import { h, memo } from '../dom.js'
 import { conflictsPane } from './conflicts.js'
+import { envPicker } from './env-picker.js'
 import { mainPane } from './main-pane.js'
 import { sidebar, sidebarState } from './sidebar.js'
 import { treeSignature } from './tree-virtual.js'
@@ -134,6 +135,7 @@ function topBar(app: App, conflictCount: number): HTMLElement {
       view.readOnly && h('span', { class: 'badge badge-viewer', 'data-testid': 'viewer-badge' }, 'view only'),
     ),
     h('div', { class: 'spacer' }),
+    envPicker(app),
     syncIndicator(app),
     h(
       'button',
