@@ -276,11 +276,26 @@ describe.skipIf(!run)('offline-first to the edges', () => {
       await tablet.page.locator('[data-testid=limit-session][data-device=Desk]').waitFor()
       expect(await tablet.page.getByTestId('workspace-title').textContent()).not.toBe('Untitled workspace')
       await tablet.shot('45-device-limit')
+      // Signing the desk out lets the tablet in at once, in the same page (no reload: the mark stays).
+      await tablet.page.evaluate(() => ((window as unknown as { samePage: boolean }).samePage = true))
       await tablet.page.locator('[data-testid=limit-session][data-device=Desk]').getByTestId('revoke-session').click()
       await submitDialog(tablet.page)
       await tablet.inState('in-sync')
       await until(async () => (await tablet.page.getByTestId('workspace-title').textContent()) === "Lena's workspace", 10_000, 'the workspace')
+      expect(await tablet.page.evaluate(() => (window as unknown as { samePage?: boolean }).samePage)).toBe(true)
       await desk.page.locator('[data-testid=ended-screen][data-reason=revoked]').waitFor()
+
+      // The desk signs in again: refused in turn while the tablet is connected. It keeps trying by itself
+      // (the screen stays), and gets in once the tablet has gone, with nothing clicked.
+      await desk.page.getByTestId('sign-in-again').click()
+      await desk.page.getByTestId('device-limit-screen').waitFor()
+      await desk.page.evaluate(() => ((window as unknown as { samePage: boolean }).samePage = true))
+      await tablet.close()
+      await desk.page.getByTestId('device-limit-screen').waitFor({ state: 'detached', timeout: 30_000 })
+      await desk.inState('in-sync')
+      expect(await desk.page.getByTestId('workspace-title').textContent()).toBe("Lena's workspace")
+      expect(await desk.page.evaluate(() => (window as unknown as { samePage?: boolean }).samePage)).toBe(true)
+      expect(desk.errors).toEqual([])
     } finally {
       await Promise.all(opened.splice(0).map((d) => d.close().catch(() => {})))
       await small.close()
