@@ -302,7 +302,7 @@ describe.skipIf(!run)('the demo seals every value before it syncs', () => {
     await phone.page.reload()
     const banner = phone.page.getByTestId('token-key-mismatch-banner')
     await banner.waitFor({ timeout: 20_000 })
-    expect(await banner.textContent()).toMatch(/your sign-in says your account's key is .*, but this device holds/)
+    expect(await banner.textContent()).toMatch(/Your sign-in says your account's key is .*, but this device holds/)
     expect(await endorsement(phone)).toBe('mismatch')
     expect(await phone.page.getByTestId('members-item').textContent()).toContain('⚠')
     await phone.shot('13-token-key-mismatch')

@@ -509,7 +509,14 @@ export class App {
   keyScope(view: WorkspaceView | null = this.view, keys: AccountKeys | null = this.account && accountKeys.get(this.account.id)): KeyringScope | null {
     const account = this.account
     if (!view || view.local || !account || !keys) return null
-    return { manifest: view.manifest, workspaceId: view.id, me: { accountId: account.id, name: this.profile?.name ?? '', keys }, trust: trustStore(account.id) }
+    const token = this.auth.knownEndorsementToken(account.id)
+    return {
+      manifest: view.manifest,
+      workspaceId: view.id,
+      me: { accountId: account.id, name: this.profile?.name ?? '', keys },
+      trust: trustStore(account.id),
+      ...(token ? { token } : {}),
+    }
   }
 
   /**
@@ -540,10 +547,9 @@ export class App {
     let ring: Keyring = EMPTY_KEYRING
     let state: KeyState
     this.mySafetyCode = keys ? await safetyCode(keys) : null
-    const token = keys ? await this.auth.endorsementToken(account.id) : undefined
-    const base = this.keyScope(view, keys)
-    // The token's `cnf` (the key the relay has for the account) is checked against this device's key.
-    const scope = base && token ? { ...base, token } : base
+    // A token asked for with this device's key: its `cnf` (the key the relay has for the account) is checked.
+    if (keys) await this.auth.endorsementToken(account.id)
+    const scope = this.keyScope(view, keys)
     if (!scope) state = !view.manifestSynced && empty ? 'waiting' : 'no-key'
     else {
       ring = await unlockKeyring(scope)

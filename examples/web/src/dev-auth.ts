@@ -96,12 +96,17 @@ export class DevAuth {
    * bound key instead), for the keyring's `cnf` check; undefined offline or without keys.
    */
   async endorsementToken(accountId: string): Promise<string | undefined> {
-    const key = this.signingKey(accountId)
-    if (!key) return undefined
-    const latest = this.latest.get(accountId)
-    if (latest && latest.key === JSON.stringify(key)) return latest.token
+    const known = this.knownEndorsementToken(accountId)
+    if (known || !this.signingKey(accountId)) return known
     const profile = profiles.get(accountId)
     return profile ? this.tokenFor(profile).catch(() => undefined) : undefined
+  }
+
+  /** The latest token, if it was asked for with the signing key this device holds now (no request). */
+  knownEndorsementToken(accountId: string): string | undefined {
+    const key = this.signingKey(accountId)
+    const latest = this.latest.get(accountId)
+    return key && latest && latest.key === JSON.stringify(key) ? latest.token : undefined
   }
 
   /** The client's token source. */
