@@ -135,6 +135,39 @@ test('device limit: the next device gets error device-limit with the connected s
   expect(w2.manifest.model.snapshot().name).toBe('Team')
 })
 
+test('device limit is not forever: once the other device has gone, the refused one gets in by itself, the error shown until then', async () => {
+  const r = later(await relay({ maxDevices: 1 }))
+  const first = device({ relayUrl: r.url, sub: 'alice', sid: 'desk', ws })
+  const second = later(device({ relayUrl: r.url, sub: 'alice', sid: 'tablet', ws, deviceLimitRetryMs: 200 }))
+  const one = await first.signIn()
+  const team = await one.createWorkspace('w1', { name: 'Team' })
+  await team.manifest.whenInSync()
+  const col = await team.createCollection({ name: 'API' })
+  await col.whenInSync()
+
+  const two = await second.signIn()
+  const w2 = await two.openWorkspace('w1')
+  await until(two.status, (st) => st.state === 'error' && st.error?.reason === 'device-limit')
+  const seen: { state: string; at: number }[] = []
+  two.status.subscribe(() => seen.push({ state: two.status.getSnapshot().state, at: Date.now() }))
+  // It keeps trying quietly while the desk is connected: the device-limit error stays, nothing flickers.
+  const refused = () => r.running.relay.metrics.closes.get({ code: '4409' })
+  const before = refused()
+  await sleep(1_000)
+  expect(refused() - before).toBeGreaterThanOrEqual(2) // one doc tried again, every 200 ms, and was refused
+  expect(r.running.relay.stats().sessions).toBe(1)
+  const gone = Date.now()
+  await first.close()
+  await until(w2.manifest.status, (st) => st.state === 'in-sync', 10_000)
+  expect(w2.manifest.model.snapshot().name).toBe('Team')
+  expect(seen.filter((x) => x.at < gone).map((x) => x.state).filter((x) => x !== 'error')).toEqual([])
+  expect(two.status.getSnapshot().error).toBeNull()
+  // Every doc of the account reconnected, not only the one that tried.
+  const colOnTablet = await (await two.openWorkspace('w1')).collection(col.model.id)
+  await colOnTablet.whenInSync()
+  expect(colOnTablet.model.snapshot().name).toBe('API')
+})
+
 test('a workspace the token does not grant: error forbidden for that doc only', async () => {
   const r = later(await relay())
   const a = later(device({ relayUrl: r.url, sub: 'alice', sid: 'a1', ws }))

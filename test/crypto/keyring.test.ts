@@ -29,6 +29,7 @@ import {
   wrapDataKey,
 } from '@apisync/crypto'
 import { WS, codes, craft, device, person, putRecord, readEnv, sealedEnv, sync } from './helpers.js'
+import { relay } from '../client/helpers.js'
 
 const refused = async (p: Promise<unknown>, code: string) => {
   const e = await p.then(
@@ -357,6 +358,38 @@ describe('whose key is this', () => {
     const other = await unlockKeyring({ ...d.scope, token: await token({ jkt: await thumbprint((await generateAccountKeys()).signing.publicJwk) }) })
     expect(other.endorsement).toBe('mismatch')
     expect(other.notices.find((n) => n.code === 'TOKEN_KEY_MISMATCH')?.message).toMatch(/this device holds/)
+  })
+
+  test("through the relay's dev sign-in: the account's first key is endorsed, a device holding another key is warned", async () => {
+    const r = await relay({ devAuth: true })
+    try {
+      const devToken = async (body: object) => {
+        const res = await fetch(`${r.url}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+        expect(res.status).toBe(200)
+        return (await res.json()) as { token: string; sub: string }
+      }
+      // The account's first device makes the keys and asks for its token with its public signing key.
+      const keys = await generateAccountKeys()
+      const laptop = await devToken({ name: 'ann', device: 'Laptop', key: keys.signing.publicJwk })
+      const ann = { accountId: laptop.sub, name: 'ann', keys }
+      const d = device(ann)
+      const ring = await initWorkspaceKeys({ ...d.scope, token: laptop.token })
+      expect(ring.endorsement).toBe('endorsed')
+      expect(ring.notices.map((n) => n.code)).not.toContain('TOKEN_KEY_MISMATCH')
+      // Another device of the account made keys of its own (or was given someone else's) and says so: the relay
+      // still endorses the account's key, and the keyring opened with the other keys says this device holds the wrong one.
+      const other = await generateAccountKeys()
+      const phone = await devToken({ name: 'ann', device: 'Phone', key: other.signing.publicJwk })
+      const wrong = await unlockKeyring({ ...device({ ...ann, keys: other }, d.doc).scope, token: phone.token })
+      expect(wrong.endorsement).toBe('mismatch')
+      const notice = wrong.notices.find((n) => n.code === 'TOKEN_KEY_MISMATCH')
+      expect(notice?.message).toMatch(/your sign-in says your account's key is .*, but this device holds/)
+      expect(notice?.message).toContain((await thumbprint(keys.signing.publicJwk)).slice(0, 12))
+      // With the account's real keys (recovered from the backup), the same phone token endorses them.
+      expect((await unlockKeyring({ ...d.scope, token: phone.token })).endorsement).toBe('endorsed')
+    } finally {
+      await r.close()
+    }
   })
 
   test('a second genesis: pinned devices keep theirs, a new device of the owner picks its own, a stranger device refuses to choose', async () => {

@@ -129,6 +129,87 @@ describe('a doc of a workspace with encryption on', () => {
   })
 })
 
+describe('undo and redo never bring a value back in clear', () => {
+  const frames = (doc: Y.Doc) => {
+    const seen: string[] = []
+    doc.on('update', (u: Uint8Array) => seen.push(Buffer.from(u).toString('latin1')))
+    return seen
+  }
+
+  test('history written before encryption was switched on is dropped when it is', async () => {
+    const ring = await keyring()
+    const doc = new Y.Doc()
+    const env = EnvironmentModel.create(doc, { name: 'Dev' })
+    env.clearUndoHistory()
+    const row = env.addRow('variables', { key: 'token', value: 'clear-1' })
+    env.updateRow('variables', row, { value: 'clear-2' })
+    env.updateRow('variables', row, { value: 'clear-3' })
+    expect(env.undo()).toBe(true) // back to clear-2, with clear-3 on the redo stack
+    expect(env.canUndo() && env.canRedo()).toBe(true)
+    requireSealedValues(doc)
+    const sent = frames(doc)
+    expect([env.canUndo(), env.canRedo()]).toEqual([false, false])
+    expect([env.undo(), env.redo()]).toEqual([false, false])
+    expect(sent).toEqual([])
+    // Sealing the legacy value now: its undo would write clear-2 back, so it is refused before anything is written.
+    await sealAll(environmentVariables(env), ring)
+    expect(isSealedValue(env.snapshot().variables[0]!.value)).toBe(true)
+    sent.length = 0
+    expect(env.canUndo()).toBe(false)
+    const e = refusedNotSealed(() => env.undo())
+    expect(e.message).toMatch(/“token” back in clear/)
+    expect(sent).toEqual([])
+    expect(isSealedValue(env.snapshot().variables[0]!.value)).toBe(true)
+    expect(env.undo()).toBe(false) // the history up to it is gone
+    // Steps between sealed values undo and redo as always.
+    await setVariableValue(environmentVariables(env), ring, row, 'sealed-next')
+    expect(env.undo()).toBe(true)
+    expect((await readVariables(environmentVariables(env), ring))[0]).toMatchObject({ value: 'clear-2', state: 'open' })
+    expect(env.redo()).toBe(true)
+    expect((await readVariables(environmentVariables(env), ring))[0]).toMatchObject({ value: 'sealed-next', state: 'open' })
+    for (const f of sent) for (const clear of ['clear-1', 'clear-2', 'clear-3', 'sealed-next']) expect(f).not.toContain(clear)
+  })
+
+  test('a collection variable made secret, then undone, is a default one in clear again (allowed); redone, secret and sealed', async () => {
+    const ring = await keyring()
+    const doc = new Y.Doc()
+    requireSealedValues(doc)
+    const col = CollectionModel.create(doc, { name: 'API', variables: [{ key: 'base', value: 'https://api.test' }] })
+    col.clearUndoHistory()
+    const vars = collectionVariables(col)
+    const base = col.snapshot().variables[0]!.id
+    await setVariableType(vars, ring, base, 'secret') // type and sealed value in one write
+    expect(col.undo()).toBe(true) // a default variable may be clear again
+    expect(col.snapshot().variables[0]).toMatchObject({ type: 'default', value: 'https://api.test' })
+    expect(col.redo()).toBe(true)
+    expect(col.snapshot().variables[0]!.type).toBe('secret')
+    expect(isSealedValue(col.snapshot().variables[0]!.value)).toBe(true)
+  })
+
+  test('undoing a resolution that closed a clear alternative is refused (the conflict would bring it back)', async () => {
+    const ring = await keyring()
+    const a = new Y.Doc()
+    const envA = EnvironmentModel.create(a, { name: 'Dev' })
+    const row = await addVariable(environmentVariables(envA), ring, { key: 'pw', value: 'p0' })
+    const b = new Y.Doc()
+    sync(a, b)
+    const envB = EnvironmentModel.open(b)
+    envA.updateRow('variables', row, { value: 'written in clear by an old client' })
+    await setVariableValue(environmentVariables(envB), ring, row, 'sealed on b')
+    sync(a, b)
+    requireSealedValues(a)
+    const conflict = envA.conflicts()[0]!
+    const opened = await openConflict(environmentVariables(envA), ring, conflict)
+    envA.resolve(conflict.id, { pick: opened.alternatives.findIndex((x) => x.value === 'sealed on b') })
+    expect(envA.conflicts()).toEqual([])
+    const sent = frames(a)
+    expect(envA.canUndo()).toBe(false)
+    refusedNotSealed(() => envA.undo())
+    expect(sent).toEqual([])
+    expect(envA.conflicts()).toEqual([])
+  })
+})
+
 describe('Postman imports seal before anything enters the doc', () => {
   const postman = {
     info: { name: 'Sealed API', schema: 'https://schema.getpostman.com/json/collection/v2.1.0/collection.json' },

@@ -10,7 +10,10 @@
  *     the account, Markdown descriptions, tree tooltips, no empty conflicts pane, the avatar's initial.
  * Screenshots in test-artifacts/web/. Skips loudly without Chromium (see helpers.ts).
  */
-import { readFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { decodeBackup } from '@apisync/client'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import {
@@ -19,6 +22,7 @@ import {
   type Site,
   appStatus,
   available,
+  builtApp,
   collectionWithRequest,
   device,
   openRequest,
@@ -92,6 +96,87 @@ describe.skipIf(!run)('offline-first to the edges', () => {
     await openRequest(phone.page, 'Weather', 'Today')
     expect(await phone.page.getByTestId('url-input').inputValue()).toBe('https://weather.test/tomorrow')
   }, 120_000)
+
+  test('the app shell moves to a new build once it is served, without losing what is being typed; the worker caches only the build', async () => {
+    // A build of our own to change: a copy of the shared one, served by a site of its own.
+    const build = await mkdtemp(join(tmpdir(), 'apisync-web-next-build-'))
+    await cp(await builtApp(), build, { recursive: true })
+    const own = await site({ outDir: build })
+    try {
+      const d = await open('app-update', own)
+      await signIn(d, 'Nora', 'Laptop')
+      await d.inState('in-sync')
+      await collectionWithRequest(d.page, 'Billing', 'Invoices', 'https://billing.test/invoices')
+      await d.page.waitForFunction(() => navigator.serviceWorker?.controller !== null, undefined, { timeout: 30_000 })
+      await until(async () => (await d.page.evaluate(async () => (await caches.keys()).length)) > 0, 15_000, 'the precache')
+      // Use what talks to the relay over HTTP: tokens (sign-in), the session list, the key backup.
+      await d.page.getByTestId('sessions-item').click()
+      await d.page.locator('[data-testid=session][data-device=Laptop]').waitFor()
+      expect(await d.page.evaluate(() => fetch('./healthz').then((r) => r.status))).toBe(200)
+      expect(await d.page.evaluate(() => fetch('./account/key-backup').then((r) => r.status))).toBe(401)
+      const precached = async () => [...(await readFile(join(build, 'sw.js'), 'utf8')).matchAll(/url:"([^"]+)"/g)].map((m) => `/${m[1]}`)
+      const cachedNow = () =>
+        d.page.evaluate(async () => {
+          const urls: string[] = []
+          for (const name of await caches.keys()) for (const r of await (await caches.open(name)).keys()) urls.push(new URL(r.url).pathname)
+          return urls.sort()
+        })
+      const first = await precached()
+      // Everything the worker cached is a file of the build (its precache list), nothing the relay answered.
+      const cachedBefore = await cachedNow()
+      expect(cachedBefore.length).toBeGreaterThan(3)
+      expect(cachedBefore.filter((u) => !first.includes(u))).toEqual([])
+
+      // Work in progress: a URL being typed (stored as typed) and a dialog with a name typed in it.
+      await openRequest(d.page, 'Billing', 'Invoices')
+      await d.page.getByTestId('url-input').fill('https://billing.test/invoices?status=open')
+      await until(async () => (await appStatus(d.page))?.pending === 0, 15_000, 'the URL edit synced')
+      await d.page.getByTestId('new-collection').click()
+      await d.page.getByTestId('dialog').getByLabel('Name', { exact: true }).fill('Drafts')
+
+      // The next build is served: a changed app bundle (new hashed name), index.html and the worker's list.
+      const html = await readFile(join(build, 'index.html'), 'utf8')
+      const main = /assets\/(main-[\w-]+)\.js/.exec(html)![1]!
+      const next = `${main}-next`
+      await writeFile(join(build, 'assets', `${next}.js`), `${await readFile(join(build, 'assets', `${main}.js`), 'utf8')}\n;globalThis.apisyncBuild = 'next'\n`)
+      const nextHtml = html.replace(`assets/${main}.js`, `assets/${next}.js`).replace('<title>apisync</title>', '<title>apisync (next)</title>')
+      await writeFile(join(build, 'index.html'), nextHtml)
+      const revision = createHash('md5').update(nextHtml).digest('hex')
+      const sw = await readFile(join(build, 'sw.js'), 'utf8')
+      const nextSw = sw.replace(`assets/${main}.js`, `assets/${next}.js`).replace(/(url:"index\.html",revision:")[0-9a-f]+/, `$1${revision}`)
+      expect(nextSw).not.toBe(sw)
+      await writeFile(join(build, 'sw.js'), nextSw)
+
+      // The page notices when the network comes back (and every half hour, and when the tab is shown again).
+      await d.context.setOffline(true)
+      await d.context.setOffline(false)
+      await d.page.getByText('A new version of the app is ready').waitFor({ timeout: 30_000 })
+      // It does not reload under an open dialog: the name typed there is still there a while later.
+      await new Promise((r) => setTimeout(r, 4_000))
+      expect(await d.page.getByTestId('dialog').getByLabel('Name', { exact: true }).inputValue()).toBe('Drafts')
+      expect(await d.page.title()).toBe('apisync')
+      await d.page.getByTestId('dialog').getByTestId('dialog-submit').click()
+      // Once the dialog is done (and stored), the app moves to the new build.
+      await until(async () => (await d.page.evaluate(() => (globalThis as { apisyncBuild?: string }).apisyncBuild).catch(() => undefined)) === 'next', 30_000, 'the new build')
+      expect(await d.page.title()).toBe('apisync (next)')
+      await treeItem(d.page, 'Drafts').waitFor()
+      await d.inState('in-sync', 30_000)
+      await openRequest(d.page, 'Billing', 'Invoices')
+      expect(await d.page.getByTestId('url-input').inputValue()).toBe('https://billing.test/invoices?status=open')
+      await d.shot('47-app-updated')
+      // The worker now holds the new build and only it: the old bundle is gone from its cache.
+      const second = await precached()
+      const cachedAfter = await cachedNow()
+      expect(cachedAfter).toContain(`/assets/${next}.js`)
+      expect(cachedAfter).not.toContain(`/assets/${main}.js`)
+      expect(cachedAfter.filter((u) => !second.includes(u))).toEqual([])
+      expect(d.errors).toEqual([])
+    } finally {
+      await Promise.all(opened.splice(0).map((x) => x.close().catch(() => {})))
+      await own.close()
+      await rm(build, { recursive: true, force: true })
+    }
+  }, 150_000)
 
   test('a revoked device deletes the account’s data, keeps its unacked change as a backup it offers, and restores it', async () => {
     const laptop = await open('revoked-laptop')
@@ -191,11 +276,26 @@ describe.skipIf(!run)('offline-first to the edges', () => {
       await tablet.page.locator('[data-testid=limit-session][data-device=Desk]').waitFor()
       expect(await tablet.page.getByTestId('workspace-title').textContent()).not.toBe('Untitled workspace')
       await tablet.shot('45-device-limit')
+      // Signing the desk out lets the tablet in at once, in the same page (no reload: the mark stays).
+      await tablet.page.evaluate(() => ((window as unknown as { samePage: boolean }).samePage = true))
       await tablet.page.locator('[data-testid=limit-session][data-device=Desk]').getByTestId('revoke-session').click()
       await submitDialog(tablet.page)
       await tablet.inState('in-sync')
       await until(async () => (await tablet.page.getByTestId('workspace-title').textContent()) === "Lena's workspace", 10_000, 'the workspace')
+      expect(await tablet.page.evaluate(() => (window as unknown as { samePage?: boolean }).samePage)).toBe(true)
       await desk.page.locator('[data-testid=ended-screen][data-reason=revoked]').waitFor()
+
+      // The desk signs in again: refused in turn while the tablet is connected. It keeps trying by itself
+      // (the screen stays), and gets in once the tablet has gone, with nothing clicked.
+      await desk.page.getByTestId('sign-in-again').click()
+      await desk.page.getByTestId('device-limit-screen').waitFor()
+      await desk.page.evaluate(() => ((window as unknown as { samePage: boolean }).samePage = true))
+      await tablet.close()
+      await desk.page.getByTestId('device-limit-screen').waitFor({ state: 'detached', timeout: 30_000 })
+      await desk.inState('in-sync')
+      expect(await desk.page.getByTestId('workspace-title').textContent()).toBe("Lena's workspace")
+      expect(await desk.page.evaluate(() => (window as unknown as { samePage?: boolean }).samePage)).toBe(true)
+      expect(desk.errors).toEqual([])
     } finally {
       await Promise.all(opened.splice(0).map((d) => d.close().catch(() => {})))
       await small.close()

@@ -17,7 +17,7 @@ import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { EnvironmentModel, WorkspaceModel, docName } from '@apisync/model'
 import { type AccountKeys, addMember, generateAccountKeys, memoryTrustStore, publicKeysOf, safetyCode } from '@apisync/crypto'
-import { CHROMIUM, type Device, type Site, available, device, required, site, submitDialog, treeItem, until } from './helpers.js'
+import { CHROMIUM, type Device, type Site, available, device, required, signIn, site, submitDialog, treeItem, until } from './helpers.js'
 
 const run = available || required
 let web: Site
@@ -282,5 +282,31 @@ describe.skipIf(!run)('the demo seals every value before it syncs', () => {
     await until(async () => (await bobRow.locator('td').nth(3).textContent()) === 'yes', 10_000, 'the current key shared with Bob')
     provider.destroy()
     expect(d.errors).toEqual([])
+  }, 90_000)
+  test("the demo's token endorses the account's key: the first device is endorsed, a device holding other keys is warned", async () => {
+    const laptop = await device(web.url, 'endorsed')
+    devices.push(laptop)
+    await signIn(laptop, 'Lee', 'Laptop')
+    await until(async () => (await laptop.page.getByTestId('key-state').textContent()) === 'keys: ready', 20_000, 'account keys')
+    const endorsement = (d: Device) => d.page.evaluate(() => (window as unknown as { apisync: { view: { ring: { endorsement: string } } | null } }).apisync.view?.ring.endorsement)
+    await until(async () => (await endorsement(laptop)) === 'endorsed', 10_000, 'the laptop endorsed')
+    expect(await laptop.page.getByTestId('token-key-mismatch-banner').count()).toBe(0)
+
+    // The phone holds keys that are not the account's (made on their own, or slipped in): its own token says so.
+    const phone = await device(web.url, 'not-endorsed')
+    devices.push(phone)
+    await signIn(phone, 'Lee', 'Phone')
+    const accountId = await phone.page.evaluate(() => (window as unknown as { apisync: { account: { id: string } } }).apisync.account.id)
+    const other: AccountKeys = await generateAccountKeys()
+    await phone.page.evaluate(([id, keys]) => localStorage.setItem(`apisync-web:keys:${id}`, keys), [accountId, JSON.stringify(other)] as const)
+    await phone.page.reload()
+    const banner = phone.page.getByTestId('token-key-mismatch-banner')
+    await banner.waitFor({ timeout: 20_000 })
+    expect(await banner.textContent()).toMatch(/Your sign-in says your account's key is .*, but this device holds/)
+    expect(await endorsement(phone)).toBe('mismatch')
+    expect(await phone.page.getByTestId('members-item').textContent()).toContain('⚠')
+    await phone.shot('13-token-key-mismatch')
+    expect(laptop.errors).toEqual([])
+    expect(phone.errors).toEqual([])
   }, 90_000)
 })

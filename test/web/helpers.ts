@@ -70,9 +70,10 @@ export async function builtApp(): Promise<string> {
   }
 }
 
-export async function site(options: Pick<WebServerOptions, 'proxy' | 'maxDevices'> = {}): Promise<Site> {
+/** `outDir`: serve this build (e.g. a copy of builtApp() a test changes) instead of the shared one. */
+export async function site(options: Pick<WebServerOptions, 'proxy' | 'maxDevices' | 'outDir'> = {}): Promise<Site> {
   const root = await mkdtemp(join(tmpdir(), 'apisync-web-'))
-  const outDir = await builtApp()
+  const outDir = options.outDir ?? (await builtApp())
   const dataDir = join(root, 'data')
   const start = (port: number) => startWebServer({ ...options, port, host: '127.0.0.1', dataDir, outDir, build: 'never', logger: silentLogger })
   let web: WebServer | null = await start(0)

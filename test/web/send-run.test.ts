@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { type ApiServer, startApi } from './api-server.js'
-import { CHROMIUM, type Device, type Site, available, device, openRequest, required, signIn, site, submitDialog, treeItem, until } from './helpers.js'
+import { CHROMIUM, type Device, type Site, available, device, openRequest, required, signIn, site, submitDialog, tab, treeItem, until } from './helpers.js'
 
 const run = available || required
 let web: Site
@@ -95,8 +95,9 @@ describe.skipIf(!run)('the demo as an API client', () => {
     await openRequest(laptop.page, 'Users API', 'Echo me')
     const page = laptop.page
 
-    // No environment yet: every variable is unresolved, and marked so.
-    expect(await page.getByTestId('env-picker').inputValue()).toBe('')
+    // No environment yet: every variable is unresolved, and marked so. The picker sits in the top bar, once.
+    expect(await page.locator('header.topbar [data-testid=env-picker]').inputValue()).toBe('')
+    expect(await page.getByTestId('env-picker').count()).toBe(1)
     await until(async () => (await page.getByTestId('unresolved-vars').getAttribute('data-count')) === '4', 10_000, 'four unresolved variables')
     expect(await page.locator('.url-bar [data-testid=var-token][data-var=baseUrl]').getAttribute('data-state')).toBe('missing')
 
@@ -238,6 +239,7 @@ describe.skipIf(!run)('the demo as an API client', () => {
     await laptop.page.getByTestId('folder-editor').waitFor()
     // The run uses this device's environment.
     await laptop.page.getByTestId('env-picker').selectOption({ label: 'Run env' })
+    await until(async () => (await laptop.page.getByTestId('run-environment').textContent()) === 'with “Run env”', 5_000, 'the run environment named')
     await laptop.page.getByTestId('run-target').click()
     await laptop.page.getByTestId('runs-view').waitFor()
 
@@ -278,6 +280,71 @@ describe.skipIf(!run)('the demo as an API client', () => {
     await laptop.page.locator('[data-testid=variable-row][data-key=baseUrl]').waitFor()
     expect(await laptop.page.locator('[data-testid=variable-row][data-key=token]').count()).toBe(0)
     expect([...laptop.errors, ...phone.errors]).toEqual([])
+  }, 120_000)
+
+  test('a run whose device went away mid-run is marked as interrupted on the other device; both see the interrupted run', async () => {
+    const laptop = await open('stall-laptop')
+    await ready(laptop, 'Stella', 'Laptop')
+    await importJson(
+      laptop.page,
+      'stall',
+      collection('Stalls', [
+        { name: 'Quick', request: { method: 'GET', url: `${api.url}/users/1` }, event: [script('test', "pm.test('ok', () => pm.response.to.have.status(200))")] },
+        { name: 'Slow 1', request: { method: 'GET', url: `${api.url}/slow/2500` } },
+        { name: 'Slow 2', request: { method: 'GET', url: `${api.url}/slow/2500` } },
+        { name: 'Slow 3', request: { method: 'GET', url: `${api.url}/slow/2500` } },
+      ]),
+    )
+    await treeItem(laptop.page, 'Stalls').waitFor()
+    await laptop.inState('in-sync')
+
+    // The phone follows the run results; its clock is one the test can move on ("a while later").
+    const phone = await open('stall-phone')
+    await phone.page.clock.install()
+    await phone.page.reload()
+    await signIn(phone, 'Stella', 'Phone')
+    await phone.inState('in-sync')
+    await treeItem(phone.page, 'Stalls').click()
+    await phone.page.getByTestId('open-runs').click()
+    await phone.page.getByTestId('runs-view').waitFor()
+
+    await treeItem(laptop.page, 'Stalls').click()
+    await laptop.page.getByTestId('run-target').click()
+    const live = phone.page.getByTestId('live-run')
+    await until(async () => (await live.getAttribute('data-progress').catch(() => null)) === '1/4', 15_000, 'the run in progress on the phone')
+    // The laptop goes away mid-run (its tab closed while a slow request is out).
+    await laptop.page.close()
+    expect(await live.locator('.badge').first().textContent()).toBe('RUNNING')
+    expect(await phone.page.getByTestId('interrupt-run').count()).toBe(0)
+
+    // Nothing more arrives; a couple of minutes later the phone shows the run as stalled and offers to end it.
+    await phone.page.clock.fastForward('02:00')
+    const interrupt = phone.page.getByTestId('interrupt-run')
+    await interrupt.waitFor({ timeout: 20_000 })
+    expect(await live.locator('.badge').first().textContent()).toBe('STALLED')
+    expect(await live.getAttribute('data-progress')).toBe('1/4')
+    await phone.shot('16-run-stalled')
+    await interrupt.click()
+    await live.waitFor({ state: 'detached', timeout: 10_000 })
+    // (Two minutes without a word from the relay: the phone reconnects, as after a sleep, and sends it.)
+    await phone.inState('in-sync', 30_000)
+
+    // Both devices see the run ended as interrupted, with what was done before the laptop went away.
+    const back = await tab(laptop, 'stall-laptop-back')
+    devices.push(back)
+    await back.inState('in-sync')
+    await treeItem(back.page, 'Stalls').click()
+    await back.page.getByTestId('open-runs').click()
+    for (const d of [phone, back]) {
+      const ended = d.page.locator('[data-testid=run][data-result=fail]')
+      await ended.waitFor({ timeout: 15_000 })
+      expect(await ended.getByTestId('run-error').textContent()).toContain('no progress for a while: marked as interrupted on Phone')
+      expect(await ended.getByTestId('run-totals').textContent()).toMatch(/^1 requests · 1\/1 tests passed/)
+      expect(await d.page.getByTestId('live-run').count()).toBe(0)
+      expect(await d.page.getByTestId('run').count()).toBe(1)
+    }
+    await back.shot('16-run-interrupted')
+    expect([...laptop.errors, ...phone.errors, ...back.errors]).toEqual([])
   }, 120_000)
 
   test('bad input gives a clear message and leaves the app usable: unreachable, timeout, 50 MB, an endless loop, a script reaching for the app', async () => {

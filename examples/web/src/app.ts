@@ -180,10 +180,11 @@ export class App {
     readonly relayUrl: string,
     private readonly render: () => void,
   ) {
-    this.auth = new DevAuth(relayUrl)
+    this.auth = new DevAuth(relayUrl, (id) => accountKeys.get(id)?.signing?.publicJwk)
     this.backup = new KeyBackup(relayUrl, (id) => this.auth.token(id))
     // Keystrokes in one field with pauses under 2 s are one pending action; leaving the field ends it (main.ts).
-    this.client = createSyncClient({ relayUrl, getToken: this.auth.getToken, backoff: { initialMs: 250, maxMs: 3_000 }, actionWindowMs: 2_000 })
+    // Refused by the device limit, it tries again every 10 s (a local relay: cheap), so it syncs soon after another device left.
+    this.client = createSyncClient({ relayUrl, getToken: this.auth.getToken, backoff: { initialMs: 250, maxMs: 3_000 }, actionWindowMs: 2_000, deviceLimitRetryMs: 10_000 })
     this.client.subscribe(() => {
       this.followCurrent()
       this.invalidate()
@@ -508,7 +509,14 @@ export class App {
   keyScope(view: WorkspaceView | null = this.view, keys: AccountKeys | null = this.account && accountKeys.get(this.account.id)): KeyringScope | null {
     const account = this.account
     if (!view || view.local || !account || !keys) return null
-    return { manifest: view.manifest, workspaceId: view.id, me: { accountId: account.id, name: this.profile?.name ?? '', keys }, trust: trustStore(account.id) }
+    const token = this.auth.knownEndorsementToken(account.id)
+    return {
+      manifest: view.manifest,
+      workspaceId: view.id,
+      me: { accountId: account.id, name: this.profile?.name ?? '', keys },
+      trust: trustStore(account.id),
+      ...(token ? { token } : {}),
+    }
   }
 
   /**
@@ -539,6 +547,8 @@ export class App {
     let ring: Keyring = EMPTY_KEYRING
     let state: KeyState
     this.mySafetyCode = keys ? await safetyCode(keys) : null
+    // A token asked for with this device's key: its `cnf` (the key the relay has for the account) is checked.
+    if (keys) await this.auth.endorsementToken(account.id)
     const scope = this.keyScope(view, keys)
     if (!scope) state = !view.manifestSynced && empty ? 'waiting' : 'no-key'
     else {

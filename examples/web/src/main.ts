@@ -57,6 +57,15 @@ window.addEventListener('beforeunload', (e) => {
 if ('serviceWorker' in navigator) {
   registerSW({
     immediate: true,
+    // A page left open looks for a new build now and then, and when the network or the tab comes back (the
+    // browser itself only looks on navigations).
+    onRegisteredSW: (_url, registration) => {
+      if (!registration) return
+      const check = () => void (navigator.onLine && registration.update().catch(() => {}))
+      setInterval(check, 30 * 60_000)
+      window.addEventListener('online', check)
+      document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && check())
+    },
     onNeedReload: () => {
       const reload = () => (app.life.unsaved() || app.ui.dialog ? setTimeout(reload, 2_000) : location.reload())
       app.toast('A new version of the app is ready: it opens in a moment')

@@ -41,6 +41,12 @@ export interface SyncClientOptions {
   /** Give up on a socket that has not opened after this long, and retry. Default 10 s. */
   readonly connectTimeoutMs?: number
   /**
+   * Refused by the device limit (4409), the account tries again this often, quietly (the error stays shown
+   * until the relay lets it in), so that it syncs once another device has gone. Default 30 s; 0: only on
+   * `account.reconnect()`.
+   */
+  readonly deviceLimitRetryMs?: number
+  /**
    * The other tabs of this device (Web Locks and BroadcastChannel): default the browser's where both exist;
    * null makes this client a tab alone (each client is then its own device, as in Node).
    */
@@ -290,12 +296,14 @@ class Client implements SyncClient {
       WebSocket: WebSocketImpl,
       backoff: { ...DEFAULT_BACKOFF, ...this.o.backoff },
       connectTimeoutMs: this.o.connectTimeoutMs ?? 10_000,
+      deviceLimitRetryMs: this.o.deviceLimitRetryMs ?? 30_000,
       token: () => tokens.get(),
       refreshToken: (stale) => tokens.refresh(stale),
       sessionEnded: (problem) => {
         if (account) void this.sessionEnded(account, problem)
       },
       reachable: () => space?.reachable(),
+      admitted: () => space?.admitted(),
       mayWrite: () => space?.mayWrite() ?? false,
     }
     space = new DocSpace({ factory: this.factory, prefix: accountPrefix(record.id), connection, databases: this.databases(), tabs: this.tabs, ...this.window() })

@@ -29,6 +29,8 @@ export interface ConnectionContext {
   readonly backoff: BackoffOptions
   /** Give up on a socket that has not opened after this long (then retry). */
   readonly connectTimeoutMs: number
+  /** Refused by the device limit (4409): try again quietly this often (0: only when asked, `retry()`). */
+  readonly deviceLimitRetryMs: number
   /** The account's current token (fetching one if there is none or it expired). */
   token(): Promise<string>
   /** A fresh token after `stale` was refused (shared by every doc of the account). */
@@ -37,6 +39,8 @@ export interface ConnectionContext {
   sessionEnded(problem: SyncProblem): void
   /** A connection opened: the relay is reachable (others waiting to retry may go now). */
   reachable(): void
+  /** A connection the relay let in (its sync step 2 arrived): a device limit that refused the account is over. */
+  admitted(): void
   /**
    * Checked before every frame goes out: false once the account is signing out (in this tab or another), so
    * that no write after a sign-out ever leaves, whatever a timer or a late event does.
@@ -146,6 +150,20 @@ export class DocConnection {
     this.onChange()
   }
 
+  /**
+   * Refused by the device limit: tries once more, quietly. The problem stays (status `error`) until the relay
+   * lets this connection in; refused again, it is where it was (the space tries again later).
+   */
+  probe(): void {
+    if (this.destroyed || this.phase !== 'stopped' || this.problem?.reason !== 'device-limit') return
+    this.halt()
+    this.readOnly = null
+    this.attempt = 0
+    this.refreshedWithoutSync = false
+    this.phase = 'idle'
+    this.start() // with the problem kept: the status stays `error` while it tries
+  }
+
   /** Clears a problem and the backoff, and connects now (the person asked to retry, or came online). */
   retry(): void {
     if (this.destroyed) return
@@ -232,8 +250,12 @@ export class DocConnection {
 
   private readonly onSync = (synced: boolean): void => {
     this.synced = synced
+    // Let in while probing past a device limit: the limit no longer holds.
+    const admitted = synced && this.problem?.reason === 'device-limit'
+    if (admitted) this.problem = null
     this.settled()
     this.onChange()
+    if (synced) this.ctx.admitted()
   }
 
   private readonly onClose = (event: CloseEvent | null): void => {

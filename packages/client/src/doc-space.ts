@@ -196,14 +196,38 @@ export class DocSpace {
     }
   }
 
-  /** The session ended (device limit): every doc stops with the problem, local data stays. */
+  /**
+   * The session ended (device limit): every doc stops with the problem, local data stays. A device limit is
+   * not forever (another device disconnects, or is signed out elsewhere): one doc tries again quietly every
+   * `deviceLimitRetryMs`, the problem shown meanwhile; once the relay lets it in, every doc reconnects.
+   */
   fail(problem: SyncProblem): void {
     this.problem = problem
     for (const entry of this.entries.values()) entry.connection?.fail(problem)
+    this.scheduleProbe()
+  }
+
+  private probeTimer: ReturnType<typeof setTimeout> | undefined
+  private scheduleProbe(): void {
+    clearTimeout(this.probeTimer)
+    const every = this.o.connection?.deviceLimitRetryMs ?? 0
+    if (this.problem?.reason !== 'device-limit' || every <= 0 || this.closed) return
+    this.probeTimer = setTimeout(() => {
+      if (this.problem?.reason !== 'device-limit' || this.closed) return
+      const probe = this.online && this.group.leader ? [...this.entries.values()].find((e) => e.handle && e.connection?.phase === 'stopped') : undefined
+      if (probe) probe.connection!.probe()
+      else this.scheduleProbe()
+    }, every)
+  }
+
+  /** A connection was let in: if the device limit had stopped the others, they reconnect now. */
+  admitted(): void {
+    if (this.problem?.reason === 'device-limit') this.retry()
   }
 
   /** Clears problems and reconnects every doc now (asks the leading tab to, from another tab). */
   retry(): void {
+    clearTimeout(this.probeTimer)
     this.problem = null
     if (!this.group.leader) return this.group.post({ t: 'retry' })
     if (!this.online) return
@@ -298,6 +322,7 @@ export class DocSpace {
    */
   detach(): void {
     this.closed = true
+    clearTimeout(this.probeTimer)
     this.group.close()
   }
 
@@ -305,6 +330,7 @@ export class DocSpace {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    clearTimeout(this.probeTimer)
     await Promise.all([...this.handles.values()].map((p) => p.then((h) => h.close(), () => {})))
     for (const entry of [...this.entries.values()]) {
       entry.handle = null

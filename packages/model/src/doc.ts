@@ -27,6 +27,7 @@ import {
   type RestoredEntry,
   type StoredEntry,
   compareEntries,
+  fieldEntries,
   isStoredEntry,
   parseEntryKey,
   writeRegister,
@@ -36,7 +37,7 @@ import { type Placement, addRow, forgetLastOrder, isDeleted, moveRow, removeRow,
 import { ModelError } from './errors.js'
 import type { WriteContext } from './register.js'
 import { type EntityKind, POSITION, SCHEMA_VERSION, specOf } from './schema.js'
-import { checkSealedRow, sealingRequired, variableRowState } from './sealing.js'
+import { checkSealedRow, isVariableRow, sealingRequired, unsealedRestore, variableRowState } from './sealing.js'
 import {
   type StackItem,
   type YType,
@@ -204,6 +205,7 @@ export abstract class DocModel<S> {
   transact<T>(fn: () => T): T {
     const readOnly = this.openError
     if (readOnly) throw readOnly
+    this.noteSealing()
     let result!: T
     this.doc.transact(() => {
       const meta = this.doc.getMap<unknown>('meta')
@@ -251,18 +253,94 @@ export abstract class DocModel<S> {
   undo(): boolean {
     const readOnly = this.openError
     if (readOnly) throw readOnly
+    this.refuseClearRestore('undo')
     return this.pop(this.undoManager.undoStack, () => this.undoManager.undo())
   }
   redo(): boolean {
     const readOnly = this.openError
     if (readOnly) throw readOnly
+    this.refuseClearRestore('redo')
     return this.pop(this.undoManager.redoStack, () => this.undoManager.redo())
   }
   canUndo(): boolean {
-    return this.undoManager.canUndo()
+    this.noteSealing()
+    const top = this.undoManager.undoStack.at(-1)
+    return top !== undefined && this.clearRestore(top) === undefined
   }
   canRedo(): boolean {
-    return this.undoManager.canRedo()
+    this.noteSealing()
+    const top = this.undoManager.redoStack.at(-1)
+    return top !== undefined && this.clearRestore(top) === undefined
+  }
+
+  // Undo and sealing (sealing.ts). A doc that must seal its variable values must never get a value in clear back
+  // from undo or redo, which write old values again as new entries (new frames, new rows on the relay). Two rules:
+  // - The history written before sealing was required is dropped when this handle first sees it required (the
+  //   model cannot tell which of those steps held clear values, and none of them was checked).
+  // - A step recorded since then is checked when it is about to be undone or redone, against the row as it is
+  //   then: a step that would write a clear value back (the undo of sealing a legacy clear value, or of a
+  //   resolution that closed a clear alternative) is refused with NOT_SEALED before anything is written, and the
+  //   history up to it is dropped with it (older steps assume its effect). canUndo/canRedo say false for it.
+  // Refusing is chosen over writing the restored value sealed: the model has no keys (that is @apisync/crypto).
+  private sealingSeen = false
+  private noteSealing(): void {
+    if (this.sealingSeen || (this.kind !== 'collection' && this.kind !== 'environment' && this.kind !== 'globals')) return
+    if (!sealingRequired(this.doc)) return
+    this.sealingSeen = true
+    this.undoManager.clear()
+  }
+
+  /** The refusal an undo or redo of `step` would meet: a variable value it writes back in clear (see above). */
+  private clearRestore(step: StackItem): ModelError | undefined {
+    this.noteSealing()
+    const rows = step.meta.get(VARIABLE_ROWS) as ReadonlySet<Y.Map<unknown>> | undefined
+    if (!this.sealingSeen || !rows) return undefined
+    const restores = step.meta.get(SUPERSEDED) as Superseded | undefined
+    const client = this.doc.clientID
+    for (const row of rows) {
+      // Undoing a creation marks the row (or its folder) deleted: it writes no value.
+      if (!row._item || outermostInserted(row._item, step.insertions)) continue
+      const after = new Map<string, (Json | undefined)[]>()
+      for (const field of ['type', 'value']) {
+        const own = currentItem(row, `${field}@${client}`)
+        // Only while this writer's entry is still live does the step change the field (see undoDeletes).
+        if (!own || own.deleted) continue
+        const record = restores?.get(row)?.get(field)
+        if (record) {
+          const all = record.all ?? [{ entry: record.entry }]
+          after.set(field, all.flatMap(({ entry }) => [entry.v, ...(entry.x ?? []).map((x) => x.v)]))
+        } else if (Y.isDeleted(step.insertions, own.id)) {
+          // The step wrote the field's first entry on this replica: undoing it leaves the others' (or the default).
+          after.set(field, [fieldEntries(row, field).find((e) => e.client !== client)?.v])
+        }
+      }
+      const refusal = unsealedRestore(this.doc, this.kind, row, after, `variable:${String(row.get('id'))}`)
+      if (refusal) return refusal
+    }
+    return undefined
+  }
+
+  /** Notes the variable rows whose type or value a recorded step wrote (what clearRestore checks). */
+  private recordVariableRows(tr: Y.Transaction, step: StackItem): void {
+    if (this.kind !== 'collection' && this.kind !== 'environment' && this.kind !== 'globals') return
+    let rows: Set<Y.Map<unknown>> | undefined
+    for (const [type, keys] of tr.changed) {
+      if (!(type instanceof Y.Map) || !isVariableRow(type, this.root?.kind)) continue
+      for (const key of keys) {
+        const field = key === null ? undefined : parseEntryKey(key)?.field
+        if (field === 'type' || field === 'value') (rows ??= new Set()).add(type)
+      }
+    }
+    if (rows) step.meta.set(VARIABLE_ROWS, rows)
+  }
+
+  private refuseClearRestore(which: 'undo' | 'redo'): void {
+    const stack = which === 'undo' ? this.undoManager.undoStack : this.undoManager.redoStack
+    const top = stack.at(-1)
+    const refusal = top && this.clearRestore(top)
+    if (!refusal) return
+    this.undoManager.clear(which === 'undo', which === 'redo')
+    throw refusal
   }
   /** Forgets undo history, e.g. after creating or importing: the first undo should not unmake the doc. */
   clearUndoHistory(): void {
@@ -574,7 +652,10 @@ export abstract class DocModel<S> {
     }
     const step = this.recorded
     this.recorded = undefined
-    if (step) this.recordRegisters(tr, step, this.resolving)
+    if (step) {
+      this.recordRegisters(tr, step, this.resolving)
+      this.recordVariableRows(tr, step)
+    }
     const ids = new Set<string>()
     const local = tr.origin === this.origin || tr.origin === this.undoManager
     const touch = (type: YType) => {
@@ -618,6 +699,8 @@ export abstract class DocModel<S> {
  * a resolution, every entry it superseded (`all`), each restored under its own key.
  */
 const SUPERSEDED = Symbol('superseded')
+/** Step meta: the variable rows whose type or value the step wrote. */
+const VARIABLE_ROWS = Symbol('variable-rows')
 type Superseded = Map<Y.Map<unknown>, Map<string, { readonly entry: StoredEntry; readonly from: Y.ID; readonly all?: readonly Alt[] }>>
 /** A register entry as it was, where it was. */
 type Alt = { readonly map: Y.Map<unknown>; readonly key: string; readonly entry: StoredEntry }

@@ -131,3 +131,46 @@ export const unsealedValues = (
   if ('items' in snapshot) walk(snapshot.items)
   return out
 }
+
+/**
+ * Whether a Y.Map is a variable row: a row of the `variables` list of a collection, folder, environment or
+ * globals (nested lists sit under the entity's `variables` key, the root entity's in the `<kind>.variables` root map).
+ */
+export const isVariableRow = (map: Y.Map<unknown>, rootKind: string | undefined): boolean => {
+  const list = map.parent
+  if (!(list instanceof Y.Map)) return false
+  if (list._item) return list._item.parentSub === 'variables'
+  return rootKind !== undefined && map.doc !== null && list === map.doc.getMap(`${rootKind}.variables`)
+}
+
+/**
+ * What an undo or redo step would write back into a variable row, checked as a write: the register values it
+ * restores (`restored`, field → values: several when the step brings back a conflict's alternatives) against the
+ * row as it is now. Returns the refusal, or undefined when the step writes nothing that must be sealed in clear.
+ */
+export const unsealedRestore = (
+  doc: Y.Doc,
+  docKind: DocKind,
+  row: Y.Map<unknown>,
+  restored: ReadonlyMap<string, readonly (Json | undefined)[]>,
+  path: string,
+): ModelError | undefined => {
+  const types = restored.get('type')
+  const values = restored.get('value')
+  if (!types && !values) return undefined
+  const current = variableRowState(row)
+  for (const type of types ?? [current?.type ?? 'default']) {
+    for (const value of values ?? [current?.value]) {
+      if (mustSeal(docKind, typeof type === 'string' ? type : 'default') && !isSealedValue(value)) {
+        const key = current?.key
+        const what = typeof key === 'string' && key ? `“${key}”` : 'a variable'
+        return new ModelError(
+          'NOT_SEALED',
+          `this workspace has encryption on: undoing or redoing this step would bring the value of ${what} back in clear, so it cannot be undone (the undo history up to it is dropped)`,
+          path,
+        )
+      }
+    }
+  }
+  return undefined
+}

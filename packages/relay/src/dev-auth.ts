@@ -3,8 +3,15 @@
  * other service. Each name gets a stable random account id and a personal workspace (granted as owner);
  * other workspaces can be requested with a role, which is how a demo shares a workspace with a second account
  * (e.g. as viewer). Anyone who can reach the endpoint gets any grant: never enable it in production.
+ *
+ * Key endorsement, as a real identity provider would give it: the first ES256 public key a caller gives for an
+ * account (`key`, the account's signing key) is bound to the account, and every token of the account from then
+ * on carries an RFC 7800 `cnf` claim with that key's RFC 7638 thumbprint (`jkt`), whatever key a later caller
+ * gives. A device whose keys are not the account's then learns it from its own token (@apisync/crypto
+ * `checkKeyEndorsement`, the keyring's `TOKEN_KEY_MISMATCH` notice). Dev only: the first caller decides.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
+import { type JWK, calculateJwkThumbprint } from 'jose'
 import type { Role } from './auth.js'
 import { roles } from './auth.js'
 import { isWorkspaceId } from './doc-name.js'
@@ -22,6 +29,8 @@ export interface DevTokenRequest {
   workspaces?: Record<string, Role>
   /** Token lifetime in seconds. Default 3600. */
   expiresIn?: number
+  /** The account's ES256 signing key (a public JWK): bound to the account if none is yet (see above). */
+  key?: JWK
 }
 
 export interface DevTokenResponse {
@@ -32,6 +41,8 @@ export interface DevTokenResponse {
   personalWorkspace: string
   /** Epoch seconds. */
   expiresAt: number
+  /** The thumbprint the token's `cnf` claim endorses, if the account has a bound key. */
+  jkt?: string
 }
 
 export class DevAuthError extends Error {
@@ -79,13 +90,15 @@ export class DevAuth {
     const expiresIn = b.expiresIn
     if (expiresIn !== undefined && (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0 || expiresIn > 30 * 86400))
       throw new DevAuthError('expiresIn must be seconds, at most 30 days')
-    return {
+    const request: DevTokenRequest = {
       name: name.trim(),
       device: optionalString('device'),
       sid: optionalString('sid'),
       workspaces,
       expiresIn: expiresIn as number | undefined,
     }
+    if (b.key !== undefined) request.key = publicSigningJwk(b.key)
+    return request
   }
 
   /** The account of `name`, created on first use with a random id and a random personal workspace. */
@@ -104,11 +117,26 @@ export class DevAuth {
     const ws: Record<string, Role> = { ...request.workspaces, [workspace]: 'owner' }
     const expiresIn = request.expiresIn ?? 3600
     const key: SigningKey = { secret: this.secret }
-    const token = await signToken({ sub, sid, ws, name: request.device ?? 'dev device' }, key, {
+    const jkt = await this.store.accountKey(sub, request.key ? await calculateJwkThumbprint(request.key, 'sha256') : null)
+    const token = await signToken({ sub, sid, ws, name: request.device ?? 'dev device', ...(jkt ? { cnf: { jkt } } : {}) }, key, {
       expiresIn,
       issuer: this.signing.issuer,
       audience: this.signing.audience,
     })
-    return { token, sub, sid, ws, personalWorkspace: workspace, expiresAt: Math.floor(Date.now() / 1000) + expiresIn }
+    const response: DevTokenResponse = { token, sub, sid, ws, personalWorkspace: workspace, expiresAt: Math.floor(Date.now() / 1000) + expiresIn }
+    if (jkt) response.jkt = jkt
+    return response
   }
+}
+
+const B64URL = /^[A-Za-z0-9_-]{43}$/
+
+/** An ES256 public JWK (P-256, 32-byte coordinates), copied to its public members; anything else is refused. */
+function publicSigningJwk(v: unknown): JWK {
+  const k = v as Record<string, unknown> | null
+  if (typeof k !== 'object' || k === null || Array.isArray(k) || k.kty !== 'EC' || k.crv !== 'P-256' || 'd' in k)
+    throw new DevAuthError('key must be a public P-256 JWK (kty EC, crv P-256, no d)')
+  if (typeof k.x !== 'string' || typeof k.y !== 'string' || !B64URL.test(k.x) || !B64URL.test(k.y))
+    throw new DevAuthError('key must have base64url x and y of 32 bytes')
+  return { kty: 'EC', crv: 'P-256', x: k.x, y: k.y }
 }

@@ -99,17 +99,20 @@ class PostgresSessionRegistry implements SessionRegistry {
     return null
   }
 
-  async comeOnline(claims: AccessClaims, userAgent: string | null, limit: DeviceLimit): Promise<OnlineResult> {
+  async comeOnline(claims: AccessClaims, userAgent: string | null, limit: DeviceLimit, here?: () => Iterable<string>): Promise<OnlineResult> {
     return withTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ACCOUNT_LOCK_CLASS, claims.sub])
       const refused = this.judge(claims, (await client.query(REFUSAL, [claims.sub, claims.sid, null])).rows[0])
       if (refused) return { ok: false, error: refused }
+      // This relay's own rows count only for sessions it holds now (taken under the lock): a close it has seen
+      // is gone, though its DELETE (goOffline, after the socket closed) may not have reached Postgres yet.
       const { rows: live } = await client.query<{ sid: string; last_active: string; device: string | null }>(
         `SELECT p.sid, max(p.last_active) AS last_active, max(s.device) AS device
          FROM apisync_presence p JOIN apisync_relays r ON r.id = p.relay AND r.alive_until > now()
          LEFT JOIN apisync_sessions s ON s.sid = p.sid
-         WHERE p.account = $1 AND s.revoked_at IS NULL GROUP BY p.sid ORDER BY min(s.first_seen)`,
-        [claims.sub],
+         WHERE p.account = $1 AND s.revoked_at IS NULL AND ($3::text[] IS NULL OR p.relay <> $2 OR p.sid = ANY($3::text[]))
+         GROUP BY p.sid ORDER BY min(s.first_seen)`,
+        [claims.sub, this.relayId, here ? [...here()] : null],
       )
       const evicted: string[] = []
       const others = live.filter((s) => s.sid !== claims.sid)
@@ -331,6 +334,13 @@ function postgresDevAccounts(pool: PgPool): DevAccountStore {
       await query(pool, 'INSERT INTO apisync_dev_accounts (name, sub, workspace) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [name, candidate.sub, candidate.workspace])
       const { rows } = await query<{ sub: string; workspace: string }>(pool, 'SELECT sub, workspace FROM apisync_dev_accounts WHERE name = $1', [name])
       return rows[0]
+    },
+    // Kept as a setting per account (`key:<sub>`): no schema change for a dev-only fact.
+    async accountKey(sub, candidate) {
+      if (candidate !== null)
+        await query(pool, 'INSERT INTO apisync_dev_settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING', [`key:${sub}`, candidate])
+      const { rows } = await query<{ value: string }>(pool, 'SELECT value FROM apisync_dev_settings WHERE key = $1', [`key:${sub}`])
+      return rows[0]?.value ?? null
     },
   }
 }

@@ -62,9 +62,11 @@ export interface SessionRegistry {
   /**
    * The session's first connection on this relay: the refusal checks and the device limit, atomically across
    * relays (two devices of one account connecting to two relays at once cannot both take the last place).
-   * Records the session (and that it is live on this relay).
+   * Records the session (and that it is live on this relay). `here` lists the sessions live or being admitted
+   * on this relay at the moment of judging: what this relay knows of itself counts over what it has written
+   * (a session whose last connection here closed is gone, even while its "offline" write is on its way).
    */
-  comeOnline(claims: AccessClaims, userAgent: string | null, limit: DeviceLimit): Promise<OnlineResult>
+  comeOnline(claims: AccessClaims, userAgent: string | null, limit: DeviceLimit, here?: () => Iterable<string>): Promise<OnlineResult>
   /** The session's last connection on this relay closed. */
   goOffline(sid: string): Promise<void>
   /** Record that the session was seen (batched; never throws). */
@@ -105,6 +107,11 @@ export interface DevAccountStore {
   secret(candidate: string): Promise<string>
   /** The account of `name`, creating it from `candidate` if there is none yet (first caller wins). */
   account(name: string, candidate: { sub: string; workspace: string }): Promise<{ sub: string; workspace: string }>
+  /**
+   * The thumbprint of the signing key bound to account `sub`, binding `candidate` if none is yet (first caller
+   * wins); null when none is bound and no candidate is given.
+   */
+  accountKey(sub: string, candidate: string | null): Promise<string | null>
 }
 
 export interface Registry {

@@ -82,7 +82,7 @@ export class Sessions {
     if (!session) {
       let arriving = this.arriving.get(claims.sid)
       if (!arriving) {
-        arriving = this.registry.comeOnline(claims, userAgent, this.options)
+        arriving = this.registry.comeOnline(claims, userAgent, this.options, () => [...this.live.keys(), ...this.arriving.keys()])
         this.arriving.set(claims.sid, arriving)
         void arriving.finally(() => this.arriving.delete(claims.sid)).catch(() => {})
         const result = await arriving

@@ -267,5 +267,10 @@ function sqliteDevAccounts(db: SqliteDatabase): DevAccountStore {
       addAccount.run(name, candidate.sub, candidate.workspace)
       return account.get(name)!
     },
+    // Kept as a setting per account (`key:<sub>`): no schema change for a dev-only fact.
+    async accountKey(sub, candidate) {
+      if (candidate !== null) addSetting.run(`key:${sub}`, candidate)
+      return setting.get(`key:${sub}`)?.value ?? null
+    },
   }
 }

@@ -11,6 +11,11 @@ export interface TokenClaims {
   ws: Record<string, Role>
   /** Device name, shown in the session list. */
   name?: string
+  /**
+   * RFC 7800 key confirmation: the RFC 7638 thumbprint of the account's ES256 signing key, as the host knows
+   * it. The relay ignores it; clients check the key they hold against it (@apisync/crypto checkKeyEndorsement).
+   */
+  cnf?: { jkt: string }
 }
 
 export type SigningKey = { secret: string } | { privateKey: CryptoKey; alg: 'ES256' | 'RS256' }
@@ -29,7 +34,7 @@ export async function signToken(claims: TokenClaims, key: SigningKey, options: S
   const alg = 'secret' in key ? 'HS256' : key.alg
   const now = Math.floor(Date.now() / 1000)
   const at = (t: string | number) => (typeof t === 'number' ? now + t : t)
-  const jwt = new SignJWT({ sid: claims.sid, ws: claims.ws, ...(claims.name ? { name: claims.name } : {}) })
+  const jwt = new SignJWT({ sid: claims.sid, ws: claims.ws, ...(claims.name ? { name: claims.name } : {}), ...(claims.cnf ? { cnf: { jkt: claims.cnf.jkt } } : {}) })
     .setProtectedHeader({ alg, typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuedAt(now)

@@ -3,7 +3,6 @@ import type { Auth, CollectionModel, FormParam, JsonObject, RequestSnapshot, Tex
 import type { App, RequestTab } from '../app.js'
 import { h } from '../dom.js'
 import { type VariableContext, referencedVariables, variableContext } from '../variables-in-use.js'
-import { envPicker } from './env-picker.js'
 import { responsePanel, sendButton } from './response.js'
 import { description } from './markdown.js'
 import { button, empty, field, iconButton, rowsTable, select, tabs } from './ui.js'
@@ -30,7 +29,6 @@ export function requestEditor(app: App, collectionId: string, req: RequestSnapsh
       'div',
       { class: 'title-row' },
       field(req.name, (v) => edit((m) => m.updateItem(id, { name: v })), { class: 'title-input', disabled: ro, 'aria-label': 'Request name', 'data-testid': 'request-name' }),
-      envPicker(app),
     ),
     h(
       'div',

@@ -1,11 +1,11 @@
 /**
- * ▶ Run for a collection or a folder, beside the environment it will use (this device's choice): starts the
- * run on this device and shows it in the run results.
+ * ▶ Run for a collection or a folder, beside the name of the environment it will use (this device's choice, made
+ * in the top bar): starts the run on this device and shows it in the run results.
  */
 import type { App } from '../app.js'
 import { h } from '../dom.js'
 import { startRun } from '../runner/run.js'
-import { envPicker } from './env-picker.js'
+import { activeEnvironmentName } from './env-picker.js'
 import { button } from './ui.js'
 
 export function runControls(app: App, collectionId: string, folderId: string | null): HTMLElement | null {
@@ -13,7 +13,7 @@ export function runControls(app: App, collectionId: string, folderId: string | n
   return h(
     'div',
     { class: 'run-controls inline-actions' },
-    envPicker(app),
+    h('span', { class: 'muted small', 'data-testid': 'run-environment', title: 'Choose the environment in the top bar' }, `with ${activeEnvironmentName(app) ?? 'no environment'}`),
     button(
       folderId ? '▶ Run folder' : '▶ Run collection',
       () =>

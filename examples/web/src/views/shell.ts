@@ -2,6 +2,7 @@
 import type { App, Dialog } from '../app.js'
 import { h, memo } from '../dom.js'
 import { conflictsPane } from './conflicts.js'
+import { envPicker } from './env-picker.js'
 import { mainPane } from './main-pane.js'
 import { sidebar, sidebarState } from './sidebar.js'
 import { treeSignature } from './tree-virtual.js'
@@ -134,6 +135,7 @@ function topBar(app: App, conflictCount: number): HTMLElement {
       view.readOnly && h('span', { class: 'badge badge-viewer', 'data-testid': 'viewer-badge' }, 'view only'),
     ),
     h('div', { class: 'spacer' }),
+    envPicker(app),
     syncIndicator(app),
     h(
       'button',
@@ -359,6 +361,17 @@ function banners(app: App): HTMLElement {
             ? 'You are a member, but an admin has to share the current key with you before you can write encrypted values (it happens when one opens this workspace). '
             : "This workspace's keys are not verified: encrypted values open, but nothing new is sealed until its owner re-signs them. ",
           button('Members & keys', () => app.select({ kind: 'members' }), { class: 'small' }),
+        ),
+      )
+    const mismatch = app.view.ring.notices.find((n) => n.code === 'TOKEN_KEY_MISMATCH')
+    if (mismatch)
+      items.push(
+        h(
+          'div',
+          { class: 'banner banner-error', 'data-testid': 'token-key-mismatch-banner' },
+          h('strong', null, 'This device does not hold your account’s key. '),
+          `${mismatch.message.charAt(0).toUpperCase()}${mismatch.message.slice(1)}. `,
+          button('Keys & recovery', () => app.select({ kind: 'keys' }), { class: 'small' }),
         ),
       )
     if (app.view.ring.notices.some((n) => n.code === 'KEY_CHANGED'))
