@@ -182,9 +182,10 @@ export class App {
   ) {
     this.auth = new DevAuth(relayUrl, (id) => accountKeys.get(id)?.signing?.publicJwk)
     this.backup = new KeyBackup(relayUrl, (id) => this.auth.token(id))
-    // Keystrokes in one field with pauses under 2 s are one pending action; leaving the field ends it (main.ts).
+    // Keystrokes in one field are one pending action: leaving the field ends it (main.ts), so the window only has
+    // to outlast a pause in typing (10 s: a busy machine can stall a keystroke for seconds).
     // Refused by the device limit, it tries again every 10 s (a local relay: cheap), so it syncs soon after another device left.
-    this.client = createSyncClient({ relayUrl, getToken: this.auth.getToken, backoff: { initialMs: 250, maxMs: 3_000 }, actionWindowMs: 2_000, deviceLimitRetryMs: 10_000 })
+    this.client = createSyncClient({ relayUrl, getToken: this.auth.getToken, backoff: { initialMs: 250, maxMs: 3_000 }, actionWindowMs: 10_000, deviceLimitRetryMs: 10_000 })
     this.client.subscribe(() => {
       this.followCurrent()
       this.invalidate()
