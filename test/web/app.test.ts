@@ -7,48 +7,12 @@
  */
 import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
-import {
-  CHROMIUM,
-  type Device,
-  FIXTURES,
-  type Site,
-  available,
-  device,
-  itemMenu,
-  openRequest,
-  required,
-  signIn,
-  site,
-  submitDialog,
-  treeItem,
-  typeIn,
-  until,
-} from './helpers.js'
+import { describe, expect, test } from 'vitest'
+import { type Device, type Site, browserSuite, FIXTURES, itemMenu, openRequest, signIn, submitDialog, treeItem, typeIn, until } from './helpers.js'
 
-const run = available || required
-let web: Site
-const devices: Device[] = []
-const open = async (name: string) => {
-  const d = await device(web.url, name)
-  devices.push(d)
-  return d
-}
-
-beforeAll(async () => {
-  if (!run) return
-  expect(available, `${CHROMIUM} is required (APISYNC_REQUIRE_SERVICES=1)`).toBe(true)
-  web = await site()
-}, 90_000)
-
-// Each test's browsers go when it ends: a few Chromiums at a time, not all of them.
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close().catch(() => {})))
-})
-
-afterAll(async () => {
-  await web?.close()
-})
+const suite = browserSuite()
+const { run } = suite
+const open = suite.open
 
 const urlOf = (d: Device) => d.page.getByTestId('url-input').inputValue()
 const scriptOf = (d: Device) => d.page.getByTestId('script-test').inputValue()
@@ -84,7 +48,7 @@ describe.skipIf(!run)('the demo web app', () => {
     expect(await scriptOf(phone)).toBe("pm.test('ok')\n")
 
     // The relay goes away. Both keep editing: the same URL, and the script at either end.
-    await web.stop()
+    await suite.web.stop()
     await laptop.inState('connecting')
     await phone.inState('connecting')
     await laptop.page.getByTestId('url-input').fill('https://api.test/v2/login')
@@ -98,7 +62,7 @@ describe.skipIf(!run)('the demo web app', () => {
     await laptop.shot('02-offline-pending')
 
     // The relay comes back: CONNECTING → SYNCING → IN SYNC, the scripts merge, the URL conflicts.
-    await web.restart()
+    await suite.web.restart()
     await laptop.inState('in-sync')
     await phone.inState('in-sync')
     for (const d of [laptop, phone]) {
@@ -237,7 +201,7 @@ describe.skipIf(!run)('the demo web app', () => {
     await laptop.shot('06-environment')
 
     // The relay's database holds the variable's name, never its value.
-    const stored = await Promise.all((await readdir(web.dataDir)).map((f) => readFile(join(web.dataDir, f))))
+    const stored = await Promise.all((await readdir(suite.web.dataDir)).map((f) => readFile(join(suite.web.dataDir, f))))
     expect(stored.some((b) => b.includes('Staging'))).toBe(true)
     expect(stored.some((b) => b.includes(marker))).toBe(false)
 
@@ -344,7 +308,7 @@ describe.skipIf(!run)('the demo web app', () => {
     await d.page.getByTestId('export-variables').click()
     const exportedEnv = JSON.parse(await readFile((await (await envDownload).path())!, 'utf8')) as unknown
     expect(exportedEnv).toEqual(JSON.parse(await readFile(envFile, 'utf8')))
-    const stored = await Promise.all((await readdir(web.dataDir)).map((f) => readFile(join(web.dataDir, f))))
+    const stored = await Promise.all((await readdir(suite.web.dataDir)).map((f) => readFile(join(suite.web.dataDir, f))))
     expect(stored.some((b) => b.includes('Cards API Sandbox'))).toBe(true)
     expect(stored.some((b) => b.includes('twcard.sandbox.transferwise.tech'))).toBe(false)
     expect(d.errors).toEqual([])
@@ -382,7 +346,7 @@ describe.skipIf(!run)('the demo web app', () => {
     await d.page.locator('[data-testid=environment-item][data-name=Local]').click()
     await until(async () => (await row.getByTestId('shared-value').inputValue({ timeout: 500 }).catch(() => '')) === marker, 10_000, 'the adopted value')
     await d.inState('in-sync')
-    const stored = await Promise.all((await readdir(web.dataDir)).map((f) => readFile(join(web.dataDir, f))))
+    const stored = await Promise.all((await readdir(suite.web.dataDir)).map((f) => readFile(join(suite.web.dataDir, f))))
     expect(stored.some((b) => b.includes('draft.test/ping'))).toBe(true)
     expect(stored.some((b) => b.includes(marker))).toBe(false)
 

@@ -5,31 +5,12 @@
  * devices show one conflict card naming the request, its folder and both devices; Restore on the Laptop
  * brings the request (with everything typed) and its folder back on both. Screenshots in test-artifacts/web/.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
-import { CHROMIUM, type Device, type Site, available, device, itemMenu, openRequest, required, signIn, site, submitDialog, treeItem, typeIn, until } from './helpers.js'
+import { describe, expect, test } from 'vitest'
+import { type Device, type Site, browserSuite, itemMenu, openRequest, signIn, submitDialog, treeItem, typeIn, until } from './helpers.js'
 
-const run = available || required
-let web: Site
-const devices: Device[] = []
-const open = async (name: string) => {
-  const d = await device(web.url, name)
-  devices.push(d)
-  return d
-}
-
-beforeAll(async () => {
-  if (!run) return
-  expect(available, `${CHROMIUM} is required (APISYNC_REQUIRE_SERVICES=1)`).toBe(true)
-  web = await site()
-}, 90_000)
-
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close().catch(() => {})))
-})
-
-afterAll(async () => {
-  await web?.close()
-})
+const suite = browserSuite()
+const { run } = suite
+const open = suite.open
 
 const scriptOf = (d: Device) => d.page.getByTestId('script-test').inputValue()
 const conflictCount = async (d: Device) => Number(await d.page.getByTestId('conflict-count').textContent())

@@ -15,46 +15,12 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decodeBackup } from '@apisync/client'
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
-import {
-  CHROMIUM,
-  type Device,
-  type Site,
-  appStatus,
-  available,
-  builtApp,
-  collectionWithRequest,
-  device,
-  openRequest,
-  relayStored,
-  required,
-  signIn,
-  site,
-  submitDialog,
-  treeItem,
-  until,
-} from './helpers.js'
+import { describe, expect, test } from 'vitest'
+import { type Device, type Site, appStatus, browserSuite, site, builtApp, collectionWithRequest, openRequest, relayStored, signIn, submitDialog, treeItem, until } from './helpers.js'
 
-const run = available || required
-let web: Site
-const opened: Device[] = []
-const open = async (name: string, on = web) => {
-  const d = await device(on.url, name)
-  opened.push(d)
-  return d
-}
-
-beforeAll(async () => {
-  if (!run) return
-  expect(available, `${CHROMIUM} is required (APISYNC_REQUIRE_SERVICES=1)`).toBe(true)
-  web = await site()
-}, 180_000)
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((d) => d.close().catch(() => {})))
-})
-afterAll(async () => {
-  await web?.close()
-})
+const suite = browserSuite()
+const { run } = suite
+const open = (name: string, on?: Site) => suite.open(name, undefined, on)
 
 describe.skipIf(!run)('offline-first to the edges', () => {
   test('the app starts offline after one online visit; an edit made offline syncs when the network is back', async () => {
@@ -68,7 +34,7 @@ describe.skipIf(!run)('offline-first to the edges', () => {
     await until(async () => (await d.page.evaluate(async () => (await caches.keys()).length)) > 0, 15_000, 'the precache')
 
     // No network at all: the server is gone and the browser is offline.
-    await web.stop()
+    await suite.web.stop()
     await d.context.setOffline(true)
     await d.page.reload()
     await treeItem(d.page, 'Weather').waitFor()
@@ -87,7 +53,7 @@ describe.skipIf(!run)('offline-first to the edges', () => {
     expect(cached.filter((u) => /^\/(sync|dev|sessions|account)/.test(u))).toEqual([])
     expect(cached).toContain('/index.html')
 
-    await web.restart()
+    await suite.web.restart()
     await d.context.setOffline(false)
     await d.inState('in-sync', 30_000)
     const phone = await open('offline-start-phone')
@@ -172,7 +138,7 @@ describe.skipIf(!run)('offline-first to the edges', () => {
       expect(cachedAfter.filter((u) => !second.includes(u))).toEqual([])
       expect(d.errors).toEqual([])
     } finally {
-      await Promise.all(opened.splice(0).map((x) => x.close().catch(() => {})))
+      await suite.closeDevices()
       await own.close()
       await rm(build, { recursive: true, force: true })
     }
@@ -208,7 +174,7 @@ describe.skipIf(!run)('offline-first to the edges', () => {
     await laptop.page.getByTestId('download-kept').click()
     const backup = decodeBackup(new Uint8Array(await readFile((await (await download).path())!)))
     expect(backup.docs.some((x) => Buffer.from(x.update).toString('latin1').includes(marker))).toBe(true)
-    expect(await relayStored(web.dataDir)).not.toContain(marker)
+    expect(await relayStored(suite.web.dataDir)).not.toContain(marker)
 
     // Signing in again: the kept backup is offered; restoring it syncs it to the phone.
     await laptop.page.getByTestId('sign-in-again').click()
@@ -297,7 +263,7 @@ describe.skipIf(!run)('offline-first to the edges', () => {
       expect(await desk.page.evaluate(() => (window as unknown as { samePage?: boolean }).samePage)).toBe(true)
       expect(desk.errors).toEqual([])
     } finally {
-      await Promise.all(opened.splice(0).map((d) => d.close().catch(() => {})))
+      await suite.closeDevices()
       await small.close()
     }
   }, 90_000)

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { silentLogger } from '@apisync/relay'
 import { type BrowserContext, type Locator, type Page, chromium } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import { type WebServer, type WebServerOptions, buildApp, isStale, startWebServer } from '../../examples/web/server.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
@@ -102,6 +103,61 @@ export async function site(options: Pick<WebServerOptions, 'proxy' | 'maxDevices
       await rm(root, { recursive: true, force: true })
     },
   }
+}
+
+export interface BrowserSuite {
+  /** False when the suite skips (no Chromium, and not required). */
+  readonly run: boolean
+  /** The site the suite serves (set in beforeAll). */
+  readonly web: Site
+  /** A new device on `on` (default: the suite's site), closed when the test ends. */
+  open(name: string, options?: Parameters<typeof device>[2], on?: Site): Promise<Device>
+  /** Close `d` (e.g. a tab) with the test's devices. */
+  track(d: Device): Device
+  /** Close the devices opened so far (before closing a site of the test's own they are on). */
+  closeDevices(): Promise<void>
+}
+
+/**
+ * The setup every browser suite shares: one site for the file (`siteOptions`, `before` runs first, `after`
+ * last), and devices closed when each test ends (a few Chromiums at a time, not all of them).
+ */
+export function browserSuite(options: { site?: Parameters<typeof site>[0]; before?: () => Promise<void>; after?: () => Promise<void> } = {}): BrowserSuite {
+  const run = available || required
+  let web: Site | undefined
+  const opened: Device[] = []
+  beforeAll(async () => {
+    if (!run) return
+    expect(available, `${CHROMIUM} is required (APISYNC_REQUIRE_SERVICES=1)`).toBe(true)
+    await options.before?.()
+    web = await site(options.site)
+  }, 180_000)
+  const closeDevices = async () => {
+    await Promise.all(opened.splice(0).map((d) => d.close().catch(() => {})))
+  }
+  afterEach(closeDevices)
+  afterAll(async () => {
+    await web?.close()
+    await options.after?.()
+  })
+  const suite: BrowserSuite = {
+    run,
+    get web() {
+      if (!web) throw new Error('the site is not up (beforeAll)')
+      return web
+    },
+    async open(name, deviceOptions, on) {
+      const d = await device((on ?? suite.web).url, name, deviceOptions)
+      opened.push(d)
+      return d
+    },
+    track(d) {
+      opened.push(d)
+      return d
+    },
+    closeDevices,
+  }
+  return suite
 }
 
 export interface Device {

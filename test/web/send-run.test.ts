@@ -10,39 +10,26 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { type ApiServer, startApi } from './api-server.js'
-import { CHROMIUM, type Device, type Site, available, device, openRequest, required, signIn, site, submitDialog, tab, treeItem, until } from './helpers.js'
+import { type Device, browserSuite, openRequest, signIn, submitDialog, tab, treeItem, until } from './helpers.js'
 
-const run = available || required
-let web: Site
 let api: ApiServer
 let files: string
-const devices: Device[] = []
-const open = async (name: string) => {
-  const d = await device(web.url, name)
-  devices.push(d)
-  return d
-}
-
-beforeAll(async () => {
-  if (!run) return
-  expect(available, `${CHROMIUM} is required (APISYNC_REQUIRE_SERVICES=1)`).toBe(true)
-  api = await startApi()
-  files = await mkdtemp(join(tmpdir(), 'apisync-send-'))
-  // A short proxy deadline so the timeout case is quick; the default size limit (10 MiB).
-  web = await site({ proxy: { timeoutMs: 3_000 } })
-}, 90_000)
-
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close().catch(() => {})))
+// A short proxy deadline so the timeout case is quick; the default size limit (10 MiB).
+const suite = browserSuite({
+  site: { proxy: { timeoutMs: 3_000 } },
+  before: async () => {
+    api = await startApi()
+    files = await mkdtemp(join(tmpdir(), 'apisync-send-'))
+  },
+  after: async () => {
+    await api?.close()
+    if (files) await rm(files, { recursive: true, force: true })
+  },
 })
-
-afterAll(async () => {
-  await web?.close()
-  await api?.close()
-  if (files) await rm(files, { recursive: true, force: true })
-})
+const { run } = suite
+const open = suite.open
 
 /** Imports a Postman file (written from `json`) through the app's import button. */
 async function importJson(page: Page, name: string, json: unknown): Promise<void> {
@@ -331,7 +318,7 @@ describe.skipIf(!run)('the demo as an API client', () => {
 
     // Both devices see the run ended as interrupted, with what was done before the laptop went away.
     const back = await tab(laptop, 'stall-laptop-back')
-    devices.push(back)
+    suite.track(back)
     await back.inState('in-sync')
     await treeItem(back.page, 'Stalls').click()
     await back.page.getByTestId('open-runs').click()
@@ -365,7 +352,7 @@ describe.skipIf(!run)('the demo as an API client', () => {
       "pm.test('nothing of the app is readable', () => pm.expect(leaks).to.deep.equal([]))",
       "pm.test('IndexedDB is refused', () => { let error = null; try { indexedDB.open('apisync-probe') } catch (e) { error = e.name } pm.expect(error).to.equal('SecurityError') })",
       "pm.test('IndexedDB cannot be listed', async () => { let names = null; try { names = (await indexedDB.databases()).map((x) => x.name) } catch (e) { names = [] } pm.expect(names).to.deep.equal([]) })",
-      `pm.test('no network, not even to the app', async () => { let reached = false; try { await fetch(${JSON.stringify(web.url)} + '/healthz'); reached = true } catch (e) {} pm.expect(reached).to.equal(false) })`,
+      `pm.test('no network, not even to the app', async () => { let reached = false; try { await fetch(${JSON.stringify(suite.web.url)} + '/healthz'); reached = true } catch (e) {} pm.expect(reached).to.equal(false) })`,
       "pm.test('no cache storage', async () => { let opened = false; try { await caches.open('x'); opened = true } catch (e) {} pm.expect(opened).to.equal(false) })",
     ]
     await importJson(
@@ -448,7 +435,7 @@ describe.skipIf(!run)('the demo as an API client', () => {
 
     // Another page in the same browser (the API's origin) cannot use the proxy, even holding a valid token:
     // the proxy sends no CORS headers, so the browser does not even send the request with the token.
-    const token = await page.evaluate(async (base) => ((await (await fetch(`${base}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Bea', device: 'x' }) })).json()) as { token: string }).token, web.url)
+    const token = await page.evaluate(async (base) => ((await (await fetch(`${base}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Bea', device: 'x' }) })).json()) as { token: string }).token, suite.web.url)
     const other = await d.context.newPage()
     await other.goto(`${api.url}/echo/other-page`)
     const viaProxy = async ({ base, token, target }: { base: string; token: string; target: string }) => {
@@ -459,7 +446,7 @@ describe.skipIf(!run)('the demo as an API client', () => {
         return `refused: ${(e as Error).name}`
       }
     }
-    const args = { base: web.url, token, target: `${api.url}/users/1` }
+    const args = { base: suite.web.url, token, target: `${api.url}/users/1` }
     expect(await other.evaluate(viaProxy, args)).toBe('refused: TypeError')
     // The same call from the demo's own page goes through.
     expect(await page.evaluate(viaProxy, args)).toBe('answered 200')

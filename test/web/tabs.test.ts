@@ -12,47 +12,12 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeBackup } from '@apisync/client'
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
-import {
-  CHROMIUM,
-  type Device,
-  FIXTURES,
-  type Site,
-  appStatus,
-  available,
-  collectionWithRequest,
-  device,
-  openRequest,
-  relayStored,
-  required,
-  signIn,
-  site,
-  submitDialog,
-  tab,
-  treeItem,
-  until,
-} from './helpers.js'
+import { describe, expect, test } from 'vitest'
+import { type Device, type Site, appStatus, browserSuite, collectionWithRequest, FIXTURES, openRequest, relayStored, signIn, submitDialog, tab, treeItem, until } from './helpers.js'
 
-const run = available || required
-let web: Site
-const opened: Device[] = []
-const open = async (name: string, options?: Parameters<typeof device>[2]) => {
-  const d = await device(web.url, name, options)
-  opened.push(d)
-  return d
-}
-
-beforeAll(async () => {
-  if (!run) return
-  expect(available, `${CHROMIUM} is required (APISYNC_REQUIRE_SERVICES=1)`).toBe(true)
-  web = await site()
-}, 180_000)
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((d) => d.close().catch(() => {})))
-})
-afterAll(async () => {
-  await web?.close()
-})
+const suite = browserSuite()
+const { run } = suite
+const open = suite.open
 
 type Apisync = {
   apisync: {
@@ -179,7 +144,7 @@ describe.skipIf(!run)('tabs of one device', () => {
     expect(lateBackup.docs.some((d) => Buffer.from(d.update).toString('latin1').includes(late))).toBe(true)
     // Nothing of either reached the relay, online again for a while.
     await new Promise((r) => setTimeout(r, 2_000))
-    const stored = await relayStored(web.dataDir)
+    const stored = await relayStored(suite.web.dataDir)
     expect(stored.includes(late)).toBe(false)
     expect(stored.includes(unsynced)).toBe(false)
 
@@ -195,7 +160,7 @@ describe.skipIf(!run)('tabs of one device', () => {
     await other.inState('in-sync')
     await openRequest(other.page, 'Shop', 'Cart')
     expect(await other.page.getByTestId('url-input').inputValue()).toBe(`https://shop.test/${unsynced}`)
-    await until(async () => (await relayStored(web.dataDir)).includes(unsynced), 10_000, 'the restored change on the relay')
+    await until(async () => (await relayStored(suite.web.dataDir)).includes(unsynced), 10_000, 'the restored change on the relay')
     await other.shot('33-backup-restored')
   }, 120_000)
 
