@@ -21,9 +21,9 @@ import {
 import { fieldEntries, isStoredEntry, parseEntryKey } from '../src/register.js'
 import { jsonEqual } from '../src/json.js'
 import { fork, itemsById } from './helpers.js'
+import { REMOTE, Replicas } from './replicas.js'
 
 const RUNS = Number(process.env.APISYNC_PROPERTY_RUNS ?? 500)
-const REMOTE = Symbol('remote')
 
 // ------------------------------------------------------------------------------------------- operations
 
@@ -159,11 +159,8 @@ const seedCollection = () => {
 }
 const SEED = Y.encodeStateAsUpdate(seedCollection())
 
-class World {
-  readonly docs: Y.Doc[]
+class World extends Replicas {
   readonly models: CollectionModel[]
-  readonly updates: Uint8Array[] = []
-  readonly known: Set<number>[]
   readonly writes: Write[] = []
   readonly items = ['F0', 'F1', 'R0', 'R1', 'R2']
   readonly folders = ['F0', 'F1']
@@ -175,20 +172,8 @@ class World {
   ]
 
   constructor(n: number) {
-    this.docs = Array.from({ length: n }, (_, i) => {
-      const d = new Y.Doc()
-      d.clientID = i + 1
-      Y.applyUpdate(d, SEED, REMOTE)
-      return d
-    })
-    this.known = this.docs.map(() => new Set<number>())
-    this.docs.forEach((d, i) => {
-      d.on('update', (u: Uint8Array, origin: unknown) => {
-        if (origin === REMOTE) return
-        this.known[i]!.add(this.updates.push(u) - 1)
-      })
-      recordWrites(d, i, this.writes)
-    })
+    super(n, SEED)
+    this.docs.forEach((d, i) => recordWrites(d, i, this.writes))
     let clock = 0
     this.models = this.docs.map((d, i) => CollectionModel.open(d, { actor: `r${i}`, now: () => ++clock }))
   }
@@ -203,7 +188,10 @@ class World {
 
   /** Applies an operation; a refused one throws its ModelError. */
   applyStrict(o: Op): void {
-    if (o.t === 'deliver') return this.deliver(o.from % this.docs.length, o.to % this.docs.length, o.picks)
+    if (o.t === 'deliver') {
+      this.deliver(o.from, o.to, o.picks)
+      return
+    }
     const r = o.r % this.docs.length
     const m = this.models[r]!
     // A third of the time one of the newest (what was just created gets edited concurrently), a third the first
@@ -293,23 +281,6 @@ class World {
           m.snapshot()
           break
     }
-  }
-
-  deliver(from: number, to: number, picks: readonly number[] | null): void {
-    if (from === to) return
-    const known = [...this.known[from]!]
-    if (!known.length) return
-    for (const p of picks ?? known.keys()) {
-      const u = known[p % known.length]!
-      Y.applyUpdate(this.docs[to]!, this.updates[u]!, REMOTE)
-      this.known[to]!.add(u)
-    }
-  }
-
-  exchangeAll(): void {
-    for (let round = 0; round < 2; round++)
-      for (const a of this.docs)
-        for (const b of this.docs) if (a !== b) Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)), REMOTE)
   }
 }
 
@@ -494,7 +465,7 @@ const checkSnapshotValues = (doc: Y.Doc, m: CollectionModel) => {
 const runScenario = (replicas: number, ops: readonly Op[]): void => {
   const w = new World(replicas)
   for (const o of ops) w.apply(o)
-  w.exchangeAll()
+  w.exchange()
   const snapshot = checkConverged(w)
   checkTree(w.docs[0]!, w.models[0]!, snapshot.conflicts)
   checkConflictsMatchRegisters(w.docs[0]!, snapshot.conflicts)

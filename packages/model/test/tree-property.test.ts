@@ -18,9 +18,9 @@ import * as Y from 'yjs'
 import { CollectionModel, type ItemSnapshot, ModelError } from '@apisync/model'
 import { isStoredEntry, parseEntryKey } from '../src/register.js'
 import { docs, fork, itemsById } from './helpers.js'
+import { REMOTE, Replicas } from './replicas.js'
 
 const RUNS = Number(process.env.APISYNC_TREE_RUNS ?? 500)
-const REMOTE = Symbol('remote')
 
 const idx = fc.nat({ max: 30 })
 const replica = fc.nat({ max: 4 })
@@ -132,26 +132,16 @@ const seed = () => {
 }
 const SEED = seed()
 
-class World {
-  readonly docs: Y.Doc[]
+class World extends Replicas {
   readonly models: CollectionModel[]
-  readonly updates: Uint8Array[] = []
-  readonly known: Set<number>[]
   readonly txs: Tx[] = []
   // The first three are top-level folders: often moved into each other, on different replicas, to form cycles.
   readonly folders = ['F0', 'F2', 'F3', 'F1', 'F4']
   readonly items = ['F0', 'F2', 'F3', 'F1', 'F4', 'R0', 'R1', 'R2']
 
   constructor(n: number) {
-    this.docs = docs(n)
-    for (const d of this.docs) Y.applyUpdate(d, SEED, REMOTE)
-    this.known = this.docs.map(() => new Set<number>())
-    this.docs.forEach((d, i) => {
-      d.on('update', (u: Uint8Array, origin: unknown) => {
-        if (origin !== REMOTE) this.known[i]!.add(this.updates.push(u) - 1)
-      })
-      record(d, this.txs)
-    })
+    super(n, SEED)
+    for (const d of this.docs) record(d, this.txs)
     let clock = 0
     this.models = this.docs.map((d, i) => CollectionModel.open(d, { actor: `u${i}`, device: `d${i}`, now: () => ++clock }))
   }
@@ -162,19 +152,7 @@ class World {
       this.exchange()
       return this.docs.map((_, i) => i)
     }
-    if (o.t === 'deliver') {
-      const from = o.from % this.docs.length
-      const to = o.to % this.docs.length
-      if (from === to) return []
-      const known = [...this.known[from]!]
-      if (!known.length) return []
-      for (const p of o.picks ?? known.keys()) {
-        const u = known[p % known.length]!
-        Y.applyUpdate(this.docs[to]!, this.updates[u]!, REMOTE)
-        this.known[to]!.add(u)
-      }
-      return [to]
-    }
+    if (o.t === 'deliver') return this.deliver(o.from, o.to, o.picks) ? [o.to % this.docs.length] : []
     const r = o.r % this.docs.length
     const m = this.models[r]!
     // Often the same few folders, so that replicas move them into each other.
@@ -224,13 +202,6 @@ class World {
       if (!(e instanceof ModelError)) throw e
     }
     return [r]
-  }
-
-  exchange(): void {
-    for (let round = 0; round < 2; round++)
-      for (const a of this.docs)
-        for (const b of this.docs) if (a !== b) Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)), REMOTE)
-    for (const k of this.known) for (let i = 0; i < this.updates.length; i++) k.add(i)
   }
 }
 

@@ -16,9 +16,9 @@ import { expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { CollectionModel, type Json, ModelError, type RequestSnapshot } from '@apisync/model'
 import { exportCollection } from '@apisync/postman'
+import { REMOTE, Replicas } from '../../model/test/replicas.js'
 
 const RUNS = Number(process.env.APISYNC_INVARIANT_RUNS ?? 500)
-const REMOTE = Symbol('remote')
 
 const BASES = ['https://shop.test', '{{base}}', 'http://localhost:8080']
 const PATHS = ['/products', '/v2/products', '/users/:id', '/users/:id/posts/:postId.json', '/:a/:a', '']
@@ -96,27 +96,13 @@ const seed = () => {
 }
 const SEED = seed()
 
-class World {
-  readonly docs: Y.Doc[]
+class World extends Replicas {
   readonly models: CollectionModel[]
-  readonly updates: Uint8Array[] = []
-  readonly known: Set<number>[]
   readonly txs: Tx[] = []
 
   constructor(n: number) {
-    this.docs = Array.from({ length: n }, (_, i) => {
-      const d = new Y.Doc()
-      d.clientID = i + 1
-      Y.applyUpdate(d, SEED, REMOTE)
-      return d
-    })
-    this.known = this.docs.map(() => new Set<number>())
-    this.docs.forEach((d, i) => {
-      d.on('update', (u: Uint8Array, origin: unknown) => {
-        if (origin !== REMOTE) this.known[i]!.add(this.updates.push(u) - 1)
-      })
-      d.on('afterTransaction', (tr: Y.Transaction) => this.record(d, tr))
-    })
+    super(n, SEED)
+    for (const d of this.docs) d.on('afterTransaction', (tr: Y.Transaction) => this.record(d, tr))
     this.models = this.docs.map((d, i) => CollectionModel.open(d, { actor: `u${i}`, device: `d${i}` }))
   }
 
@@ -142,15 +128,7 @@ class World {
   apply(o: Op): void {
     if (o.t === 'exchange') return this.exchange()
     if (o.t === 'deliver') {
-      const from = o.from % this.docs.length
-      const to = o.to % this.docs.length
-      const known = [...this.known[from]!]
-      if (from === to || !known.length) return
-      for (const p of o.picks ?? known.keys()) {
-        const u = known[p % known.length]!
-        Y.applyUpdate(this.docs[to]!, this.updates[u]!, REMOTE)
-        this.known[to]!.add(u)
-      }
+      this.deliver(o.from, o.to, o.picks)
       return
     }
     const m = this.models[o.r % this.models.length]!
@@ -231,13 +209,6 @@ class World {
     } catch (e) {
       if (!(e instanceof ModelError)) throw e
     }
-  }
-
-  exchange(): void {
-    for (let round = 0; round < 2; round++)
-      for (const a of this.docs)
-        for (const b of this.docs) if (a !== b) Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)), REMOTE)
-    for (const k of this.known) for (let i = 0; i < this.updates.length; i++) k.add(i)
   }
 }
 
