@@ -21,7 +21,7 @@ import {
 import { fieldEntries, isStoredEntry, parseEntryKey } from '../src/register.js'
 import { jsonEqual } from '../src/json.js'
 import { fork, itemsById } from './helpers.js'
-import { REMOTE, Replicas } from './replicas.js'
+import { REMOTE, Replicas, resolveOne } from './replicas.js'
 
 const RUNS = Number(process.env.APISYNC_PROPERTY_RUNS ?? 500)
 
@@ -259,12 +259,9 @@ class World extends Replicas {
         case 'redo':
           m.redo()
           break
-        case 'resolve': {
-          const open = m.conflicts()
-          const c = open[o.conflict % Math.max(1, open.length)]
-          if (c) m.resolve(c.id, c.choices.length ? c.choices[o.choice % c.choices.length]! : { pick: o.choice % c.alternatives.length })
+        case 'resolve':
+          resolveOne(m, o.conflict, o.choice)
           break
-        }
         case 'setCollection':
           m.updateCollection({ name: o.name })
           break

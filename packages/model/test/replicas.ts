@@ -4,6 +4,7 @@
  * withheld (`deliver`), or everything (`exchange`).
  */
 import * as Y from 'yjs'
+import type { CollectionModel } from '@apisync/model'
 import { docs } from './helpers.js'
 
 /** The origin of what the network applies (not a local write). */
@@ -51,4 +52,11 @@ export class Replicas {
         for (const b of this.docs) if (a !== b) Y.applyUpdate(b, Y.encodeStateAsUpdate(a, Y.encodeStateVector(b)), REMOTE)
     for (const k of this.known) for (let i = 0; i < this.updates.length; i++) k.add(i)
   }
+}
+
+/** Resolves one of `m`'s open conflicts (the `conflict`-th, modulo) with one of its choices or alternatives. */
+export function resolveOne(m: CollectionModel, conflict: number, choice: number): void {
+  const open = m.conflicts()
+  const c = open[conflict % Math.max(1, open.length)]
+  if (c) m.resolve(c.id, c.choices.length ? c.choices[choice % c.choices.length]! : { pick: choice % c.alternatives.length })
 }

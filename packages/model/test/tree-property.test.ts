@@ -18,7 +18,7 @@ import * as Y from 'yjs'
 import { CollectionModel, type ItemSnapshot, ModelError } from '@apisync/model'
 import { isStoredEntry, parseEntryKey } from '../src/register.js'
 import { docs, fork, itemsById } from './helpers.js'
-import { REMOTE, Replicas } from './replicas.js'
+import { REMOTE, Replicas, resolveOne } from './replicas.js'
 
 const RUNS = Number(process.env.APISYNC_TREE_RUNS ?? 500)
 
@@ -185,12 +185,9 @@ class World extends Replicas {
         case 'restore':
           m.restore(pick(this.items, o.item))
           break
-        case 'resolve': {
-          const open = m.conflicts()
-          const c = open[o.conflict % Math.max(1, open.length)]
-          if (c) m.resolve(c.id, c.choices.length ? c.choices[o.choice % c.choices.length]! : { pick: o.choice % c.alternatives.length })
+        case 'resolve':
+          resolveOne(m, o.conflict, o.choice)
           break
-        }
         case 'undo':
           m.undo()
           break

@@ -16,7 +16,7 @@ import { expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { CollectionModel, type Json, ModelError, type RequestSnapshot } from '@apisync/model'
 import { exportCollection } from '@apisync/postman'
-import { REMOTE, Replicas } from '../../model/test/replicas.js'
+import { REMOTE, Replicas, resolveOne } from '../../model/test/replicas.js'
 
 const RUNS = Number(process.env.APISYNC_INVARIANT_RUNS ?? 500)
 
@@ -193,12 +193,9 @@ class World extends Replicas {
         case 'form':
           m.addRow(q, 'urlencoded', { key: KEYS[o.key % KEYS.length]! })
           break
-        case 'resolve': {
-          const open = m.conflicts()
-          const c = open[o.conflict % Math.max(1, open.length)]
-          if (c) m.resolve(c.id, c.choices.length ? c.choices[o.choice % c.choices.length]! : { pick: o.choice % c.alternatives.length })
+        case 'resolve':
+          resolveOne(m, o.conflict, o.choice)
           break
-        }
         case 'undo':
           m.undo()
           break
