@@ -406,7 +406,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
   }
 
   /** Why a position value cannot be written now (undefined: it can). */
-  private positionProblem(id: string, value: Json): ModelErrorCode | undefined {
+  private positionProblem(id: string, value: Json, going?: ReadonlyMap<string, Json>): ModelErrorCode | undefined {
     if (!isJsonObject(value) || (value.parent !== null && typeof value.parent !== 'string') || (value.order !== undefined && typeof value.order !== 'string'))
       return 'INVALID_VALUE'
     const parent = value.parent
@@ -415,7 +415,16 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     if (!info) return 'NOT_FOUND'
     if (info.kind !== 'folder') return 'WRONG_KIND'
     if (info.state.deleted) return 'DELETED'
-    for (let p: string | null | undefined = parent; p != null; p = this.parentOf.get(p)) if (p === id) return 'CYCLE'
+    // `going`: where the other items of an undo step go back to (see stepPositions).
+    const parentOf = (p: string): string | null | undefined => {
+      const back = going?.get(p)
+      return back !== undefined && isJsonObject(back) && (back.parent === null || typeof back.parent === 'string') ? back.parent : this.parentOf.get(p)
+    }
+    const seen = new Set<string>()
+    for (let p: string | null | undefined = parent; p != null && !seen.has(p); p = parentOf(p)) {
+      if (p === id) return 'CYCLE'
+      seen.add(p)
+    }
     return undefined
   }
 
@@ -720,7 +729,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     if (typeof id !== 'string' || !this.info.has(id) || !isJsonObject(v)) return { ...back, n }
     // Back into its own subtree (a folder above it was moved into it since): it stays where it is shown.
     const { f: _f, ...chosen } = back
-    if (this.positionProblem(id, v) === 'CYCLE') {
+    if (this.positionProblem(id, v, this.stepPositions()) === 'CYCLE') {
       const shown = this.parentOf.get(id) ?? null
       this.materialise(shown, n)
       return { ...chosen, v: { parent: shown, order: orderOf(map), from: shown }, n }
@@ -1014,16 +1023,18 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     }
     const subtree = preOrder([node])
     const inSubtree = new Set(subtree)
+    // What is in its folders now but was not then (wherever those folders are now), with what that holds.
     const extra: string[] = []
-    if (node.kind === 'folder' && this.parentOf.has(id)) {
-      const walk = (fid: string) => {
-        for (const c of this.childrenOf.get(fid) ?? EMPTY) {
-          if (!inSubtree.has(c)) extra.push(c)
-          walk(c)
-        }
+    const seen = new Set<string>()
+    const walk = (fid: string) => {
+      for (const c of this.childrenOf.get(fid) ?? EMPTY) {
+        if (seen.has(c)) continue
+        seen.add(c)
+        if (!inSubtree.has(c)) extra.push(c)
+        walk(c)
       }
-      walk(id)
     }
+    for (const f of subtree) if (this.parentOf.has(f)) walk(f)
     const back = extra.filter((x) => src.get(x) !== undefined)
     const remove = extra.filter((x) => src.get(x) === undefined)
     this.restoreTree(src, { ancestors, items: subtree, back, remove })

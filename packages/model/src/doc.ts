@@ -492,6 +492,23 @@ export abstract class DocModel<S> {
     return { ...back, n: current.n }
   }
 
+  /**
+   * While an undo or redo runs: the position values its step writes back, by item id. A step that moved several
+   * items (a restore) is checked for cycles as a whole: each item against where the others go back to.
+   */
+  protected stepPositions(): ReadonlyMap<string, Json> | undefined {
+    const popping = this.popping
+    const restores = popping?.stash[popping.stack.length]?.meta.get(SUPERSEDED) as Superseded | undefined
+    if (!restores) return undefined
+    const out = new Map<string, Json>()
+    for (const [map, fields] of restores) {
+      const back = fields.get(POSITION)
+      const id = map.get('id')
+      if (back && typeof id === 'string') out.set(id, back.entry.v)
+    }
+    return out
+  }
+
   /** Restores a deleted entity; the collection also restores its deleted folders. */
   protected restoreEntity(ref: EntityRef): void {
     markRestored(ref, this.ctx)

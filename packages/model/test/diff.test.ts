@@ -1,7 +1,7 @@
 /** diffDocs, case by case: each kind of change on each kind of entity. */
 import * as Y from 'yjs'
 import { describe, expect, test } from 'vitest'
-import { type Change, CollectionModel, EnvironmentModel, RunsModel, WorkspaceModel, diffDocs } from '@apisync/model'
+import { type Change, CollectionModel, EnvironmentModel, type RequestSnapshot, RunsModel, WorkspaceModel, diffDocs } from '@apisync/model'
 
 /** A read-only copy of a model's doc as it is now: a "version". */
 const version = <M extends { doc: Y.Doc }>(model: M, open: (doc: Y.Doc, o: { readOnly: true }) => M): M => {
@@ -38,7 +38,7 @@ describe('diffDocs: collections', () => {
     const { m, login } = base()
     const a = v(m)
     m.updateItem(login, { method: 'PUT', url: { raw: '{{base}}/login?v=2' }, scripts: { test: 'pm.test()' }, auth: { type: 'bearer' } })
-    const header = (m.get(login) as { headers: { id: string }[] }).headers[0]!.id
+    const header = (m.get(login) as RequestSnapshot).headers[0]!.id
     m.updateRow(login, 'headers', header, { value: 'xml' })
     m.updateItem(login, { body: { mode: 'raw', raw: '{}' } })
     const d = diffDocs(a, m)

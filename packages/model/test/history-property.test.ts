@@ -13,7 +13,7 @@
 import fc from 'fast-check'
 import { expect, test } from 'vitest'
 import * as Y from 'yjs'
-import { type Change, type CollectionSnapshot, CollectionModel, type ItemSnapshot, ModelError, diffDocs } from '@apisync/model'
+import { type Change, type CollectionSnapshot, CollectionModel, type FolderSnapshot, type ItemSnapshot, ModelError, diffDocs } from '@apisync/model'
 import { fork, syncAll } from './helpers.js'
 
 const RUNS = Number(process.env.APISYNC_HISTORY_RUNS ?? 60)
@@ -44,7 +44,7 @@ const op = fc.oneof(
 )
 type Op = typeof op extends fc.Arbitrary<infer T> ? T : never
 
-/** Every item id ever made in the doc (deleted ones too), in creation order. */
+/** Every item id ever made in the doc (deleted ones too), in creation order (map order: reproducible, ids are random). */
 const allItems = (m: CollectionModel): string[] => {
   const ids: string[] = []
   m.doc.getMap('items').forEach((v) => {
@@ -95,7 +95,7 @@ const apply = (m: CollectionModel, o: Op): void => {
       case 'removeVariable': {
         const owner = o.owner === null ? m.id : pick(folders, o.owner)
         if (!owner) return
-        const vars = owner === m.id ? m.snapshot().variables : (m.get(owner) as { variables: { id: string }[] }).variables
+        const vars = owner === m.id ? m.snapshot().variables : (m.get(owner) as FolderSnapshot).variables
         if (o.t === 'variable') return void m.addRow(owner, 'variables', { key: o.key, value: o.value })
         const row = pick(vars, o.row)
         if (!row) return

@@ -1,7 +1,7 @@
 /** OpenOptions.readOnly: a view (an earlier version from history) refuses every write before writing anything. */
 import * as Y from 'yjs'
 import { describe, expect, test } from 'vitest'
-import { CollectionModel, EnvironmentModel, RunsModel, WorkspaceModel } from '@apisync/model'
+import { CollectionModel, EnvironmentModel, type RequestSnapshot, RunsModel, WorkspaceModel } from '@apisync/model'
 import { expectRefused } from './helpers.js'
 
 const copy = (doc: Y.Doc): Y.Doc => {
@@ -20,7 +20,7 @@ describe('readOnly', () => {
     const gone = live.createRequest({ name: 'Gone' })
     live.delete(gone)
     const s = live.snapshot()
-    const r = live.get(req) as { headers: { id: string }[]; url: { query: { id: string }[]; variables: { id: string }[] } }
+    const r = live.get(req) as RequestSnapshot
     const header = r.headers[0]!.id
     const query = r.url.query[0]!.id
     const variable = s.variables[0]!.id
