@@ -44,7 +44,7 @@ const op = fc.oneof(
 )
 type Op = typeof op extends fc.Arbitrary<infer T> ? T : never
 
-/** Every item id ever made in the doc (deleted ones too), in creation order (map order: reproducible, ids are random). */
+/** Every item id ever made in the doc (deleted ones too), by id (ids are random: each run picks its targets afresh). */
 const allItems = (m: CollectionModel): string[] => {
   const ids: string[] = []
   m.doc.getMap('items').forEach((v) => {
