@@ -62,6 +62,12 @@ export interface OpenOptions {
   readonly device?: string
   /** Wall clock for the informational `at` of writes; default Date.now. Never used to decide a merge. */
   readonly now?: () => number
+  /**
+   * A view that never writes (an earlier version opened from history): every write, resolution, undo, redo and
+   * restore throws `ModelError` `READ_ONLY` before anything is written (see `openError`), and opening an older
+   * schema does not migrate it.
+   */
+  readonly readOnly?: boolean
 }
 
 export interface ChangeEvent {
@@ -151,7 +157,7 @@ export abstract class DocModel<S> {
       throw new ModelError('WRONG_KIND', `this doc holds a ${String(storedKind)}, not a ${kind}`)
     }
     const version = meta.get('schema')
-    if (typeof version === 'number' && version < SCHEMA_VERSION) this.migrate(version)
+    if (typeof version === 'number' && version < SCHEMA_VERSION && !options.readOnly) this.migrate(version)
     this.undoManager = new Y.UndoManager(this.undoScope(), {
       trackedOrigins: new Set([this.origin]),
       captureTimeout: 0,
@@ -164,10 +170,11 @@ export abstract class DocModel<S> {
   }
 
   /**
-   * Set when the doc was written by a newer schema, on open or by a peer since: reads work, every write throws
-   * it (a write would also stamp the older version over the newer one).
+   * Set when the handle was opened `readOnly`, or the doc was written by a newer schema (on open or by a peer
+   * since): reads work, every write throws it (a write would also stamp the older version over the newer one).
    */
   get openError(): ModelError | undefined {
+    if (this.options.readOnly) return new ModelError('READ_ONLY', `this ${this.kind} was opened read-only (an earlier version, or a view): it cannot be edited`)
     const version = this.doc.getMap<unknown>('meta').get('schema')
     if (typeof version !== 'number' || version <= SCHEMA_VERSION) return undefined
     return new ModelError(
@@ -483,6 +490,23 @@ export abstract class DocModel<S> {
    */
   protected positionBack(_map: Y.Map<unknown>, back: StoredEntry, current: StoredEntry): StoredEntry {
     return { ...back, n: current.n }
+  }
+
+  /**
+   * While an undo or redo runs: the position values its step writes back, by item id. A step that moved several
+   * items (a restore) is checked for cycles as a whole: each item against where the others go back to.
+   */
+  protected stepPositions(): ReadonlyMap<string, Json> | undefined {
+    const popping = this.popping
+    const restores = popping?.stash[popping.stack.length]?.meta.get(SUPERSEDED) as Superseded | undefined
+    if (!restores) return undefined
+    const out = new Map<string, Json>()
+    for (const [map, fields] of restores) {
+      const back = fields.get(POSITION)
+      const id = map.get('id')
+      if (back && typeof id === 'string') out.set(id, back.entry.v)
+    }
+    return out
   }
 
   /** Restores a deleted entity; the collection also restores its deleted folders. */
