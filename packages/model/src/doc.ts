@@ -62,6 +62,12 @@ export interface OpenOptions {
   readonly device?: string
   /** Wall clock for the informational `at` of writes; default Date.now. Never used to decide a merge. */
   readonly now?: () => number
+  /**
+   * A view that never writes (an earlier version opened from history): every write, resolution, undo, redo and
+   * restore throws `ModelError` `READ_ONLY` before anything is written (see `openError`), and opening an older
+   * schema does not migrate it.
+   */
+  readonly readOnly?: boolean
 }
 
 export interface ChangeEvent {
@@ -151,7 +157,7 @@ export abstract class DocModel<S> {
       throw new ModelError('WRONG_KIND', `this doc holds a ${String(storedKind)}, not a ${kind}`)
     }
     const version = meta.get('schema')
-    if (typeof version === 'number' && version < SCHEMA_VERSION) this.migrate(version)
+    if (typeof version === 'number' && version < SCHEMA_VERSION && !options.readOnly) this.migrate(version)
     this.undoManager = new Y.UndoManager(this.undoScope(), {
       trackedOrigins: new Set([this.origin]),
       captureTimeout: 0,
@@ -164,10 +170,11 @@ export abstract class DocModel<S> {
   }
 
   /**
-   * Set when the doc was written by a newer schema, on open or by a peer since: reads work, every write throws
-   * it (a write would also stamp the older version over the newer one).
+   * Set when the handle was opened `readOnly`, or the doc was written by a newer schema (on open or by a peer
+   * since): reads work, every write throws it (a write would also stamp the older version over the newer one).
    */
   get openError(): ModelError | undefined {
+    if (this.options.readOnly) return new ModelError('READ_ONLY', `this ${this.kind} was opened read-only (an earlier version, or a view): it cannot be edited`)
     const version = this.doc.getMap<unknown>('meta').get('schema')
     if (typeof version !== 'number' || version <= SCHEMA_VERSION) return undefined
     return new ModelError(

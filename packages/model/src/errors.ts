@@ -5,7 +5,7 @@ export type ModelErrorCode =
   | 'DELETED' // an edit of an entity that is deleted (restore it first)
   | 'WRONG_KIND' // e.g. a folder id given where a request is needed
   | 'CYCLE' // a move into one's own subtree
-  | 'READ_ONLY' // the doc was written by a newer schema: it opens read-only
+  | 'READ_ONLY' // opened readOnly (a version from history), or written by a newer schema
   | 'NO_SUCH_CONFLICT' // resolving a conflict that is not open (any more)
   | 'BAD_CHOICE' // a conflict resolution that is not one of the offered choices
   | 'NOT_SEALED' // a clear variable value where the workspace has encryption on (see sealing.ts)

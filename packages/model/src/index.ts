@@ -1,5 +1,7 @@
 export { CollectionModel } from './collection.js'
 export type { CollectionList, DeletedItem, ItemKind, RequestList, TextField, Where } from './collection.js'
+export { diffDocs } from './diff.js'
+export type { Change, ChangeEntity, ChangeKind, DocDiff } from './diff.js'
 export { DocModel, MIGRATIONS } from './doc.js'
 export type { ChangeEvent, DocKind, OpenOptions } from './doc.js'
 export type { Alternative, Conflict, ConflictChoice, ConflictChoiceName, Problem, RowInit, Writer } from './entity.js'

@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { noBus, type Bus } from './bus.js'
+import type { HistoryOption } from './history.js'
 import { ConfigError } from './errors.js'
 import type { Logger } from './logger.js'
 import { describeError } from './logger.js'
@@ -37,6 +38,9 @@ export interface BackendOptions {
   metrics: RelayMetrics
   /** How long a relay's presence counts after its last heartbeat. */
   aliveForMs: number
+  /** History for the stores opened here (a store given by the caller is configured by the caller). */
+  history: HistoryOption | undefined
+  now: () => number
 }
 
 export interface Backend {
@@ -63,7 +67,7 @@ export function openBackend(o: BackendOptions): Backend {
   if (typeof o.store === 'string') {
     if (!isPostgresUrl(o.store)) throw new ConfigError('store must be a postgres:// URL (SQLite is the default: give a data dir)')
     const pool = createPool({ url: o.store }, (err) => o.logger.warn('postgres.idle-error', { error: describeError(err) }))
-    const pg = new PostgresDocStore({ pool })
+    const pg = new PostgresDocStore({ pool, history: o.history, now: o.now })
     const pgRegistry = new PostgresRegistry({ pool, relayId: o.relayId, aliveForMs: o.aliveForMs, logger: o.logger })
     kind = 'postgres'
     store = pg
@@ -75,7 +79,7 @@ export function openBackend(o: BackendOptions): Backend {
     const db = openDatabase(o.dataDir)
     if (o.dataDir !== ':memory:') db.pragma('wal_autocheckpoint = 0')
     const sqliteRegistry = new SqliteRegistry(db, true)
-    const worker = new WorkerDocStore({ dataDir: o.dataDir })
+    const worker = new WorkerDocStore({ dataDir: o.dataDir, history: o.history, now: o.now })
     kind = 'sqlite'
     store = worker
     registry = o.registry ?? sqliteRegistry

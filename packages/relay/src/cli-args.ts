@@ -23,6 +23,10 @@ Usage: apisync-relay [options]
   --device-policy <p>        APISYNC_DEVICE_POLICY      refuse | evict-lru (default refuse)
   --max-message-bytes <n>    APISYNC_MAX_MESSAGE_BYTES  largest message (default 16777216)
   --unload-after-ms <n>      APISYNC_UNLOAD_AFTER_MS    grace before an idle doc is unloaded (default 30000)
+  --history-keep-all-days <n> APISYNC_HISTORY_KEEP_ALL_DAYS  keep every version this many days (default 30)
+  --history-daily-days <n>   APISYNC_HISTORY_DAILY_DAYS then one version per day this many more days (default 365)
+  --history-checkpoint-every <n> APISYNC_HISTORY_CHECKPOINT_EVERY  updates between checkpoints (default 500)
+  --no-history               APISYNC_HISTORY=off        keep no history (compaction drops the update log)
   --dev-auth                 APISYNC_DEV_AUTH=1         enable POST /dev/token (never in production)
   --tls-cert <file>          APISYNC_TLS_CERT           serve HTTPS/WSS with this certificate (PEM)
   --tls-key <file>           APISYNC_TLS_KEY            ... and this private key (PEM)
@@ -59,6 +63,10 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): CliConfig 
         'device-policy': { type: 'string' },
         'max-message-bytes': { type: 'string' },
         'unload-after-ms': { type: 'string' },
+        'history-keep-all-days': { type: 'string' },
+        'history-daily-days': { type: 'string' },
+        'history-checkpoint-every': { type: 'string' },
+        'no-history': { type: 'boolean' },
         'dev-auth': { type: 'boolean' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
@@ -105,7 +113,20 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv): CliConfig 
   if (redis !== undefined && !/^rediss?:\/\//i.test(redis)) throw new ConfigError('--redis must be a redis:// or rediss:// URL')
   const redisPrefix = pick(values['redis-prefix'], 'APISYNC_REDIS_PREFIX')
 
+  const noHistory = values['no-history'] ?? ['off', '0', 'false'].includes((env.APISYNC_HISTORY ?? '').toLowerCase())
+  const keepAllDays = int(pick(values['history-keep-all-days'], 'APISYNC_HISTORY_KEEP_ALL_DAYS'), '--history-keep-all-days', 0)
+  const dailyDays = int(pick(values['history-daily-days'], 'APISYNC_HISTORY_DAILY_DAYS'), '--history-daily-days', 0)
+  const checkpointEvery = int(pick(values['history-checkpoint-every'], 'APISYNC_HISTORY_CHECKPOINT_EVERY'), '--history-checkpoint-every', 1)
+  const history = noHistory
+    ? false
+    : {
+        ...(keepAllDays !== undefined ? { keepAllDays } : {}),
+        ...(dailyDays !== undefined ? { dailyDays } : {}),
+        ...(checkpointEvery !== undefined ? { checkpointEvery } : {}),
+      }
+
   const options: StartRelayOptions = {
+    ...(history === false || Object.keys(history).length > 0 ? { history } : {}),
     auth,
     port: int(pick(values.port, 'PORT'), '--port', 0) ?? DEFAULT_PORT,
     host: pick(values.host, 'APISYNC_HOST') ?? '127.0.0.1',

@@ -76,18 +76,21 @@ export function errorResponse(c: Context, err: RelayError): Response {
   return c.json({ error: err.name, code: err.code, message: err.reason }, statusOf(err.code))
 }
 
+/** The claims of a request's Bearer token, if it verifies and its session is neither revoked nor deleted. */
+export async function authenticateRequest(c: Context, verify: TokenVerifier, registry: SessionRegistry): Promise<AccessClaims> {
+  const token = bearerToken(c.req.header('authorization'))
+  if (!token) throw new TokenError('token missing')
+  const claims = await verify(token)
+  const refused = await registry.refusal(claims)
+  if (refused) throw refused
+  registry.seen(claims, c.req.header('user-agent') ?? null)
+  return claims
+}
+
 export function registerHttpApi(app: Hono, deps: HttpApiDeps): void {
   const { sessions, hub, registry } = deps
 
-  const authenticate = async (c: Context): Promise<AccessClaims> => {
-    const token = bearerToken(c.req.header('authorization'))
-    if (!token) throw new TokenError('token missing')
-    const claims = await deps.verify(token)
-    const refused = await registry.refusal(claims)
-    if (refused) throw refused
-    registry.seen(claims, c.req.header('user-agent') ?? null)
-    return claims
-  }
+  const authenticate = (c: Context): Promise<AccessClaims> => authenticateRequest(c, deps.verify, registry)
 
   // Every request body is bounded; routes below may bound theirs tighter.
   app.use('*', async (c, next) => (c.req.path.startsWith('/sync/') ? next() : bodyLimit({ maxSize: MAX_REQUEST_BODY_BYTES, onError: tooLarge })(c, next)))

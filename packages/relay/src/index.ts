@@ -3,7 +3,20 @@ export { createRelay, DEFAULT_MAX_MESSAGE_BYTES, type Relay, type RelayOptions, 
 export { startRelay, type RunningRelay, type StartRelayOptions } from './server.js'
 export { signToken, type SignOptions, type SigningKey, type TokenClaims } from './token.js'
 export { createTokenVerifier, roles, type AccessClaims, type AuthConfig, type Role, type TokenVerifier } from './auth.js'
-export type { AppendedRange, Attribution, DocStore, StoredDoc, UpdateEntry } from './store.js'
+export type { AppendedRange, Attribution, DocStore, HistoryMaintenance, StoredDoc, UpdateEntry } from './store.js'
+export {
+  DAY_MS,
+  DEFAULT_HISTORY,
+  VERSION_GAP_MS,
+  type ActivityCursor,
+  type ActivityQuery,
+  type HistoryBounds,
+  type HistoryConfig,
+  type HistoryOption,
+  type HistoryState,
+  type VersionRecord,
+} from './history.js'
+export { DEFAULT_HISTORY_PAGE, MAX_HISTORY_PAGE } from './history-api.js'
 export { SqliteDocStore, type SqliteDocStoreOptions } from './sqlite-store.js'
 export { WorkerDocStore, type WorkerDocStoreOptions } from './worker-store.js'
 export { PostgresDocStore, type PostgresDocStoreOptions } from './postgres-store.js'

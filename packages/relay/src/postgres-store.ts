@@ -13,13 +13,19 @@
  */
 import { StorageError } from './errors.js'
 import { createPool, isRetryable, migrate, query, withTransaction, type PgPool, type PostgresOptions } from './postgres.js'
-import type { AppendedRange, DocStore, StoredDoc, UpdateEntry } from './store.js'
+import { type ActivityQuery, type HistoryBounds, type HistoryOption, type HistoryState, resolveHistory, type VersionRecord } from './history.js'
+import { PostgresHistory } from './postgres-history.js'
+import type { AppendedRange, DocStore, HistoryMaintenance, StoredDoc, UpdateEntry } from './store.js'
 
 export interface PostgresDocStoreOptions extends Partial<PostgresOptions> {
   /** A pool to share (the caller ends it); else one is made from `url`. */
   pool?: PgPool
   /** Called when an idle pooled connection fails (the pool replaces it). */
   onIdleError?: (err: Error) => void
+  /** History and its retention (history.ts). Default on, with the documented defaults; false: none. */
+  history?: HistoryOption
+  /** The clock commits are stamped with (ms). Default Date.now. */
+  now?: () => number
 }
 
 const APPEND = `
@@ -34,8 +40,9 @@ WITH input AS (
   ON CONFLICT (doc) DO UPDATE SET last_seq = d.last_seq + excluded.last_seq
   RETURNING d.doc, d.last_seq
 ), logged AS (
-  INSERT INTO apisync_updates (doc, seq, data, account, session, device)
-  SELECT i.doc, b.last_seq - c.n + row_number() OVER (PARTITION BY i.doc ORDER BY i.ord), i.data, i.account, i.session, i.device
+  INSERT INTO apisync_updates (doc, seq, data, account, session, device, committed_at)
+  SELECT i.doc, b.last_seq - c.n + row_number() OVER (PARTITION BY i.doc ORDER BY i.ord), i.data, i.account, i.session, i.device,
+    to_timestamp($8::float8 / 1000)
   FROM input i JOIN bumped b USING (doc) JOIN counts c USING (doc)
 )
 SELECT b.doc, b.last_seq, c.n FROM bumped b JOIN counts c USING (doc)`
@@ -51,6 +58,7 @@ UNION ALL
 SELECT 2, u.seq, NULL, u.data FROM apisync_updates u, d WHERE u.doc = $1 AND u.seq > GREATEST($2, d.snapshot_seq)
 ORDER BY kind, seq`
 
+// Without history: the snapshot replaces the log up to its seq (and there are no checkpoints to keep).
 const COMPACT = `
 WITH d AS (
   UPDATE apisync_docs SET snapshot = $2, snapshot_seq = $3, compacted_at = now()
@@ -58,6 +66,8 @@ WITH d AS (
   RETURNING doc
 ), dropped AS (
   DELETE FROM apisync_updates u USING d WHERE u.doc = d.doc AND u.seq <= $3
+), checkpoints AS (
+  DELETE FROM apisync_checkpoints c USING d WHERE c.doc = d.doc
 )
 SELECT count(*)::int AS replaced FROM d`
 
@@ -65,11 +75,18 @@ export class PostgresDocStore implements DocStore {
   readonly pool: PgPool
   private readonly ownsPool: boolean
   private migrated: Promise<void> | null = null
+  readonly historyEnabled: boolean
+  private readonly history: PostgresHistory | null
+  private readonly now: () => number
 
   constructor(options: PostgresDocStoreOptions) {
     if (!options.pool && !options.url) throw new StorageError('PostgresDocStore needs a pool or a url', 'CONFIG')
     this.ownsPool = options.pool === undefined
     this.pool = options.pool ?? createPool({ url: options.url!, ...options }, options.onIdleError ?? (() => {}))
+    const config = resolveHistory(options.history)
+    this.history = config ? new PostgresHistory(this.pool, config) : null
+    this.historyEnabled = config !== null
+    this.now = options.now ?? Date.now
   }
 
   /** Create or update the schema (once; safe with several relays starting at once). */
@@ -107,7 +124,7 @@ export class PostgresDocStore implements DocStore {
       devices.push(author?.device ?? null)
       offset += update.byteLength
     }
-    const values = [docs, bytes, starts, lengths, accounts, sessions, devices]
+    const values = [docs, bytes, starts, lengths, accounts, sessions, devices, this.now()]
     for (let attempt = 1; ; attempt++) {
       try {
         const { rows } = await query<{ doc: string; last_seq: string; n: string }>(this.pool, APPEND, values)
@@ -126,8 +143,47 @@ export class PostgresDocStore implements DocStore {
   }
 
   async compact(docName: string, snapshot: Uint8Array, upTo: number): Promise<boolean> {
-    const { rows } = await query<{ replaced: number }>(this.pool, COMPACT, [docName, Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength), upTo])
-    return rows[0].replaced > 0
+    const bytes = Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength)
+    const history = this.history
+    if (!history) {
+      const { rows } = await query<{ replaced: number }>(this.pool, COMPACT, [docName, bytes, upTo])
+      return rows[0].replaced > 0
+    }
+    // With history the rows stay; a checkpoint every checkpointEvery updates. The doc row is locked throughout.
+    return withTransaction(this.pool, async (c) => {
+      const { rowCount } = await c.query(
+        'UPDATE apisync_docs SET snapshot = $2, snapshot_seq = $3, compacted_at = now() WHERE doc = $1 AND snapshot_seq < $3 AND last_seq >= $3',
+        [docName, bytes, upTo],
+      )
+      if (!rowCount) return false
+      await history.checkpointIfDue(c, docName, upTo)
+      return true
+    })
+  }
+
+  historyBounds(docName: string): Promise<HistoryBounds | null> {
+    return this.historyOrFail().bounds(docName)
+  }
+
+  versions(docName: string, before: number | null, limit: number): Promise<VersionRecord[]> {
+    return this.historyOrFail().versions(docName, before, limit)
+  }
+
+  historyState(docName: string, at: number): Promise<HistoryState> {
+    return this.historyOrFail().state(docName, at)
+  }
+
+  activity(q: ActivityQuery): Promise<VersionRecord[]> {
+    return this.historyOrFail().activity(q)
+  }
+
+  async maintainHistory(docName: string, now: number): Promise<HistoryMaintenance> {
+    return this.history ? this.history.maintain(docName, now) : { dropped: 0, merged: 0 }
+  }
+
+  private historyOrFail(): PostgresHistory {
+    if (!this.history) throw new StorageError('history is off', 'HISTORY_OFF')
+    return this.history
   }
 
   async heads(docNames: readonly string[]): Promise<Map<string, number>> {
@@ -139,6 +195,7 @@ export class PostgresDocStore implements DocStore {
   async deleteDoc(docName: string): Promise<void> {
     await withTransaction(this.pool, async (client) => {
       await client.query('DELETE FROM apisync_updates WHERE doc = $1', [docName])
+      await client.query('DELETE FROM apisync_checkpoints WHERE doc = $1', [docName])
       await client.query('DELETE FROM apisync_docs WHERE doc = $1', [docName])
     })
   }
@@ -146,6 +203,7 @@ export class PostgresDocStore implements DocStore {
   async deletePrefix(prefix: string): Promise<number> {
     return withTransaction(this.pool, async (client) => {
       await client.query('DELETE FROM apisync_updates WHERE starts_with(doc, $1)', [prefix])
+      await client.query('DELETE FROM apisync_checkpoints WHERE starts_with(doc, $1)', [prefix])
       const { rowCount } = await client.query('DELETE FROM apisync_docs WHERE starts_with(doc, $1)', [prefix])
       return rowCount ?? 0
     })

@@ -65,6 +65,22 @@ const MIGRATIONS: string[] = [
   CREATE TABLE apisync_dev_accounts (name text PRIMARY KEY, sub text NOT NULL, workspace text NOT NULL);
   CREATE TABLE apisync_dev_settings (key text PRIMARY KEY, value text NOT NULL);
   `,
+  // 2: history (issue #14). The log rows stay after compaction; thinned rows (a run merged into one, with all
+  // its authors); checkpoints. A doc compacted before has no rows up to its snapshot: its history starts there.
+  `
+  ALTER TABLE apisync_updates ADD COLUMN first_seq bigint;            -- a thinned row covers first_seq … seq
+  ALTER TABLE apisync_updates ADD COLUMN changes integer NOT NULL DEFAULT 1;
+  ALTER TABLE apisync_updates ADD COLUMN authors text;                -- a thinned row: JSON [{ account, session, device }]
+  CREATE TABLE apisync_checkpoints (
+    doc text NOT NULL,
+    seq bigint NOT NULL,
+    data bytea NOT NULL,                     -- every update up to seq, merged, not garbage collected
+    PRIMARY KEY (doc, seq)
+  );
+  INSERT INTO apisync_checkpoints (doc, seq, data)
+    SELECT doc, snapshot_seq, snapshot FROM apisync_docs d
+    WHERE snapshot IS NOT NULL AND NOT EXISTS (SELECT 1 FROM apisync_updates u WHERE u.doc = d.doc AND u.seq <= d.snapshot_seq);
+  `,
 ]
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length

@@ -11,13 +11,15 @@ import { socketListeners } from './connection.js'
 import { DevAuth } from './dev-auth.js'
 import { docNameFromPath } from './doc-name.js'
 import { ConfigError, RelayError, TokenError } from './errors.js'
+import { registerHistoryApi } from './history-api.js'
+import type { HistoryOption } from './history.js'
 import { bearerToken, registerHttpApi, type HealthReport } from './http-api.js'
 import { createJsonLogger, describeError, type Logger } from './logger.js'
 import { RelayMetrics } from './metrics.js'
 import type { Registry } from './registry.js'
 import { Sessions, type DevicePolicy } from './sessions.js'
 import { createWebSocketServer, type RelaySocket } from './socket.js'
-import type { DocStore } from './store.js'
+import type { DocStore, HistoryMaintenance } from './store.js'
 import { SyncHub, type SyncAdmission } from './sync.js'
 
 export interface RelayOptions {
@@ -68,6 +70,16 @@ export interface RelayOptions {
   catchUpIntervalMs?: number
   /** Re-check live sessions for revocations and deletions this often (bounds a lost revocation message). Default 2 s. */
   recheckIntervalMs?: number
+  /**
+   * History kept by the stores the relay opens (history.ts; docs/operations.md): every version for
+   * `keepAllDays` (30), then one per day for `dailyDays` more (365), a checkpoint every `checkpointEvery`
+   * updates (500). `false`: no history (compaction drops the log). A DocStore given in `store` has its own.
+   */
+  history?: HistoryOption
+  /** Apply the retention policy to every stored doc this often. Default 1 h; 0 = only on `maintainHistory()`. */
+  historySweepIntervalMs?: number
+  /** The relay's clock in ms (commit times, retention). Default Date.now; tests inject one to jump days. */
+  now?: () => number
 }
 
 export interface RelayStats {
@@ -91,6 +103,8 @@ export interface Relay {
   stats(): RelayStats
   /** Whether the store and the bus answer now. */
   health(): Promise<HealthReport>
+  /** Apply the history retention policy to every stored doc now (the sweep does it every historySweepIntervalMs). */
+  maintainHistory(): Promise<HistoryMaintenance>
   /** Graceful: commit, close every connection with 1012, commit again, release storage. */
   close(): Promise<void>
 }
@@ -103,6 +117,7 @@ export function createRelay(options: RelayOptions): Relay {
   if (!(maxMessageBytes > 0)) throw new ConfigError('maxMessageBytes must be positive')
   const relayId = options.relayId ?? newRelayId()
   const recheckIntervalMs = options.recheckIntervalMs ?? 2_000
+  const now = options.now ?? Date.now
 
   let storeUp = 1
   const metrics = new RelayMetrics({
@@ -123,6 +138,8 @@ export function createRelay(options: RelayOptions): Relay {
     logger,
     metrics,
     aliveForMs: Math.max(3 * recheckIntervalMs, 5_000) + 5_000,
+    history: options.history,
+    now,
   })
 
   const devAuth = options.devAuth ? backend.ready.then(() => DevAuth.open(backend.registry.devAccounts, options.auth)) : null
@@ -221,6 +238,32 @@ export function createRelay(options: RelayOptions): Relay {
     isClosing: () => closing !== null,
   })
 
+  registerHistoryApi(app, { verify, registry: backend.registry.sessions, store: backend.store })
+
+  // Retention runs doc by doc in the background; one sweep at a time.
+  let sweeping: Promise<HistoryMaintenance> | null = null
+  const maintainHistory = (): Promise<HistoryMaintenance> =>
+    (sweeping ??= (async () => {
+      const total = { dropped: 0, merged: 0 }
+      const store = backend.store
+      if (!store.historyEnabled || !store.maintainHistory) return total
+      await ready
+      for (const doc of await store.listDocs()) {
+        if (closing) break
+        const done = await store.maintainHistory(doc, now())
+        total.dropped += done.dropped
+        total.merged += done.merged
+      }
+      if (total.dropped + total.merged > 0) logger.info('history.maintained', { ...total })
+      return total
+    })().finally(() => (sweeping = null)))
+  const sweepEvery = options.historySweepIntervalMs ?? 60 * 60 * 1000
+  const sweepTimer =
+    sweepEvery > 0
+      ? setInterval(() => void maintainHistory().catch((err) => logger.warn('history.sweep-failed', { error: describeError(err) })), sweepEvery)
+      : null
+  sweepTimer?.unref()
+
   app.get(
     '/sync/*',
     upgradeWebSocket(
@@ -280,8 +323,11 @@ export function createRelay(options: RelayOptions): Relay {
     flush: () => hub.flush(),
     stats: () => ({ connections: hub.connections.size, docs: hub.rooms.size, sessions: sessions.liveSessions }),
     health,
+    maintainHistory,
     close: () =>
       (closing ??= (async () => {
+        if (sweepTimer) clearInterval(sweepTimer)
+        await sweeping?.catch(() => {})
         sessions.close()
         await hub.close()
         await backend.registry.sessions.flush().catch(() => {})

@@ -4,13 +4,15 @@
  * time, in the order they arrive.
  */
 import { parentPort, workerData } from 'node:worker_threads'
+import type { HistoryOption } from './history.js'
 import { SqliteDocStore } from './sqlite-store.js'
 import { unpackUpdates, type StoreCall, type StoreReply, type StoreRequest } from './store-messages.js'
 
 const port = parentPort
 if (!port) throw new Error('sqlite-worker.ts runs as a worker thread (see WorkerDocStore)')
 
-const store = new SqliteDocStore({ dataDir: (workerData as { dataDir: string }).dataDir })
+const data = workerData as { dataDir: string; history: HistoryOption }
+const store = new SqliteDocStore({ dataDir: data.dataDir, history: data.history })
 
 function run(call: StoreCall): Promise<unknown> {
   switch (call.op) {
@@ -19,7 +21,17 @@ function run(call: StoreCall): Promise<unknown> {
     case 'load':
       return store.load(call.docName, call.after)
     case 'appendUpdates':
-      return store.appendUpdates(unpackUpdates(call.packed))
+      return store.appendUpdates(unpackUpdates(call.packed), call.at)
+    case 'historyBounds':
+      return store.historyBounds(call.docName)
+    case 'versions':
+      return store.versions(call.docName, call.before, call.limit)
+    case 'historyState':
+      return store.historyState(call.docName, call.at)
+    case 'activity':
+      return store.activity(call.query)
+    case 'maintainHistory':
+      return store.maintainHistory(call.docName, call.now)
     case 'compact':
       return store.compact(call.docName, call.snapshot, call.upTo)
     case 'heads':

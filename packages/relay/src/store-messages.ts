@@ -3,7 +3,8 @@
  * per DocStore call, one reply per request. A batch of updates travels as one packed buffer (transferred,
  * not copied), so a group commit of thousands of small updates is one message with one allocation.
  */
-import type { AppendedRange, Attribution, StoredDoc, UpdateEntry } from './store.js'
+import type { ActivityQuery, HistoryBounds, HistoryState, VersionRecord } from './history.js'
+import type { AppendedRange, Attribution, HistoryMaintenance, StoredDoc, UpdateEntry } from './store.js'
 
 /**
  * Updates of a batch: doc names, every update's bytes back to back with the offset where each ends, and their
@@ -22,7 +23,12 @@ export interface PackedUpdates {
 export type StoreCall =
   | { op: 'open' }
   | { op: 'load'; docName: string; after: number }
-  | { op: 'appendUpdates'; packed: PackedUpdates }
+  | { op: 'appendUpdates'; packed: PackedUpdates; at: number }
+  | { op: 'historyBounds'; docName: string }
+  | { op: 'versions'; docName: string; before: number | null; limit: number }
+  | { op: 'historyState'; docName: string; at: number }
+  | { op: 'activity'; query: ActivityQuery }
+  | { op: 'maintainHistory'; docName: string; now: number }
   | { op: 'compact'; docName: string; snapshot: Uint8Array; upTo: number }
   | { op: 'heads'; docNames: readonly string[] }
   | { op: 'ping' }
@@ -36,6 +42,11 @@ export interface StoreResults {
   open: void
   load: StoredDoc
   appendUpdates: AppendedRange[]
+  historyBounds: HistoryBounds | null
+  versions: VersionRecord[]
+  historyState: HistoryState
+  activity: VersionRecord[]
+  maintainHistory: HistoryMaintenance
   compact: boolean
   heads: Map<string, number>
   ping: void

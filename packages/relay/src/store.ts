@@ -9,6 +9,8 @@
  * compaction is "up to seq n" and never touches an update appended after n, by this relay or another.
  */
 
+import type { ActivityQuery, HistoryBounds, HistoryState, VersionRecord } from './history.js'
+
 /** Who wrote an update: kept with it in the log (for history, issue #14). */
 export interface Attribution {
   /** Account (`sub`). */
@@ -72,6 +74,21 @@ export interface DocStore {
   deletePrefix(prefix: string): Promise<number>
   /** Names of stored docs, optionally only those starting with `prefix`. */
   listDocs(prefix?: string): Promise<string[]>
+  /**
+   * History (issue #14, see history.ts). A store without these methods, or with `historyEnabled` false, keeps
+   * none: compaction drops the log and the history routes answer 404 HISTORY_OFF.
+   */
+  readonly historyEnabled?: boolean
+  /** The doc's head and oldest openable seq; null for an unknown doc. */
+  historyBounds?(docName: string): Promise<HistoryBounds | null>
+  /** The doc's versions with seq < `before` (all if null), newest first, at most `limit`. */
+  versions?(docName: string, before: number | null, limit: number): Promise<VersionRecord[]>
+  /** The doc exactly as it was after seq `at`, as one Yjs v1 update. */
+  historyState?(docName: string, at: number): Promise<HistoryState>
+  /** Versions of every doc under a prefix, newest first (at desc, doc asc, seq desc). */
+  activity?(query: ActivityQuery): Promise<VersionRecord[]>
+  /** Apply the retention policy to one doc as of `now` (ms): resolves to rows dropped and runs merged. */
+  maintainHistory?(docName: string, now: number): Promise<HistoryMaintenance>
   /** Rejects if the store cannot be reached now (for /healthz). Optional: a store without it counts as up. */
   ping?(): Promise<void>
   close(): Promise<void>
@@ -86,4 +103,9 @@ export function groupByDoc(entries: readonly UpdateEntry[]): Map<string, UpdateE
     else groups.set(entry.docName, [entry])
   }
   return groups
+}
+
+export interface HistoryMaintenance {
+  dropped: number
+  merged: number
 }

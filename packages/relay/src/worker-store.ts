@@ -6,12 +6,17 @@
  */
 import { Worker } from 'node:worker_threads'
 import { StorageError } from './errors.js'
-import type { AppendedRange, DocStore, StoredDoc, UpdateEntry } from './store.js'
+import { type ActivityQuery, type HistoryBounds, type HistoryOption, type HistoryState, resolveHistory, type VersionRecord } from './history.js'
+import type { AppendedRange, DocStore, HistoryMaintenance, StoredDoc, UpdateEntry } from './store.js'
 import { packUpdates, type StoreCall, type StoreReply, type StoreResults } from './store-messages.js'
 
 export interface WorkerDocStoreOptions {
   /** Directory holding apisync.sqlite (created if missing), or ':memory:' (private to the worker). */
   dataDir: string
+  /** History and its retention (history.ts). Default on; false: none. */
+  history?: HistoryOption
+  /** The clock commits are stamped with (ms), read on this thread. Default Date.now. */
+  now?: () => number
 }
 
 interface Pending {
@@ -21,6 +26,9 @@ interface Pending {
 
 export class WorkerDocStore implements DocStore {
   readonly dataDir: string
+  readonly historyEnabled: boolean
+  private readonly history: HistoryOption
+  private readonly now: () => number
   private worker: Worker | null = null
   private readonly pending = new Map<number, Pending>()
   private nextId = 1
@@ -28,6 +36,9 @@ export class WorkerDocStore implements DocStore {
 
   constructor(options: WorkerDocStoreOptions) {
     this.dataDir = options.dataDir
+    this.history = options.history ?? {}
+    this.historyEnabled = resolveHistory(this.history) !== null
+    this.now = options.now ?? Date.now
     this.start()
   }
 
@@ -43,7 +54,27 @@ export class WorkerDocStore implements DocStore {
   async appendUpdates(entries: readonly UpdateEntry[]): Promise<AppendedRange[]> {
     if (entries.length === 0) return []
     const packed = packUpdates(entries)
-    return this.call({ op: 'appendUpdates', packed }, [packed.bytes.buffer as ArrayBuffer, packed.ends.buffer as ArrayBuffer, packed.authorOf.buffer as ArrayBuffer])
+    return this.call({ op: 'appendUpdates', packed, at: this.now() }, [packed.bytes.buffer as ArrayBuffer, packed.ends.buffer as ArrayBuffer, packed.authorOf.buffer as ArrayBuffer])
+  }
+
+  historyBounds(docName: string): Promise<HistoryBounds | null> {
+    return this.call({ op: 'historyBounds', docName })
+  }
+
+  versions(docName: string, before: number | null, limit: number): Promise<VersionRecord[]> {
+    return this.call({ op: 'versions', docName, before, limit })
+  }
+
+  historyState(docName: string, at: number): Promise<HistoryState> {
+    return this.call({ op: 'historyState', docName, at })
+  }
+
+  activity(query: ActivityQuery): Promise<VersionRecord[]> {
+    return this.call({ op: 'activity', query })
+  }
+
+  maintainHistory(docName: string, now: number): Promise<HistoryMaintenance> {
+    return this.call({ op: 'maintainHistory', docName, now })
   }
 
   compact(docName: string, snapshot: Uint8Array, upTo: number): Promise<boolean> {
@@ -95,7 +126,7 @@ export class WorkerDocStore implements DocStore {
   }
 
   private start(): Worker {
-    const worker = spawnWorker({ dataDir: this.dataDir })
+    const worker = spawnWorker({ dataDir: this.dataDir, history: this.history })
     this.worker = worker
     // Keeps the process alive only while a request is in flight, like the synchronous store it replaces.
     worker.unref()
@@ -124,7 +155,7 @@ export class WorkerDocStore implements DocStore {
  * Start the worker from the built `.js` next to this module. When this module runs from its TypeScript
  * source (vitest, tsx), the worker gets tsx's hooks first: Node 20 does not pass module hooks on to workers.
  */
-function spawnWorker(workerData: { dataDir: string }): Worker {
+function spawnWorker(workerData: { dataDir: string; history: HistoryOption }): Worker {
   const fromSource = import.meta.url.endsWith('.ts')
   const entry = new URL(fromSource ? './sqlite-worker.ts' : './sqlite-worker.js', import.meta.url)
   if (!fromSource) return new Worker(entry, { workerData })

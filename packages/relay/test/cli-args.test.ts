@@ -41,7 +41,24 @@ describe('parseCliArgs', () => {
     expect(defaults.options).toMatchObject({ port: 8787, devAuth: true, maxDevices: 3 })
   })
 
+  it('history retention: flags, env, off, and nothing set (the relay's defaults)', () => {
+    const flags = parseCliArgs(['--jwt-secret', 's', '--history-keep-all-days', '7', '--history-daily-days', '90'], { APISYNC_HISTORY_CHECKPOINT_EVERY: '200' })
+    if (flags.help) throw new Error()
+    expect(flags.options.history).toEqual({ keepAllDays: 7, dailyDays: 90, checkpointEvery: 200 })
+    const off = parseCliArgs(['--jwt-secret', 's'], { APISYNC_HISTORY: 'off', APISYNC_HISTORY_KEEP_ALL_DAYS: '3' })
+    if (off.help) throw new Error()
+    expect(off.options.history).toBe(false)
+    const none = parseCliArgs(['--jwt-secret', 's', '--no-history'], {})
+    if (none.help) throw new Error()
+    expect(none.options.history).toBe(false)
+    const defaults = parseCliArgs(['--jwt-secret', 's'], {})
+    if (defaults.help) throw new Error()
+    expect(defaults.options).not.toHaveProperty('history')
+  })
+
   it.each([
+    [['--history-keep-all-days', '-2', '--jwt-secret', 's'], /--history-keep-all-days/],
+    [['--history-checkpoint-every', '0', '--jwt-secret', 's'], /--history-checkpoint-every/],
     [['--port', 'abc', '--jwt-secret', 's'], /--port/],
     [['--max-devices', '-1', '--jwt-secret', 's'], /--max-devices/],
     [['--device-policy', 'kick', '--jwt-secret', 's'], /device-policy/],
