@@ -35,6 +35,10 @@ export interface Change {
   readonly field?: string
   readonly before?: Json
   readonly after?: Json
+  /** A variable value that is ciphertext on either side (shown as such, never opened here). */
+  readonly sealed?: boolean
+  /** A move within the same folder or list. */
+  readonly reordered?: boolean
 }
 
 export interface DocDiff {

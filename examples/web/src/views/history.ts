@@ -201,14 +201,14 @@ function changeRow(app: App, handle: SyncedDoc<CollectionModel>, c: Change, i: n
   const actions =
     restore &&
     [
-      c.kind === 'changed' && c.field !== undefined && button(`Restore ${c.field}`, () => restoreDo(app, handle, `the ${c.field} of ${what} as in ${restore.label}`, () => restore.restores.restoreField(restore.from, c.id, c.field!)), { class: 'small', 'data-testid': 'restore-field' }),
+      (c.kind === 'changed' || c.kind === 'renamed') && c.field !== undefined && button(`Restore ${c.field}`, () => restoreDo(app, handle, `the ${c.field} of ${what} as in ${restore.label}`, () => restore.restores.restoreField(restore.from, c.id, c.field!)), { class: 'small', 'data-testid': 'restore-field' }),
       item && c.kind !== 'added' && button(`Restore ${c.entity}`, () => restoreDo(app, handle, `${what} as in ${restore.label}`, () => restore.restores.restoreItem(restore.from, c.id)), { class: 'small', 'data-testid': 'restore-change-item' }),
     ].filter(Boolean)
   return h(
     'li',
     { key: `${i}:${c.kind}:${c.id}:${c.field ?? ''}`, class: ['change', `change-${c.kind}`], 'data-testid': 'change', 'data-kind': c.kind, 'data-entity': c.entity, 'data-name': c.name, 'data-field': c.field ?? '' },
     h('span', { class: 'change-text', 'data-testid': 'change-text' }, sentence(c, what, where)),
-    c.kind === 'changed' && h('div', { class: 'change-values small' }, h('span', { class: 'old', 'data-testid': 'change-before' }, show(c.before)), ' → ', h('span', { class: 'new', 'data-testid': 'change-after' }, show(c.after))),
+    c.kind === 'changed' && h('div', { class: 'change-values small' }, h('span', { class: 'old', 'data-testid': 'change-before' }, c.sealed ? '(encrypted)' : show(c.before)), ' → ', h('span', { class: 'new', 'data-testid': 'change-after' }, c.sealed ? '(encrypted)' : show(c.after))),
     actions && actions.length > 0 && h('span', { class: 'inline-actions' }, actions),
   )
 }
@@ -222,6 +222,7 @@ function sentence(c: Change, what: string, where: string): string {
     case 'renamed':
       return `${capital(c.entity)} “${show(c.before)}” renamed to “${show(c.after)}”${where}`
     case 'moved': {
+      if (c.reordered) return `${what} reordered${where}`
       const at = (v: Json | undefined) => {
         const w = v && typeof v === 'object' && !Array.isArray(v) ? (v as { readonly where?: Json }).where : undefined
         return Array.isArray(w) && w.length ? w.join(' › ') : 'the top level'
@@ -235,10 +236,17 @@ function sentence(c: Change, what: string, where: string): string {
 
 const capital = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
 
-/** A value as a person reads it, short. */
+/** A value as a person reads it, short: a URL or a raw body as its text, rows as `key: value` lines. */
 function show(v: Json | undefined): string {
   if (v === undefined || v === null || v === '') return '(none)'
-  const s = typeof v === 'string' ? v : JSON.stringify(v)
+  let s: string
+  if (typeof v === 'string') s = v
+  else if (Array.isArray(v) && v.every((r) => r !== null && typeof r === 'object' && !Array.isArray(r) && 'key' in r))
+    s = v.map((r) => `${String((r as { key: Json }).key)}: ${String((r as { value?: Json }).value ?? '')}`).join(', ') || '(none)'
+  else if (typeof v === 'object' && !Array.isArray(v) && typeof (v as { raw?: Json }).raw === 'string') {
+    const o = v as { raw: string; mode?: Json }
+    s = typeof o.mode === 'string' && o.mode !== 'raw' ? `${o.mode}` : o.raw
+  } else s = JSON.stringify(v)
   return s.length > 160 ? `${s.slice(0, 157)}…` : s
 }
 
