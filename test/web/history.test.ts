@@ -149,3 +149,185 @@ describe.skipIf(!run)('Trash', () => {
     expect([...ann.errors, ...bob.errors]).toEqual([])
   }, 180_000)
 })
+
+/** The versions listed in a History panel, newest first: [authors, summary]. */
+const versionRows = (page: Page) =>
+  page.getByTestId('version').evaluateAll((els) => els.map((e) => [e.querySelector('[data-testid=version-authors]')?.textContent ?? '', e.querySelector('[data-testid=version-summary]')?.textContent ?? '']))
+
+/** The changes a comparison lists: [kind, entity, name, field, before, after]. */
+const changeRows = (page: Page) =>
+  page
+    .getByTestId('comparison')
+    .getByTestId('change')
+    .evaluateAll((els) =>
+      els.map((e) => [
+        e.getAttribute('data-kind'),
+        e.getAttribute('data-entity'),
+        e.getAttribute('data-name'),
+        e.getAttribute('data-field'),
+        e.querySelector('[data-testid=change-before]')?.textContent ?? null,
+        e.querySelector('[data-testid=change-after]')?.textContent ?? null,
+      ]),
+    )
+
+const versionLoaded = async (page: Page, count: number) => until(async () => (await page.getByTestId('version').count()) === count && !(await versionRows(page)).some(([, s]) => s === '…'), 15_000, `${count} versions with their summaries`)
+
+describe.skipIf(!run || !historyBuilt)('History panel', () => {
+  test('versions name their authors and devices; two versions or one and now compare in words; a field, a request and the whole collection restore on both devices, and Undo reverts each', async () => {
+    const { ann, bob } = await annAndBob('history')
+    // v1 (Ann): the collection.
+    await shopApi(ann.page)
+    await ann.inState('in-sync')
+    // v2 (Bob): Login's URL, Logout renamed, a new request Orders.
+    await openRequest(bob.page, 'Shop API', 'Health')
+    await treeItem(bob.page, 'Auth').click()
+    await treeItem(bob.page, 'Login').click()
+    await bob.page.getByTestId('url-input').fill('https://shop.test/v2/login')
+    await bob.page.getByTestId('url-input').press('Enter')
+    await itemMenu(bob.page, 'Logout', 'Rename')
+    await bob.page.getByTestId('rename-input').fill('Sign out')
+    await bob.page.getByTestId('rename-input').press('Enter')
+    await treeItem(bob.page, 'Shop API').click()
+    await request(bob.page, 'Orders', 'https://shop.test/orders')
+    await bob.inState('in-sync')
+    // v3 (Ann): Login's method.
+    await openRequest(ann.page, 'Shop API', 'Login')
+    await until(async () => (await urlOf(ann)) === 'https://shop.test/v2/login', 10_000, "Bob's URL on the Laptop")
+    await ann.page.locator('.method-select').selectOption('POST')
+    await ann.inState('in-sync')
+
+    // Bob's History of the collection: three versions, newest first, with who and where.
+    await treeItem(bob.page, 'Shop API').click()
+    await bob.page.getByTestId('collection-editor').getByTestId('open-history').click()
+    await versionLoaded(bob.page, 3)
+    const rows = await versionRows(bob.page)
+    expect(rows.map(([who]) => who)).toEqual(['Ann, on Laptop', 'you, here', 'Ann, on Laptop'])
+    expect(rows[0]![1]).toMatch(/request/)
+    expect(rows[1]![1]).toMatch(/request/)
+
+    // v1 → v2: exactly what Bob did.
+    const version = (i: number) => bob.page.getByTestId('version').nth(i)
+    await version(2).getByTestId('pick-from').check()
+    await version(1).getByTestId('pick-to').check()
+    await until(async () => (await changeRows(bob.page)).length > 0, 10_000, 'the comparison')
+    const v1v2 = await changeRows(bob.page)
+    expect(v1v2).toContainEqual(['changed', 'request', 'Login', 'url', 'https://shop.test/login', 'https://shop.test/v2/login'])
+    expect(v1v2).toContainEqual(['renamed', 'request', 'Sign out', 'name', null, null])
+    expect(v1v2).toContainEqual(['added', 'request', 'Orders', '', null, null])
+    expect(v1v2.filter(([, , , field]) => field === 'method')).toEqual([])
+    expect(await bob.page.getByTestId('comparison').getByText('Request “Logout” renamed to “Sign out”').count()).toBe(1)
+    // Not against now: nothing to restore from here.
+    expect(await bob.page.getByTestId('restore-field').count()).toBe(0)
+
+    // v1 → now: Ann's method too; restore Login's URL as in v1 (one field), on both devices; Undo.
+    await bob.page.getByTestId('version-now').getByTestId('pick-to').check()
+    await until(async () => (await changeRows(bob.page)).some(([, , , f]) => f === 'method'), 10_000, 'the comparison with now')
+    expect(await changeRows(bob.page)).toContainEqual(['changed', 'request', 'Login', 'method', 'GET', 'POST'])
+    await bob.shot('62-history-compare')
+    const urlChange = bob.page.locator('[data-testid=comparison] [data-testid=change][data-field=url]')
+    await urlChange.getByTestId('restore-field').click()
+    await bob.page.getByTestId('restore-banner').waitFor()
+    await until(async () => (await urlOf(ann)) === 'https://shop.test/login', 10_000, 'the restored URL on the Laptop')
+    expect(await ann.page.locator('.method-select').inputValue()).toBe('POST') // one field only
+    await bob.page.getByTestId('restore-undo').click()
+    await until(async () => (await urlOf(ann)) === 'https://shop.test/v2/login', 10_000, 'the undone restore on the Laptop')
+    await bob.inState('in-sync')
+
+    // The whole collection as in v1, from the version opened: Orders goes, Sign out is Logout again, Login as it was.
+    await version(2).getByTestId('version-view').click()
+    const opened = bob.page.getByTestId('opened-version')
+    await opened.getByTestId('item-preview').waitFor()
+    expect(await opened.getByTestId('preview-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).toEqual(['Health', 'Auth', 'Login', 'Logout'])
+    await opened.getByTestId('restore-opened').click()
+    await until(async () => (await treeItem(ann.page, 'Orders').count()) === 0, 10_000, 'Orders gone on the Laptop')
+    await treeItem(ann.page, 'Logout').waitFor()
+    await until(async () => (await urlOf(ann)) === 'https://shop.test/login' && (await ann.page.locator('.method-select').inputValue()) === 'GET', 10_000, 'Login as in v1 on the Laptop')
+    await ann.shot('63-history-restored-all')
+    await bob.page.getByTestId('restore-undo').click()
+    await treeItem(ann.page, 'Orders').waitFor({ timeout: 10_000 })
+    await treeItem(ann.page, 'Sign out').waitFor()
+    await until(async () => (await urlOf(ann)) === 'https://shop.test/v2/login' && (await ann.page.locator('.method-select').inputValue()) === 'POST', 10_000, 'the undone restore-all on the Laptop')
+    await bob.inState('in-sync')
+
+    // A request's History (Ann, on Login): only the versions that touched it; its first version restored.
+    await ann.page.getByTestId('request-editor').getByTestId('open-history').click()
+    await until(async () => !(await versionRows(ann.page)).some(([, s]) => s === '…') && (await ann.page.getByTestId('version').count()) >= 3, 15_000, "Login's versions")
+    const loginRows = await versionRows(ann.page)
+    expect(loginRows.slice(-3).map(([who]) => who)).toEqual(['you, here', 'Bob, on Phone', 'you, here'])
+    expect(loginRows.every(([, s]) => s !== 'no change to it')).toBe(true)
+    await ann.page.getByTestId('version').last().getByTestId('version-view').click()
+    await ann.page.getByTestId('opened-version').getByTestId('preview-url').waitFor()
+    expect(await ann.page.getByTestId('opened-version').getByTestId('preview-url').textContent()).toBe('https://shop.test/login')
+    await ann.page.getByTestId('opened-version').getByTestId('restore-opened').click()
+    await openRequest(bob.page, 'Shop API', 'Login')
+    await until(async () => (await urlOf(bob)) === 'https://shop.test/login' && (await bob.page.locator('.method-select').inputValue()) === 'GET', 10_000, 'Login as first written, on the Phone')
+    expect(await treeItem(bob.page, 'Orders').count()).toBe(1) // the request only
+    await ann.shot('64-request-history')
+    expect([...ann.errors, ...bob.errors]).toEqual([])
+  }, 240_000)
+})
+
+describe.skipIf(!run || !historyBuilt)('Activity feed', () => {
+  test('newest first, who/device/doc/what; filtered by person and by collection; Load more; summaries only for entries in view', async () => {
+    const { ann, bob } = await annAndBob('activity')
+    await shopApi(ann.page)
+    await ann.page.getByTestId('new-collection').click()
+    await submitDialog(ann.page, { Name: 'Billing' })
+    await request(ann.page, 'Invoices', 'https://billing.test/invoices')
+    await ann.inState('in-sync')
+    // Turns: each device's edit after the other's is a version of its own.
+    await openRequest(bob.page, 'Shop API', 'Health')
+    await openRequest(ann.page, 'Shop API', 'Health')
+    for (let i = 1; i <= 8; i++) {
+      for (const d of [bob, ann]) {
+        await d.page.getByTestId('url-input').fill(`https://shop.test/health?${d.name}=${i}`)
+        await d.page.getByTestId('url-input').press('Enter')
+        await d.inState('in-sync')
+      }
+    }
+    await openRequest(bob.page, 'Billing', 'Invoices')
+    await bob.page.getByTestId('url-input').fill('https://billing.test/v2/invoices')
+    await bob.page.getByTestId('url-input').press('Enter')
+    await bob.inState('in-sync')
+
+    await ann.page.getByTestId('activity-item').click()
+    const entries = ann.page.getByTestId('activity-entry')
+    await until(async () => (await entries.count()) > 0, 15_000, 'the feed')
+    // Newest first: Bob's edit of Billing, said in words.
+    const first = entries.first()
+    expect(await first.getByTestId('activity-who').textContent()).toBe('Bob, on Phone')
+    expect(await first.getByTestId('activity-doc').textContent()).toBe('Billing')
+    await until(async () => (await first.getAttribute('data-summary')) === 'ready', 10_000, 'the first summary')
+    expect(await first.getByTestId('activity-what').textContent()).toMatch(/request/)
+    const page1 = await entries.count()
+    expect(page1).toBeGreaterThan(10)
+    const ats = async () => entries.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-at'))))
+    // Load more: the next page, still newest first; an entry far below has no summary until it is scrolled to.
+    await ann.page.getByTestId('activity-more').click()
+    await until(async () => (await entries.count()) > page1, 15_000, 'the next page')
+    const times = await ats()
+    expect(times).toEqual([...times].sort((a, b) => b - a))
+    const keys = await entries.evaluateAll((els) => els.map((e) => e.getAttribute('data-key')))
+    expect(new Set(keys).size).toBe(keys.length)
+    const last = entries.last()
+    expect(await last.getAttribute('data-summary')).toBe('pending')
+    await last.scrollIntoViewIfNeeded()
+    await until(async () => (await last.getAttribute('data-summary')) === 'ready', 10_000, 'the summary of the entry scrolled to')
+    await ann.shot('65-activity')
+
+    // By person: only Bob's; by collection: only Billing's.
+    await ann.page.getByTestId('activity-person').selectOption({ label: 'Bob' })
+    await until(async () => (await entries.count()) > 0 && (await entries.getByTestId('activity-who').allTextContents()).every((w) => w === 'Bob, on Phone'), 15_000, "Bob's entries only")
+    expect(await entries.count()).toBeGreaterThanOrEqual(9)
+    await ann.page.getByTestId('activity-person').selectOption({ label: 'Everyone' })
+    await ann.page.getByTestId('activity-collection').selectOption({ label: 'Billing' })
+    await until(async () => {
+      const docs = await entries.getByTestId('activity-doc').allTextContents()
+      return docs.length >= 2 && docs.every((d) => d === 'Billing')
+    }, 15_000, "Billing's entries only")
+    const whos = await entries.getByTestId('activity-who').allTextContents()
+    expect(whos).toContain('Bob, on Phone')
+    expect(whos).toContain('you, here')
+    expect([...ann.errors, ...bob.errors]).toEqual([])
+  }, 240_000)
+})

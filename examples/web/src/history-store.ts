@@ -40,6 +40,8 @@ export interface PanelState {
 }
 
 const PAGE = 20
+/** Activity entries a page: a screenful and a half. */
+const ACTIVITY_PAGE = 15
 /** Diffs computed at once at most (each opens two versions). */
 const PARALLEL = 2
 
@@ -165,7 +167,7 @@ export class HistoryStore {
     try {
       const { account, collection } = list.filter
       const page = await this.api.activity({
-        limit: PAGE,
+        limit: ACTIVITY_PAGE,
         ...(account ? { account } : {}),
         ...(collection ? { collection } : {}),
         ...(!refresh && list.next !== null ? { before: list.next } : {}),

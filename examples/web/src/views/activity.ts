@@ -64,7 +64,7 @@ function entryRow(app: App, store: HistoryStore, e: ActivityEntry): HTMLElement 
   const doc = docLabel(app, e)
   return h(
     'li',
-    { key, class: 'activity-entry', 'data-testid': 'activity-entry', 'data-key': key, 'data-doc': doc, 'data-kind': e.kind, 'data-summary': diff?.state === 'ready' ? 'ready' : 'pending' },
+    { key, class: 'activity-entry', 'data-testid': 'activity-entry', 'data-key': key, 'data-at': String(e.at), 'data-doc': doc, 'data-kind': e.kind, 'data-summary': diff?.state === 'ready' ? 'ready' : 'pending' },
     h(
       'div',
       { class: 'activity-line' },
