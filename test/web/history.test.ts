@@ -234,7 +234,8 @@ describe.skipIf(!run || !historyBuilt)('History panel', () => {
     await bob.inState('in-sync')
 
     // The whole collection as in v1, from the version opened: Orders goes, Sign out is Logout again, Login as it was.
-    await version(2).getByTestId('version-view').click()
+    // (New versions appear on top as they are made: the first is the last row.)
+    await bob.page.getByTestId('version').last().getByTestId('version-view').click()
     const opened = bob.page.getByTestId('opened-version')
     await opened.getByTestId('item-preview').waitFor()
     expect(await opened.getByTestId('preview-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).toEqual(['Health', 'Auth', 'Login', 'Logout'])

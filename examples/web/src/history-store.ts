@@ -13,6 +13,9 @@ export type Loaded<T> = { readonly state: 'loading' } | { readonly state: 'ready
 
 export interface VersionList {
   versions: Version[]
+  /** The live doc's snapshot when the list was last fetched (a newer one: look for new versions). */
+  seenSnapshot: object | null
+  lastFetch: number
   next: number | null
   oldest: number
   loading: boolean
@@ -67,10 +70,10 @@ export class HistoryStore {
   }
 
   /** The versions of a doc fetched so far (the first page is fetched on first ask). */
-  versionList(doc: SyncedDoc): VersionList {
+  versionList(doc: SyncedDoc<CollectionModel>): VersionList {
     let list = this.lists.get(doc.name)
     if (!list) {
-      list = { versions: [], next: null, oldest: 0, loading: false, error: null }
+      list = { versions: [], seenSnapshot: doc.model.snapshot() as object, lastFetch: 0, next: null, oldest: 0, loading: false, error: null }
       this.lists.set(doc.name, list)
       void this.more(doc)
     }
@@ -78,17 +81,26 @@ export class HistoryStore {
   }
 
   /** The next page of versions (or the first again, for `refresh`: new versions since). */
-  async more(doc: SyncedDoc, refresh = false): Promise<void> {
+  async more(doc: SyncedDoc<CollectionModel>, refresh = false): Promise<void> {
     const list = this.lists.get(doc.name) ?? this.versionList(doc)
     if (list.loading) return
     list.loading = true
     list.error = null
+    list.lastFetch = Date.now()
     this.changed()
     try {
       const page = await this.api.history(doc, { limit: PAGE, ...(!refresh && list.next !== null ? { before: list.next } : {}) })
-      if (refresh) list.versions = page.versions.slice()
-      else list.versions.push(...page.versions)
-      list.next = page.next
+      const cut = page.versions.at(-1)?.firstSeq
+      if (!refresh) {
+        list.versions.push(...page.versions)
+        list.next = page.next
+      } else if (cut !== undefined && list.versions.some((v) => v.firstSeq <= cut)) {
+        // The new first page overlaps what is listed: it replaces the top (the newest version may have grown).
+        list.versions = [...page.versions, ...list.versions.filter((v) => v.firstSeq < cut)]
+      } else {
+        list.versions = page.versions.slice()
+        list.next = page.next
+      }
       list.oldest = page.oldest
     } catch (e) {
       list.error = historyErrorText(e)
@@ -96,6 +108,23 @@ export class HistoryStore {
       list.loading = false
       this.changed()
     }
+  }
+
+  /**
+   * Keeps the first page current while the panel is shown: once the doc changed (here or elsewhere) and this
+   * device is in sync with the relay, the new versions are fetched (at most every 2 s).
+   */
+  follow(doc: SyncedDoc<CollectionModel>): void {
+    const list = this.lists.get(doc.name)
+    const snap = doc.model.snapshot() as object
+    if (!list || list.loading || list.seenSnapshot === snap || doc.status.getSnapshot().state !== 'in-sync') return
+    const wait = list.lastFetch + 2_000 - Date.now()
+    if (wait > 0) {
+      setTimeout(this.changed, wait)
+      return
+    }
+    list.seenSnapshot = snap
+    void this.more(doc, true)
   }
 
   /** A version opened read-only (fetched once). */

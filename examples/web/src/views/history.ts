@@ -45,6 +45,7 @@ export function historyView(app: App, collectionId: string, id: string | undefin
     )
   const store = historyStore(view, api, app.invalidate)
   const list = store.versionList(handle)
+  store.follow(handle)
   const panel = store.panel(`${collectionId}/${id ?? ''}`)
   const restores = view.readOnly ? null : restoresOf(model)
   const rows = list.versions.map((v) => ({ v, own: store.diff(handle, v.firstSeq - 1, v.seq) }))
