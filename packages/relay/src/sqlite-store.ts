@@ -21,7 +21,7 @@ import {
 import type { AppendedRange, DocStore, HistoryMaintenance, StoredDoc, UpdateEntry } from './store.js'
 import { groupByDoc } from './store.js'
 import { openDatabase, type SqliteDatabase, writeTransaction } from './sqlite.js'
-import { VERSION_GAP_MS } from './history.js'
+import { DAY_MS, VERSION_GAP_MS } from './history.js'
 
 export interface SqliteDocStoreOptions {
   /** Directory holding apisync.sqlite (created if missing), or ':memory:'. */
@@ -108,7 +108,7 @@ export class SqliteDocStore implements DocStore {
     this.maintainTx = writeTransaction(this.database, (docName: string, now: number): HistoryMaintenance => {
       const config = this.history
       if (!config) return { dropped: 0, merged: 0 }
-      const rows = (s.oldRows.all(docName, now - config.keepAllDays * DAY_MS_SQL) as { seq: number; firstSeq: number; at: number }[])
+      const rows = (s.oldRows.all({ doc: docName, cutoff: now - config.keepAllDays * DAY_MS }) as { seq: number; firstSeq: number; at: number }[])
       const plan = planThinning(rows, now, config)
       let dropped = 0
       if (plan.dropThrough !== null) {
@@ -369,8 +369,6 @@ interface MergeRow {
   authors: string | null
 }
 
-const DAY_MS_SQL = 24 * 60 * 60 * 1000
-
 /**
  * Versions (history.ts): a row starts one unless it follows the previous row of its doc directly, from the
  * same session, within 60 s, and neither is a thinned row. `{where}` picks the rows.
@@ -433,7 +431,7 @@ function prepare(db: SqliteDatabase) {
     // Rows that retention may touch: the prefix (by seq) up to the last one older than the keep-all cutoff.
     oldRows: db.prepare(
       'SELECT doc_seq AS seq, coalesce(first_seq, doc_seq) AS firstSeq, coalesce(committed_at, 0) AS at FROM doc_updates ' +
-        'WHERE doc = ?1 AND doc_seq <= (SELECT max(doc_seq) FROM doc_updates WHERE doc = ?1 AND coalesce(committed_at, 0) < ?2) ORDER BY doc_seq',
+        'WHERE doc = @doc AND doc_seq <= (SELECT max(doc_seq) FROM doc_updates WHERE doc = @doc AND coalesce(committed_at, 0) < @cutoff) ORDER BY doc_seq',
     ),
     rowsBetween: db.prepare('SELECT * FROM doc_updates WHERE doc = ? AND doc_seq >= ? AND doc_seq <= ? ORDER BY doc_seq'),
     deleteRowsBetween: db.prepare('DELETE FROM doc_updates WHERE doc = ? AND doc_seq >= ? AND doc_seq <= ?'),

@@ -41,7 +41,7 @@ describe('parseCliArgs', () => {
     expect(defaults.options).toMatchObject({ port: 8787, devAuth: true, maxDevices: 3 })
   })
 
-  it('history retention: flags, env, off, and nothing set (the relay's defaults)', () => {
+  it('history retention: flags, env, off, and nothing set (the relay defaults)', () => {
     const flags = parseCliArgs(['--jwt-secret', 's', '--history-keep-all-days', '7', '--history-daily-days', '90'], { APISYNC_HISTORY_CHECKPOINT_EVERY: '200' })
     if (flags.help) throw new Error()
     expect(flags.options.history).toEqual({ keepAllDays: 7, dailyDays: 90, checkpointEvery: 200 })
