@@ -7,7 +7,7 @@
 import { parseDocName } from '@apisync/model'
 import type { App } from '../app.js'
 import { h } from '../dom.js'
-import { type ActivityEntry, historyApi } from '../history-api.js'
+import { type ActivityEntry, type Change, historyApi } from '../history-api.js'
 import { type HistoryStore, historyStore } from '../history-store.js'
 import { authorLabel, knownPeople } from './people.js'
 import { button, clock, empty, relativeTime, select } from './ui.js'
@@ -60,7 +60,7 @@ export function activityView(app: App): HTMLElement {
 function entryRow(app: App, store: HistoryStore, e: ActivityEntry): HTMLElement {
   const key = keyOf(e)
   const diff = seen.has(key) ? store.diff(e.doc, e.firstSeq - 1, e.seq) : null
-  const what = !diff || diff.state === 'loading' ? '…' : diff.state === 'error' ? diff.message : diff.value.summary || 'no visible change'
+  const what = !diff || diff.state === 'loading' ? '…' : diff.state === 'error' ? diff.message : describe(diff.value.summary, diff.value.changes)
   const doc = docLabel(app, e)
   return h(
     'li',
@@ -84,6 +84,13 @@ function entryRow(app: App, store: HistoryStore, e: ActivityEntry): HTMLElement 
         app.select({ kind: 'history', collectionId: e.collectionId! })
       }, { class: 'small subtle', 'data-testid': 'activity-open' }),
   )
+}
+
+/** The summary, and for a few changes what they were about: "1 request changed — Login: url". */
+function describe(summary: string, changes: readonly Change[]): string {
+  if (!summary) return 'no visible change'
+  if (changes.length === 0 || changes.length > 3) return summary
+  return `${summary} — ${changes.map((c) => `${c.name || (c.id === '' ? c.entity : 'Untitled')}${c.kind === 'changed' && c.field ? `: ${c.field}` : ''}`).join(', ')}`
 }
 
 function collectionName(app: App, id: string): string {
