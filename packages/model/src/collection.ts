@@ -41,7 +41,7 @@ import {
   validatePatch,
 } from './entity.js'
 import { ModelError, type ModelErrorCode } from './errors.js'
-import { type Json, isJsonObject } from './json.js'
+import { type Json, isJsonObject, jsonEqual } from './json.js'
 import { type StoredEntry, fieldEntries, writeRegister } from './register.js'
 import {
   addPathVariable,
@@ -59,6 +59,7 @@ import {
 import { type Ordered, type Placement, byOrder, isDeleted, orderFor, orderOf } from './rows.js'
 import { DELETED, POSITION } from './schema.js'
 import { checkSealedRows } from './sealing.js'
+import { type Restorer, allFields, checkSameDoc, restoreFields, restoreRowField, restorer, rowIn, schemaFieldsOf, scratchEntity, twoPass } from './restore.js'
 import type {
   CollectionInit,
   CollectionPatch,
@@ -742,9 +743,11 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
    * Records where this replica shows each folder from `target` up to the top level, where that is not what
    * its position says (a cycle break displaced it): derived entries, ranked below any concurrent move.
    */
-  private materialise(target: string | null, n: number): void {
+  private materialise(target: string | null, n: number, except?: ReadonlySet<string>): void {
     this.snapshot()
     for (let f = target; f !== null; f = this.parentOf.get(f) ?? null) {
+      // Folders a restore puts in place itself (see restoreTree) are not displaced.
+      if (except?.has(f)) return
       const info = this.info.get(f)
       if (!info || info.state.deleted) return
       const stored = storedParent(info.state)
@@ -986,6 +989,245 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     this.transact(() => markDeleted(this.doc, this.ref(id), this.ctx))
   }
 
+  // ------------------------------------------------------------------------------------- restore (history)
+
+  /**
+   * Brings one folder, request or saved response back as it was in `from` (an earlier version of this
+   * collection, e.g. read-only from history): recreated or undeleted if it is gone, its content as it was, back
+   * where it was (its deleted or missing folders above restored or recreated too). A folder comes back with its
+   * subtree exactly as it was: what was inside it then comes back inside it, what was added to it since is
+   * removed, what was moved into it since goes back where it was then. One transaction (one undo step).
+   */
+  restoreItem(from: DocModel<unknown>, id: string): void {
+    const readOnly = this.openError
+    if (readOnly) throw readOnly
+    const src = this.versionOf(from)
+    this.snapshot()
+    if (src.responses.has(id)) return this.restoreResponse(src, id)
+    const node = src.get(id)
+    if (!node) throw new ModelError('NOT_FOUND', `${id} is not in that version (absent or deleted there)`, `item:${encodeURIComponent(id)}`)
+    // The folders above it in `from` that are gone now come back; live ones stay where they are.
+    const ancestors: string[] = []
+    for (let p = src.parentOf.get(id) ?? null; p !== null; p = src.parentOf.get(p) ?? null) {
+      const map = this.items.get(p)
+      if (!(map instanceof Y.Map) || isDeleted(map)) ancestors.unshift(p)
+    }
+    const subtree = preOrder([node])
+    const inSubtree = new Set(subtree)
+    const extra: string[] = []
+    if (node.kind === 'folder' && this.parentOf.has(id)) {
+      const walk = (fid: string) => {
+        for (const c of this.childrenOf.get(fid) ?? EMPTY) {
+          if (!inSubtree.has(c)) extra.push(c)
+          walk(c)
+        }
+      }
+      walk(id)
+    }
+    const back = extra.filter((x) => src.get(x) !== undefined)
+    const remove = extra.filter((x) => src.get(x) === undefined)
+    this.restoreTree(src, { ancestors, items: subtree, back, remove })
+  }
+
+  /**
+   * Restores one field of the collection (id '' or its id), a folder, a request, a saved response or a
+   * collection variable as it was in `from`: exactly the `field` names a diff's changes carry (`method`, `url`,
+   * `body`, `scripts.test`, `name`, a variable's `value`…). The item must be live now (restore it first).
+   */
+  restoreField(from: DocModel<unknown>, id: string, field: string): void {
+    const readOnly = this.openError
+    if (readOnly) throw readOnly
+    const src = this.versionOf(from)
+    this.snapshot()
+    const run = (write: (r: Restorer) => void) => twoPass((dry) => restorer(this.doc, 'collection', this.ctx, dry), write, (fn) => this.transact(fn))
+    if (id === '' || id === this.id) {
+      const fields = schemaFieldsOf('collection', field, 'collection')
+      return run((r) => restoreFields(r, src.root!, r.fromReader.entity(src.root!), this.root!, fields))
+    }
+    const fromVariables = src.root!.container('variables') as Y.Map<unknown>
+    const variablesPath = `${this.root!.path}/variables`
+    const variable = restorer(src.doc, 'collection', this.ctx, true)
+    const g = fromVariables.has(id) ? rowIn(variable, fromVariables, 'variable', variablesPath, this.id, id) : undefined
+    if (g || fromVariables.has(id)) {
+      if (!g) throw new ModelError('NOT_FOUND', `variable ${id} is not in that version`, `${variablesPath}:${id}`)
+      const fields = schemaFieldsOf('variable', field, `${variablesPath}:${id}`)
+      return run((r) => restoreRowField(r, g, this.root!.container('variables') as Y.Map<unknown>, 'variable', variablesPath, this.id, id, fields))
+    }
+    const fromRef = src.versionRef(id)
+    const liveRef = this.ref(id)
+    const fields = schemaFieldsOf(liveRef.kind, field, liveRef.path)
+    run((r) => restoreFields(r, fromRef, r.fromReader.entity(fromRef), liveRef, fields))
+  }
+
+  /**
+   * Brings the whole collection back to `from`: its settings and variables, every folder, request and saved
+   * response live there as it was and where it was (undeleted or recreated), and everything not live there
+   * deleted (soft: the trash lists it). Open conflicts are not part of a version: a restored field has one value.
+   */
+  restoreAll(from: DocModel<unknown>): void {
+    const readOnly = this.openError
+    if (readOnly) throw readOnly
+    const src = this.versionOf(from)
+    this.snapshot()
+    src.snapshot()
+    const items = preOrder(src.snapshot().items)
+    const keep = new Set(items)
+    const remove: string[] = []
+    for (const id of this.parentOf.keys()) if (!keep.has(id)) remove.push(id)
+    this.restoreTree(src, { ancestors: [], items, back: [], remove, root: true })
+  }
+
+  /** `from` as a version of this collection (same kind, same id or an empty version), or a ModelError. */
+  private versionOf(from: DocModel<unknown>): CollectionModel {
+    if (!(from instanceof CollectionModel)) throw new ModelError('WRONG_KIND', `cannot restore a collection from a ${from.kind}`)
+    checkSameDoc('collection', from.kind, this.id, from.id)
+    from.snapshot()
+    return from
+  }
+
+  /** An item or saved response of this version, live in it; NOT_FOUND otherwise. */
+  private versionRef(id: string): EntityRef {
+    this.snapshot()
+    const item = this.items.get(id)
+    if (item instanceof Y.Map && this.parentOf.has(id)) return nestedRef(item, itemKind(item), id, '')
+    const response = this.responses.get(id)
+    const owner = response instanceof Y.Map ? ownerOf(this.responseState.get(id)!) : undefined
+    if (response instanceof Y.Map && owner && (this.responsesOf.get(owner) ?? EMPTY).includes(id) && this.parentOf.has(owner))
+      return nestedRef(response, 'response', id, '')
+    throw new ModelError('NOT_FOUND', `${id} is not in that version (absent or deleted there)`, `item:${encodeURIComponent(id)}`)
+  }
+
+  /** A saved response back as it was, on its request (which must be live now). */
+  private restoreResponse(src: CollectionModel, id: string): void {
+    const fromRef = src.versionRef(id)
+    const owner = ownerOf(src.responseState.get(id)!)!
+    const request = this.items.get(owner)
+    if (!(request instanceof Y.Map) || isDeleted(request))
+      throw new ModelError('DELETED', `its request ${owner} is not live now: restore the request (restoreItem)`, `response:${encodeURIComponent(id)}`)
+    twoPass(
+      (dry) => restorer(this.doc, 'collection', this.ctx, dry),
+      (r) => !r.dry && this.restoreResponseIn(r, src, fromRef),
+      (fn) => this.transact(fn),
+    )
+  }
+
+  private restoreResponseIn(r: Restorer, src: CollectionModel, fromRef: EntityRef): void {
+    const id = fromRef.id
+    let map = this.responses.get(id)
+    if (!(map instanceof Y.Map)) {
+      map = new Y.Map<unknown>()
+      this.responses.add(id, map as Y.Map<unknown>, src.responses.key(id) !== id)
+      createContainers(map as Y.Map<unknown>, 'response')
+    }
+    const ref = nestedRef(map as Y.Map<unknown>, 'response', id, '')
+    const fromState = r.fromReader.entity(fromRef)
+    restoreFields(r, fromRef, fromState, ref, allFields('response'))
+    if (!jsonEqual(r.liveReader.entity(ref).position, fromState.position ?? null)) writeRegister(ref.map, POSITION, fromState.position ?? null, this.ctx)
+    if (isDeleted(ref.map)) markRestored(ref, this.ctx)
+  }
+
+  /**
+   * The restore of items: `ancestors` (gone now) come back where they were, `items` come back as they were in
+   * `src` (content, saved responses, place), `back` go back to where they were, `remove` are deleted; `root`:
+   * the collection's own fields and variables too. Dry first (sealing checks), then in one transaction.
+   */
+  private restoreTree(src: CollectionModel, plan: { ancestors: readonly string[]; items: readonly string[]; back: readonly string[]; remove: readonly string[]; root?: boolean }): void {
+    twoPass(
+      (dry) => restorer(this.doc, 'collection', this.ctx, dry),
+      (r) => {
+        if (plan.root) restoreFields(r, src.root!, r.fromReader.entity(src.root!), this.root!, allFields('collection'))
+        const n = r.dry ? 0 : this.nextPositionN()
+        const placed = new Map<string, string | null>()
+        const liveMap = (id: string, recreate: boolean): Y.Map<unknown> | undefined => {
+          const existing = this.items.get(id)
+          if (existing instanceof Y.Map || !recreate || r.dry) return existing instanceof Y.Map ? existing : undefined
+          const fromMap = src.items.get(id) as Y.Map<unknown>
+          const map = new Y.Map<unknown>()
+          this.items.add(id, map, src.items.key(id) !== id)
+          map.set('kind', itemKind(fromMap))
+          createContainers(map, itemKind(fromMap))
+          return map
+        }
+        const putBack = (id: string, map: Y.Map<unknown>, parent: string | null, order: string) => {
+          const state = r.liveReader.entity(nestedRef(map, itemKind(map), id, ''))
+          const pos = state.position
+          const same = isJsonObject(pos) && pos.parent === parent && pos.order === order && this.parentOf.get(id) === parent
+          placed.set(id, parent)
+          if (!same) this.writePosition(map, { parent, order, from: this.parentOf.get(id) ?? parent }, n)
+        }
+        const fromPlace = (id: string) => ({ parent: src.parentOf.get(id) ?? null, order: orderOf(src.items.get(id) as Y.Map<unknown>) })
+        for (const id of plan.ancestors) {
+          const absent = !(this.items.get(id) instanceof Y.Map)
+          const map = liveMap(id, true)
+          if (absent) {
+            const fromRef = nestedRef(src.items.get(id) as Y.Map<unknown>, 'folder', id, '')
+            restoreFields(r, fromRef, r.fromReader.entity(fromRef), map ? nestedRef(map, 'folder', id, '') : scratchEntity('folder', id), allFields('folder'))
+          }
+          if (r.dry || !map) continue
+          const { parent, order } = fromPlace(id)
+          putBack(id, map, parent, order)
+          if (isDeleted(map)) markRestored(nestedRef(map, 'folder', id, ''), this.ctx)
+        }
+        for (const id of plan.items) {
+          const fromMap = src.items.get(id) as Y.Map<unknown>
+          const kind = itemKind(fromMap)
+          const fromRef = nestedRef(fromMap, kind, id, '')
+          const map = liveMap(id, true)
+          // Dry: check what would be written into a fresh item against an empty one.
+          const liveRef = map ? nestedRef(map, kind, id, '') : scratchEntity(kind, id)
+          restoreFields(r, fromRef, r.fromReader.entity(fromRef), liveRef, allFields(kind))
+          if (r.dry || !map) continue
+          const { parent, order } = fromPlace(id)
+          putBack(id, map, parent, order)
+          if (isDeleted(map)) markRestored(liveRef, this.ctx)
+          if (kind !== 'request') continue
+          const responses = new Set(src.responsesOf.get(id) ?? EMPTY)
+          for (const rid of responses) this.restoreResponseIn(r, src, nestedRef(src.responses.get(rid) as Y.Map<unknown>, 'response', rid, ''))
+          for (const rid of this.responsesOf.get(id) ?? EMPTY) if (!responses.has(rid)) markDeleted(this.doc, { map: this.responses.get(rid) as Y.Map<unknown> }, this.ctx)
+        }
+        if (r.dry) return
+        for (const id of plan.back) {
+          const { parent, order } = fromPlace(id)
+          const live = parent === null || placed.has(parent) || (this.parentOf.has(parent) && !plan.remove.includes(parent))
+          putBack(id, this.items.get(id) as Y.Map<unknown>, live ? parent : null, order)
+        }
+        const removed = new Set(plan.remove)
+        for (const id of plan.remove) {
+          const map = this.items.get(id) as Y.Map<unknown>
+          if (isDeleted(map)) continue
+          // What goes with a folder removed here is marked as taken along (the trash groups it, restore brings it back).
+          let top: string | undefined
+          for (let p = this.parentOf.get(id) ?? null; p !== null; p = this.parentOf.get(p) ?? null) if (removed.has(p)) top = p
+          markDeleted(this.doc, { map }, this.ctx, top)
+        }
+        this.settlePlaced(placed, removed, n)
+      },
+      (fn) => this.transact(fn),
+    )
+  }
+
+  /**
+   * After a restore placed items: no cycle (a live folder above a restored one may have been moved into its
+   * subtree since: the restored item then goes to the top level), and the folders they went into materialised.
+   */
+  private settlePlaced(placed: Map<string, string | null>, removed: ReadonlySet<string>, n: number): void {
+    const parentOf = (id: string): string | null => (placed.has(id) ? placed.get(id)! : (this.parentOf.get(id) ?? null))
+    for (const id of placed.keys()) {
+      const seen = new Set<string>()
+      for (let p = parentOf(id); p !== null && !seen.has(p); p = parentOf(p)) {
+        seen.add(p)
+        if (p !== id) continue
+        const map = this.items.get(id) as Y.Map<unknown>
+        this.writePosition(map, { parent: null, order: orderOf(map), from: this.parentOf.get(id) ?? null }, n)
+        placed.set(id, null)
+        break
+      }
+    }
+    const targets = new Set<string>()
+    for (const p of placed.values()) if (p !== null && !placed.has(p) && !removed.has(p)) targets.add(p)
+    for (const p of targets) this.materialise(p, n, new Set(placed.keys()))
+  }
+
   // ------------------------------------------------------------------------------------------- internals
 
   /** Edits of content are kept on deleted entities (they surface as delete conflicts). */
@@ -1071,6 +1313,19 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
       return id
     })
   }
+}
+
+/** Item ids of a tree, each folder before what it holds. */
+const preOrder = (nodes: readonly ItemSnapshot[]): string[] => {
+  const out: string[] = []
+  const walk = (list: readonly ItemSnapshot[]) => {
+    for (const node of list) {
+      out.push(node.id)
+      if (node.kind === 'folder') walk(node.items)
+    }
+  }
+  walk(nodes)
+  return out
 }
 
 const ownerOf = (state: EntityState): string | undefined => {

@@ -97,6 +97,13 @@ const currentParts = (byField: ReadonlyMap<string, readonly RegisterEntry[]>): {
   return { origin: win('urlOrigin') as string, path: win('urlPath') as string, hash: win('urlHash') }
 }
 
+/** A request's URL registers as they read: the raw URL as typed and the parts (a part never written: from the raw URL). */
+export const urlRegisters = (map: Y.Map<unknown>): { url: string; urlOrigin: string; urlPath: string; urlHash: string | null } => {
+  const byField = urlEntries(map)
+  const parts = currentParts(byField)
+  return { url: typedOf(byField), urlOrigin: parts.origin, urlPath: parts.path, urlHash: parts.hash }
+}
+
 /** The entries of the URL's own registers (raw as typed and parts), without reading the rest of the request. */
 const urlEntries = (map: Y.Map<unknown>): Map<string, RegisterEntry[]> => entriesOf(map, URL_FIELDS, 'url')
 const URL_FIELDS: ReadonlySet<string> = new Set(['url', ...URL_PARTS])

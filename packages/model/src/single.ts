@@ -5,10 +5,12 @@
 import { newId } from './ids.js'
 import * as Y from 'yjs'
 import { DocModel, type OpenOptions } from './doc.js'
-import { type Conflict, type EntityRef, type Problem, type RowInit, applyPatch, validatePatch } from './entity.js'
+import { type Conflict, type EntityRef, type Problem, type RowGroup, type RowInit, applyPatch, validatePatch } from './entity.js'
+import { ModelError } from './errors.js'
+import { type Restorer, allFields, checkSameDoc, restoreFields, restoreRow, restoreRowField, restorer, rowIn, schemaFieldsOf, twoPass } from './restore.js'
 import type { Placement } from './rows.js'
 import { checkSealedRows } from './sealing.js'
-import type { EntityKind } from './schema.js'
+import { type EntityKind, specOf } from './schema.js'
 import type {
   EnvironmentInit,
   EnvironmentPatch,
@@ -75,7 +77,72 @@ abstract class SingleEntityModel<S extends { conflicts: readonly Conflict[]; pro
   moveRow(list: L, rowId: string, placement: Placement): void {
     this.rowMove(this.id, list, rowId, placement)
   }
+
+  // Restore (history): see restore.ts. Membership and key records are not restored here: they are signed
+  // records whose authority @apisync/crypto checks, and bringing back a removed member would re-admit them.
+
+  /** Brings the whole doc back to `from` (an earlier version of it): its fields and lists as they were. */
+  restoreAll(from: DocModel<unknown>): void {
+    const src = this.versionOf(from)
+    const fields = allFields(this.root!.kind).filter((f) => !PROTECTED.has(f))
+    this.restoreRun((r) => restoreFields(r, src.root!, r.fromReader.entity(src.root!), this.root!, fields))
+  }
+
+  /**
+   * Restores one field as it was in `from`: of the doc itself (id '' or its id: `name`, `extra`) or of one row
+   * (a variable's `value`, `name`, `type`…; an index entry's `name`; a header preset's `headers`), exactly the
+   * `field` a diff's change carries. The row must be live now (else restoreItem).
+   */
+  restoreField(from: DocModel<unknown>, id: string, field: string): void {
+    const src = this.versionOf(from)
+    if (id === '' || id === this.id) {
+      const fields = schemaFieldsOf(this.root!.kind, field, this.root!.path)
+      return this.restoreRun((r) => restoreFields(r, src.root!, r.fromReader.entity(src.root!), this.root!, fields))
+    }
+    const row = this.rowOf(src, id)
+    const fields = schemaFieldsOf(row.kind, field, `${row.path}:${id}`)
+    this.restoreRun((r) => restoreRowField(r, row.group, row.live, row.kind, row.path, this.id, id, fields))
+  }
+
+  /** Brings one row (a variable, an index entry, a header preset) back as it was in `from`: undeleted or recreated, its values, its place. */
+  restoreItem(from: DocModel<unknown>, id: string): void {
+    const src = this.versionOf(from)
+    const row = this.rowOf(src, id)
+    this.restoreRun((r) => restoreRow(r, row.group, row.live, row.kind, row.path, this.id))
+  }
+
+  private versionOf(from: DocModel<unknown>): SingleEntityModel<S, P, L> {
+    const readOnly = this.openError
+    if (readOnly) throw readOnly
+    if (!(from instanceof SingleEntityModel)) throw new ModelError('WRONG_KIND', `cannot restore a ${this.kind} from a ${from.kind}`)
+    checkSameDoc(this.kind, from.kind, this.id, (from as SingleEntityModel<S, P, L>).id)
+    return from as SingleEntityModel<S, P, L>
+  }
+
+  private restoreRun(write: (r: Restorer) => void): void {
+    twoPass((dry) => restorer(this.doc, this.kind, this.ctx, dry), write, (fn) => this.transact(fn))
+  }
+
+  /** The row `id` as `src` showed it, with the list it belongs to here. */
+  private rowOf(src: SingleEntityModel<S, P, L>, id: string): { group: RowGroup; live: Y.Map<unknown>; kind: EntityKind; path: string } {
+    const spec = specOf(this.root!.kind)
+    const read = restorer(src.doc, this.kind, this.ctx, true)
+    for (const field in spec) {
+      const fs = spec[field]!
+      const list = src.root!.container(field)
+      if (fs.kind !== 'list' || !(list instanceof Y.Map) || !list.has(id)) continue
+      const path = `${this.root!.path}/${field}`
+      if (PROTECTED.has(field)) throw new ModelError('INVALID_VALUE', `${field} are signed records: they change through @apisync/crypto, not by restore`, `${path}:${id}`)
+      const group = rowIn(read, list, fs.row, path, this.id, id)
+      if (!group) throw new ModelError('NOT_FOUND', `row ${id} is not in that version (removed there)`, `${path}:${id}`)
+      return { group, live: this.root!.container(field) as Y.Map<unknown>, kind: fs.row, path }
+    }
+    throw new ModelError('NOT_FOUND', `no row ${id} in that version`, `${this.root!.path}/${id}`)
+  }
 }
+
+/** Workspace lists that restore leaves alone (see SingleEntityModel). */
+const PROTECTED: ReadonlySet<string> = new Set(['members', 'keyWraps'])
 
 export class EnvironmentModel extends SingleEntityModel<EnvironmentSnapshot, EnvironmentPatch, 'variables'> {
   private constructor(doc: Y.Doc, kind: 'environment' | 'globals', options?: OpenOptions) {

@@ -52,6 +52,9 @@ describe('readOnly', () => {
       ['deleteResponse', () => view.deleteResponse(resp)],
       ['undo', () => view.undo()],
       ['redo', () => view.redo()],
+      ['restoreItem', () => view.restoreItem(live, gone)],
+      ['restoreField', () => view.restoreField(live, req, 'method')],
+      ['restoreAll', () => view.restoreAll(live)],
     ]
     for (const [name, write] of writes) {
       const err = expectRefused(doc, write, 'READ_ONLY')
@@ -86,6 +89,8 @@ describe('readOnly', () => {
       () => envView.updateRow('variables', row, { value: 'w' }),
       () => envView.removeRow('variables', row),
       () => envView.moveRow('variables', row, { before: row }),
+      () => envView.restoreField(env, row, 'value'),
+      () => envView.restoreAll(env),
     ])
       expectRefused(envView.doc, write, 'READ_ONLY')
 

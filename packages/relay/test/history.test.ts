@@ -432,3 +432,50 @@ async function storedHistory(s: Storage, doc: string): Promise<{ rows: number; c
     db.close()
   }
 }
+
+describe('migration to history (SQLite layout 2 → 3)', () => {
+  it('a doc compacted before history existed starts its history at its snapshot; later updates are versions', async () => {
+    const { SqliteDocStore } = await import('@apisync/relay')
+    const { default: Database } = await import('better-sqlite3')
+    const dir = await tempDir()
+    cleanup.push(() => rm(dir, { recursive: true, force: true }))
+    const author = { account: 'alice', session: 'alice-laptop', device: 'Laptop' }
+    const doc = new Y.Doc()
+    const updates: Uint8Array[] = []
+    doc.on('update', (u: Uint8Array) => updates.push(u))
+    for (let i = 0; i < 6; i++) doc.getArray('l').push([i])
+    // Layout 2: compaction deleted the log it folded into the snapshot.
+    const old = new SqliteDocStore({ dataDir: dir, history: false })
+    await old.appendUpdates(updates.slice(0, 4).map((update) => ({ docName: 'w1/old', update, author })))
+    await old.compact('w1/old', Y.mergeUpdates(updates.slice(0, 4)), 4)
+    await old.appendUpdates(updates.slice(4).map((update) => ({ docName: 'w1/old', update, author })))
+    await old.close()
+    const db = new Database(`${dir}/apisync.sqlite`)
+    db.exec('DROP TABLE doc_checkpoints; ALTER TABLE doc_updates DROP COLUMN first_seq; ALTER TABLE doc_updates DROP COLUMN changes; ALTER TABLE doc_updates DROP COLUMN authors')
+    db.pragma('user_version = 2')
+    db.close()
+
+    const store = new SqliteDocStore({ dataDir: dir })
+    try {
+      expect(await store.historyBounds('w1/old')).toEqual({ head: 6, oldest: 4 })
+      for (let at = 0; at <= 6; at++) {
+        const state = await store.historyState('w1/old', at)
+        if (at < 4) expect(state).toMatchObject({ ok: false, reason: 'gone' })
+        else {
+          if (!state.ok) throw new Error(`seq ${at}: ${state.reason}`)
+          const opened = new Y.Doc()
+          Y.applyUpdate(opened, state.update)
+          expect(opened.getArray('l').toJSON()).toEqual([...Array(at).keys()])
+        }
+      }
+      const versions = await store.versions('w1/old', null, 10)
+      expect(versions.map((v) => [v.firstSeq, v.seq])).toEqual([[5, 6]])
+      const loaded = await store.load('w1/old')
+      const live = new Y.Doc()
+      for (const u of loaded.updates) Y.applyUpdate(live, u)
+      expect(live.getArray('l').toJSON()).toEqual([0, 1, 2, 3, 4, 5])
+    } finally {
+      await store.close()
+    }
+  })
+})

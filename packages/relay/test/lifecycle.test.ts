@@ -13,9 +13,12 @@ afterEach(async () => {
 const rowsOf = (dir: string, doc: string) => {
   const db = new Database(join(dir, 'apisync.sqlite'), { readonly: true })
   try {
+    // log: the rows a load reads after the snapshot; kept: every row (history keeps them after compaction).
+    const after = 'SELECT COUNT(*) AS n FROM doc_updates WHERE doc = ?1 AND doc_seq > coalesce((SELECT seq FROM doc_snapshots WHERE doc = ?1), 0)'
     return {
-      log: (db.prepare('SELECT COUNT(*) AS n FROM doc_updates WHERE doc = ?').get(doc) as { n: number }).n,
+      log: (db.prepare(after.replaceAll('?1', '@doc')).get({ doc }) as { n: number }).n,
       snapshot: (db.prepare('SELECT COUNT(*) AS n FROM doc_snapshots WHERE doc = ?').get(doc) as { n: number }).n,
+      kept: (db.prepare('SELECT COUNT(*) AS n FROM doc_updates WHERE doc = ?').get(doc) as { n: number }).n,
     }
   } finally {
     db.close()
@@ -85,10 +88,26 @@ describe('doc lifecycle', () => {
       c.close()
     }
     await eventually(() => relay!.running.relay.stats().docs === 0, 3000, 'unload')
-    expect(rowsOf(relay.dir, 'w1/long')).toEqual({ log: 0, snapshot: 1 })
-    expect(rowsOf(relay.dir, 'w1/short')).toEqual({ log: 5, snapshot: 0 })
+    expect(rowsOf(relay.dir, 'w1/long')).toEqual({ log: 0, snapshot: 1, kept: 25 })
+    expect(rowsOf(relay.dir, 'w1/short')).toEqual({ log: 5, snapshot: 0, kept: 5 })
     expect(readStoredDoc(relay.dir, 'w1/long').getArray('a').toJSON()).toEqual([...Array(25).keys()])
     expect(readStoredDoc(relay.dir, 'w1/short').getArray('a').toJSON()).toEqual([...Array(5).keys()])
+  })
+
+  it('with history off, compaction drops the log it folded into the snapshot', async () => {
+    relay = await startTestRelay({ compactAfterUpdates: 20, compactDelayMs: 60_000, unloadAfterMs: 30, history: false })
+    const c = await SyncClient.connect(relay.syncUrl('w1/nohistory', await relay.token(), '&ack=1'))
+    for (let i = 0; i < 25; i++) {
+      c.doc.getArray<number>('a').push([i])
+      await c.waitForAckCovering()
+    }
+    c.close()
+    await eventually(() => relay!.running.relay.stats().docs === 0, 3000, 'unload')
+    expect(rowsOf(relay.dir, 'w1/nohistory')).toEqual({ log: 0, snapshot: 1, kept: 0 })
+    expect(readStoredDoc(relay.dir, 'w1/nohistory').getArray('a').toJSON()).toEqual([...Array(25).keys()])
+    const res = await fetch(`${relay.running.url}/history?doc=w1%2Fnohistory`, { headers: { authorization: `Bearer ${await relay.token()}` } })
+    expect(res.status).toBe(404)
+    expect(await res.json()).toMatchObject({ code: 'HISTORY_OFF' })
   })
 
   it('loses nothing while clients come and go faster than the doc loads and unloads', async () => {
