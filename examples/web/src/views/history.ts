@@ -39,7 +39,7 @@ export function historyView(app: App, collectionId: string, id: string | undefin
   if (view.local || !api)
     return h(
       'div',
-      { class: 'editor history', key: `history:${collectionId}:${id ?? ''}`, 'data-testid': 'history' },
+      { class: 'editor history-panel', key: `history:${collectionId}:${id ?? ''}`, 'data-testid': 'history' },
       head,
       empty(view.local ? 'The scratch pad keeps no history: it is on this device only. Sign in and move it into a workspace to keep its versions.' : 'This build of the client has no history API.'),
     )
@@ -53,7 +53,7 @@ export function historyView(app: App, collectionId: string, id: string | undefin
   const shown = id ? rows.filter((r) => r.own.state !== 'ready' || touching(r.own.value.changes, id, model).length > 0) : rows
   return h(
     'div',
-    { class: 'editor history', key: `history:${collectionId}:${id ?? ''}`, 'data-testid': 'history', 'data-versions': String(list.versions.length) },
+    { class: 'editor history-panel', key: `history:${collectionId}:${id ?? ''}`, 'data-testid': 'history', 'data-versions': String(list.versions.length) },
     head,
     lastRestore && lastRestore.collectionId === collectionId && undoBanner(app, lastRestore),
     h(
