@@ -87,6 +87,11 @@ export class DocSpace {
   private closed = false
   private ending: Promise<void> | null = null
 
+  /** How this space reaches the relay (null: local only, the scratch pad). */
+  get relay(): ConnectionContext | null {
+    return this.o.connection
+  }
+
   constructor(private readonly o: DocSpaceOptions) {
     this.group = new TabGroup(o.tabs, o.prefix, {
       message: (m, from) => this.receive(m, from),

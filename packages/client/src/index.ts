@@ -8,7 +8,7 @@ export type { KeptBackup } from './kept-backups.js'
 export { browserTabs } from './tabs.js'
 export type { EndReason, LockManagerLike, TabChannel, TabCoordination } from './tabs.js'
 export type { SpaceEnd } from './doc-space.js'
-export { Workspace } from './workspace.js'
+export { Workspace, type AnyDocModel } from './workspace.js'
 export { SyncedDoc } from './synced-doc.js'
 export type { Model } from './synced-doc.js'
 export { LocalValues } from './local-values.js'
@@ -28,3 +28,12 @@ export type { GetToken, TokenInfo } from './token.js'
 export type { AccountRecord, Role } from './registry.js'
 export type { SessionsApi } from './sessions.js'
 export type { RelayEndpoints } from './url.js'
+export {
+  HistoryError,
+  type ActivityEntry,
+  type ActivityPage,
+  type HistoryErrorCode,
+  type HistoryPage,
+  type Version,
+  type VersionAuthor,
+} from './history.js'

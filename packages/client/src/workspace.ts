@@ -5,7 +5,10 @@
 import {
   type CollectionInit,
   type DocAddress,
+  type DocDiff,
+  type DocKind,
   CollectionModel,
+  diffDocs,
   type EnvironmentInit,
   EnvironmentModel,
   type GlobalsModel,
@@ -17,21 +20,27 @@ import {
   type WorkspaceSnapshot,
   docName,
   newId,
+  parseDocName,
   requireSealedValues,
 } from '@apisync/model'
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import type { DocSpace } from './doc-space.js'
 import { SyncClientError } from './errors.js'
+import { type ActivityPage, HistoryError, type HistoryPage, RelayHistory } from './history.js'
 import { LocalValues } from './local-values.js'
 import type { Role } from './registry.js'
-import type { SyncedDoc } from './synced-doc.js'
+import type { Model, SyncedDoc } from './synced-doc.js'
 import { type ResolvedVariable, type ScopeVariables, resolveVariables } from './variables.js'
 
 /** A workspace with any keyring record (members or key records) has encryption on. */
 const hasKeyRecords = (m: WorkspaceSnapshot) => m.members.length > 0 || m.keyWraps.length > 0
 
+/** Any of the doc models a workspace opens. */
+export type AnyDocModel = CollectionModel | EnvironmentModel | GlobalsModel | WorkspaceModel | RunsModel
+
 export class Workspace {
   private readonly locals = new Map<string, Promise<LocalValues>>()
+  private relayHistory: RelayHistory | null = null
   private encrypted = false
 
   private constructor(
@@ -187,6 +196,74 @@ export class Workspace {
   }
 
   /** Closes this workspace's open docs (what is buffered is stored first). */
+  /**
+   * The versions the relay keeps of a doc of this workspace, newest first (`before`: a page's `next`). A
+   * version is one session's consecutive changes (or one day's, past the keep-all window).
+   */
+  async history(doc: SyncedDoc | string, options: { before?: number; limit?: number } = {}): Promise<HistoryPage> {
+    return this.historyClient().versions(this.docNameOf(doc), options)
+  }
+
+  /**
+   * The doc as it was after version `seq`, as a read-only model (every write throws ModelError READ_ONLY).
+   * Sealed values stay ciphertext, as in the live doc. HistoryError GONE if retention dropped it.
+   */
+  openVersion<M extends Model>(doc: SyncedDoc<M>, seq: number): Promise<M>
+  openVersion(doc: string, seq: number): Promise<AnyDocModel>
+  async openVersion(doc: SyncedDoc | string, seq: number): Promise<Model> {
+    const name = this.docNameOf(doc)
+    const update = await this.historyClient().state(name, seq)
+    const ydoc = new Y.Doc({ gc: false })
+    Y.applyUpdate(ydoc, update)
+    return openReadOnly(ydoc, kindOf(name), this.options)
+  }
+
+  /** What changed between two versions of a doc (`to` = 'live': the doc as it is on this device now). */
+  async diffVersions(doc: SyncedDoc | string, from: number, to: number | 'live'): Promise<DocDiff> {
+    const name = this.docNameOf(doc)
+    const [a, b] = await Promise.all([
+      this.openVersion(name, from),
+      to === 'live' ? (typeof doc === 'string' ? this.openDoc(parseDocName(name)!) : Promise.resolve(doc)).then((d) => d.model as AnyDocModel) : this.openVersion(name, to),
+    ])
+    return diffDocs(a, b)
+  }
+
+  /** The workspace's activity: versions of all its docs, newest first, by person (`account`) or collection. */
+  async activity(options: { before?: string; limit?: number; account?: string; collection?: string } = {}): Promise<ActivityPage> {
+    const doc = options.collection !== undefined ? docName({ workspaceId: this.id, kind: 'collection', id: options.collection }) : undefined
+    const page = await this.historyClient().activity(this.id, { before: options.before, limit: options.limit, account: options.account, doc })
+    return {
+      entries: page.entries.map((e) => {
+        const address = parseDocName(e.doc)
+        const kind: DocKind = address?.kind ?? 'manifest'
+        return {
+          doc: e.doc,
+          kind,
+          ...(address && (address.kind === 'collection' || address.kind === 'runs') ? { collectionId: address.id } : {}),
+          seq: e.seq,
+          firstSeq: e.firstSeq,
+          at: e.at,
+          account: e.account,
+          device: e.device,
+          changes: e.changes,
+        }
+      }),
+      next: page.next,
+    }
+  }
+
+  private historyClient(): RelayHistory {
+    const relay = this.space.relay
+    if (!relay) throw new HistoryError('NOT_FOUND', 'the scratch pad keeps no history (it never syncs)')
+    return (this.relayHistory ??= new RelayHistory(relay))
+  }
+
+  private docNameOf(doc: SyncedDoc | string): string {
+    const name = typeof doc === 'string' ? doc : doc.name
+    if (!name.startsWith(`${this.id}/`) || !parseDocName(name)) throw new HistoryError('NOT_FOUND', `${name} is not a doc of workspace ${this.id}`)
+    return name
+  }
+
   async close(): Promise<void> {
     this.onClose(this)
     await Promise.all(this.space.openDocs().filter((d) => d.name.startsWith(`${this.id}/`)).map((d) => d.close()))
@@ -196,5 +273,26 @@ export class Workspace {
     const m = this.manifest.model
     if (m.snapshot()[list].some((e) => e.docId === docId)) return
     m.addRow(list, { docId, name })
+  }
+}
+
+function kindOf(name: string): DocKind {
+  return parseDocName(name)!.kind
+}
+
+/** A model over a doc as it was: read-only, never migrated. */
+function openReadOnly(doc: Y.Doc, kind: DocKind, options: OpenOptions): AnyDocModel {
+  const o = { ...options, readOnly: true }
+  switch (kind) {
+    case 'manifest':
+      return WorkspaceModel.open(doc, o)
+    case 'collection':
+      return CollectionModel.open(doc, o)
+    case 'environment':
+      return EnvironmentModel.open(doc, o)
+    case 'globals':
+      return EnvironmentModel.openGlobals(doc, o)
+    case 'runs':
+      return RunsModel.open(doc, o)
   }
 }
