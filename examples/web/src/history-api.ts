@@ -1,102 +1,34 @@
 /**
- * The history API the views use: the client's `Workspace.history/openVersion/diffVersions/activity` and the
- * model's `restoreItem/restoreField/restoreAll` (see the packages' READMEs). One place that names them, so a
- * build whose relay has no history (or a scratch pad) says so instead of failing deep in a view.
+ * The history API the views use: the client's `Workspace.history/openVersion/diffVersions/activity` (the relay
+ * keeps the versions) and the model's `diffDocs` types; restores are the live model's
+ * `restoreItem/restoreField/restoreAll`. And what a failed call means to a person.
  */
-import type { SyncedDoc, Workspace } from '@apisync/client'
-import type { CollectionModel, DocModel, Json } from '@apisync/model'
+import { HistoryError, type SyncedDoc, type Workspace } from '@apisync/client'
+import type { DocModel } from '@apisync/model'
 
-export interface VersionAuthor {
-  readonly account: string
-  readonly device: string | null
-}
+export type { ActivityEntry, ActivityPage, HistoryPage, Version } from '@apisync/client'
+export type { Change, DocDiff } from '@apisync/model'
 
-export interface Version {
-  readonly doc: string
-  readonly seq: number
-  readonly firstSeq: number
-  readonly at: number
-  readonly authors: readonly VersionAuthor[]
-  readonly changes: number
-}
-
-export interface HistoryPage {
-  readonly versions: readonly Version[]
-  readonly next: number | null
-  readonly oldest: number
-}
-
-export interface Change {
-  readonly kind: 'added' | 'removed' | 'moved' | 'renamed' | 'changed'
-  readonly entity: string
-  readonly id: string
-  readonly name: string
-  readonly where: readonly string[]
-  readonly field?: string
-  readonly before?: Json
-  readonly after?: Json
-  /** A variable value that is ciphertext on either side (shown as such, never opened here). */
-  readonly sealed?: boolean
-  /** A move within the same folder or list. */
-  readonly reordered?: boolean
-}
-
-export interface DocDiff {
-  readonly changes: readonly Change[]
-  readonly counts: Readonly<Record<string, number>>
-  readonly summary: string
-}
-
-export interface ActivityEntry {
-  readonly doc: string
-  readonly kind: string
-  readonly collectionId?: string
-  readonly seq: number
-  readonly firstSeq: number
-  readonly at: number
-  readonly account: string | null
-  readonly device: string | null
-  readonly changes: number
-}
-
-export interface ActivityPage {
-  readonly entries: readonly ActivityEntry[]
-  readonly next: string | null
-}
-
-export interface HistoryApi {
-  history(doc: SyncedDoc | string, options?: { before?: number; limit?: number }): Promise<HistoryPage>
+/** A workspace's history calls (the scratch pad has none: it never syncs). */
+export type HistoryApi = Pick<Workspace, 'history' | 'diffVersions' | 'activity'> & {
   openVersion(doc: SyncedDoc | string, seq: number): Promise<DocModel<unknown>>
-  diffVersions(doc: SyncedDoc | string, from: number, to: number | 'live'): Promise<DocDiff>
-  activity(options?: { before?: string; limit?: number; account?: string; collection?: string }): Promise<ActivityPage>
 }
 
-/** The restores of a collection model: each one transaction, one undo step, synced like any edit. */
-export interface Restores {
-  restoreItem(from: CollectionModel, id: string): void
-  restoreField(from: DocModel<unknown>, id: string, field: string): void
-  restoreAll(from: DocModel<unknown>): void
+/** The workspace's history API (null for the scratch pad, which keeps none). */
+export function historyApi(workspace: Workspace, local: boolean): HistoryApi | null {
+  if (local) return null
+  return {
+    history: (doc, options) => workspace.history(doc, options),
+    diffVersions: (doc, from, to) => workspace.diffVersions(doc, from, to),
+    activity: (options) => workspace.activity(options),
+    openVersion: (doc, seq) => (typeof doc === 'string' ? workspace.openVersion(doc, seq) : workspace.openVersion(doc.name, seq)),
+  }
 }
-
-/** The workspace's history API, or null where this build has none. */
-export function historyApi(workspace: Workspace): HistoryApi | null {
-  const w = workspace as Workspace & Partial<HistoryApi>
-  return typeof w.history === 'function' && typeof w.openVersion === 'function' && typeof w.diffVersions === 'function' && typeof w.activity === 'function' ? (w as unknown as HistoryApi) : null
-}
-
-/** A collection model's restores, or null where the model has none. */
-export function restoresOf(model: CollectionModel): Restores | null {
-  const m = model as CollectionModel & Partial<Restores>
-  return typeof m.restoreItem === 'function' && typeof m.restoreField === 'function' && typeof m.restoreAll === 'function' ? (m as unknown as Restores) : null
-}
-
-/** A HistoryError's code (`OFFLINE`, `FORBIDDEN`, `GONE`, `NOT_FOUND`, `SIGNED_OUT`), or undefined. */
-export const historyErrorCode = (e: unknown): string | undefined =>
-  e instanceof Error && typeof (e as { code?: unknown }).code === 'string' ? (e as unknown as { code: string }).code : undefined
 
 /** What a failed history call means to a person. */
 export function historyErrorText(e: unknown): string {
-  switch (historyErrorCode(e)) {
+  if (!(e instanceof HistoryError)) return e instanceof Error ? e.message : String(e)
+  switch (e.code) {
     case 'OFFLINE':
       return 'History is kept by the relay, which is out of reach right now.'
     case 'GONE':
@@ -104,10 +36,10 @@ export function historyErrorText(e: unknown): string {
     case 'FORBIDDEN':
       return 'The relay does not let this account read this history.'
     case 'NOT_FOUND':
-      return 'The relay has no history of this doc yet.'
+      return `No history here: ${e.message}`
     case 'SIGNED_OUT':
       return 'Signed out: sign in again to read history.'
     default:
-      return e instanceof Error ? e.message : String(e)
+      return e.message
   }
 }

@@ -20,10 +20,10 @@ const keyOf = (e: ActivityEntry) => `${e.doc}@${e.seq}`
 
 export function activityView(app: App): HTMLElement {
   const view = app.view!
-  const api = historyApi(view.workspace)
+  const api = historyApi(view.workspace, view.local)
   const head = [h('div', { class: 'breadcrumb' }, 'Workspace › Activity'), h('h2', null, 'Activity')]
-  if (view.local || !api)
-    return h('div', { class: 'editor activity', key: 'activity', 'data-testid': 'activity' }, head, empty(view.local ? 'The scratch pad keeps no history.' : 'This build of the client has no history API.'))
+  if (!api)
+    return h('div', { class: 'editor activity', key: 'activity', 'data-testid': 'activity' }, head, empty('The scratch pad keeps no history: it is on this device only.'))
   const store = historyStore(view, api, app.invalidate)
   const filter = store.activity?.filter ?? {}
   const list = store.activityList(filter)

@@ -8,7 +8,7 @@ import type { SyncedDoc } from '@apisync/client'
 import type { CollectionModel, DocModel, ItemSnapshot, Json } from '@apisync/model'
 import type { App } from '../app.js'
 import { h } from '../dom.js'
-import { type Change, type DocDiff, type Restores, type Version, historyApi, restoresOf } from '../history-api.js'
+import { type Change, type DocDiff, type Version, historyApi } from '../history-api.js'
 import { type HistoryStore, type Loaded, type PanelState, historyStore } from '../history-store.js'
 import { collectionPreview, itemPreview } from './item-preview.js'
 import { authorLabel } from './people.js'
@@ -20,7 +20,7 @@ let lastRestore: { readonly collectionId: string; readonly text: string; readonl
 export function historyView(app: App, collectionId: string, id: string | undefined): HTMLElement {
   const view = app.view!
   const handle = view.collections.get(collectionId)
-  const api = historyApi(view.workspace)
+  const api = historyApi(view.workspace, view.local)
   if (!handle) return h('div', { class: 'placeholder' }, h('p', { class: 'muted' }, 'This collection is not here anymore.'))
   const model = handle.model
   const name = model.snapshot().name || 'Collection'
@@ -36,18 +36,19 @@ export function historyView(app: App, collectionId: string, id: string | undefin
     ),
     h('div', { class: 'title-row' }, h('h2', null, title), h('span', { class: 'spacer' }), button('Trash', () => app.select({ kind: 'trash', collectionId }), { 'data-testid': 'open-trash' })),
   ]
-  if (view.local || !api)
+  if (!api)
     return h(
       'div',
       { class: 'editor history-panel', key: `history:${collectionId}:${id ?? ''}`, 'data-testid': 'history' },
       head,
-      empty(view.local ? 'The scratch pad keeps no history: it is on this device only. Sign in and move it into a workspace to keep its versions.' : 'This build of the client has no history API.'),
+      empty('The scratch pad keeps no history: it is on this device only. Sign in and move it into a workspace to keep its versions.'),
     )
   const store = historyStore(view, api, app.invalidate)
   const list = store.versionList(handle)
   store.follow(handle)
   const panel = store.panel(`${collectionId}/${id ?? ''}`)
-  const restores = view.readOnly ? null : restoresOf(model)
+  // Restores are writes on the live model: not for viewers.
+  const restores = view.readOnly ? null : model
   const rows = list.versions.map((v) => ({ v, own: store.diff(handle, v.firstSeq - 1, v.seq) }))
   // A request's or folder's history: the versions that touched it (known once their diff is in).
   const shown = id ? rows.filter((r) => r.own.state !== 'ready' || touching(r.own.value.changes, id, model).length > 0) : rows
@@ -155,7 +156,7 @@ const label = (versions: readonly Version[], seq: number | 'live'): string => {
   return v ? `the version of ${new Date(v.at).toLocaleString()}` : `version ${seq}`
 }
 
-function comparison(app: App, store: HistoryStore, handle: SyncedDoc<CollectionModel>, panel: PanelState, versions: readonly Version[], id: string | undefined, restores: Restores | null, name: string): HTMLElement {
+function comparison(app: App, store: HistoryStore, handle: SyncedDoc<CollectionModel>, panel: PanelState, versions: readonly Version[], id: string | undefined, restores: CollectionModel | null, name: string): HTMLElement {
   const from = panel.from!
   let to = panel.to
   // Always older → newer.
@@ -195,7 +196,7 @@ function comparison(app: App, store: HistoryStore, handle: SyncedDoc<CollectionM
 }
 
 /** One change, in words, with what restoring it would do. */
-function changeRow(app: App, handle: SyncedDoc<CollectionModel>, c: Change, i: number, restore: { restores: Restores; from: CollectionModel; label: string } | null): HTMLElement {
+function changeRow(app: App, handle: SyncedDoc<CollectionModel>, c: Change, i: number, restore: { restores: CollectionModel; from: CollectionModel; label: string } | null): HTMLElement {
   const what = c.id === '' ? capital(c.entity) : `${capital(c.entity)} “${c.name || 'Untitled'}”`
   const where = c.where.length ? ` in ${c.where.join(' › ')}` : ''
   const item = c.entity === 'request' || c.entity === 'folder'
@@ -251,10 +252,9 @@ function show(v: Json | undefined): string {
   return s.length > 160 ? `${s.slice(0, 157)}…` : s
 }
 
-function restore(app: App, handle: SyncedDoc<CollectionModel>, text: string, write: (r: Restores, from: CollectionModel) => void, from: CollectionModel | null): void {
-  const restores = restoresOf(handle.model)
-  if (!restores || !from) return
-  restoreDo(app, handle, text, () => write(restores, from))
+function restore(app: App, handle: SyncedDoc<CollectionModel>, text: string, write: (r: CollectionModel, from: CollectionModel) => void, from: CollectionModel | null): void {
+  if (!from) return
+  restoreDo(app, handle, text, () => write(handle.model, from))
 }
 
 function restoreDo(app: App, handle: SyncedDoc<CollectionModel>, text: string, write: () => void): void {
@@ -286,7 +286,7 @@ function undoBanner(app: App, r: NonNullable<typeof lastRestore>): HTMLElement {
 }
 
 /** A version opened: the collection, or the item, as it was; restore it from here. */
-function openedVersion(app: App, store: HistoryStore, handle: SyncedDoc<CollectionModel>, panel: PanelState, versions: readonly Version[], id: string | undefined, restores: Restores | null): HTMLElement {
+function openedVersion(app: App, store: HistoryStore, handle: SyncedDoc<CollectionModel>, panel: PanelState, versions: readonly Version[], id: string | undefined, restores: CollectionModel | null): HTMLElement {
   const seq = panel.opened!
   const loaded = store.version(handle, seq)
   const m = loaded.state === 'ready' ? (loaded.value as DocModel<unknown> as CollectionModel) : null
