@@ -1149,8 +1149,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
           return map
         }
         const putBack = (id: string, map: Y.Map<unknown>, parent: string | null, order: string) => {
-          const state = r.liveReader.entity(nestedRef(map, itemKind(map), id, ''))
-          const pos = state.position
+          const pos = fieldEntries(map, POSITION)[0]?.v
           const same = isJsonObject(pos) && pos.parent === parent && pos.order === order && this.parentOf.get(id) === parent
           placed.set(id, parent)
           if (!same) this.writePosition(map, { parent, order, from: this.parentOf.get(id) ?? parent }, n)
@@ -1171,16 +1170,22 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
         for (const id of plan.items) {
           const fromMap = src.items.get(id) as Y.Map<unknown>
           const kind = itemKind(fromMap)
+          // Dry: only a folder's variables have anything to check (sealing).
+          if (r.dry && kind !== 'folder') continue
           const fromRef = nestedRef(fromMap, kind, id, '')
           const map = liveMap(id, true)
-          // Dry: check what would be written into a fresh item against an empty one.
-          const liveRef = map ? nestedRef(map, kind, id, '') : scratchEntity(kind, id)
-          restoreFields(r, fromRef, r.fromReader.entity(fromRef), liveRef, allFields(kind))
+          // What reads the same (content and saved responses) is not rewritten: a restore writes only differences.
+          const same = map !== undefined && sameItem(src.nodes.get(id), this.nodes.get(id))
+          if (!same) {
+            // Dry: check what would be written into a fresh item against an empty one.
+            const liveRef = map ? nestedRef(map, kind, id, '') : scratchEntity(kind, id)
+            restoreFields(r, fromRef, r.fromReader.entity(fromRef), liveRef, allFields(kind))
+          }
           if (r.dry || !map) continue
           const { parent, order } = fromPlace(id)
           putBack(id, map, parent, order)
-          if (isDeleted(map)) markRestored(liveRef, this.ctx)
-          if (kind !== 'request') continue
+          if (isDeleted(map)) markRestored(nestedRef(map, kind, id, ''), this.ctx)
+          if (kind !== 'request' || same) continue
           const responses = new Set(src.responsesOf.get(id) ?? EMPTY)
           for (const rid of responses) this.restoreResponseIn(r, src, nestedRef(src.responses.get(rid) as Y.Map<unknown>, 'response', rid, ''))
           for (const rid of this.responsesOf.get(id) ?? EMPTY) if (!responses.has(rid)) markDeleted(this.doc, { map: this.responses.get(rid) as Y.Map<unknown> }, this.ctx)
@@ -1313,6 +1318,15 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
       return id
     })
   }
+}
+
+/** Whether two item snapshots read the same (a folder: apart from what it holds; a request: with its saved responses). */
+const sameItem = (a: ItemSnapshot | undefined, b: ItemSnapshot | undefined): boolean => {
+  if (!a || !b || a.kind !== b.kind) return false
+  if (a.kind === 'request') return jsonEqual(a as unknown as Json, b as unknown as Json)
+  const { items: _a, ...fa } = a
+  const { items: _b, ...fb } = b as FolderSnapshot
+  return jsonEqual(fa as unknown as Json, fb as unknown as Json)
 }
 
 /** Item ids of a tree, each folder before what it holds. */

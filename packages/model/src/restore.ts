@@ -36,10 +36,14 @@ export interface Restorer {
   readonly liveReader: Reader
 }
 
-/** Runs a restore twice: dry (every check, nothing written), then for real. */
+/**
+ * Runs a restore twice: dry (every check, nothing written), then for real. The passes share their readers: the
+ * dry one writes nothing, and the real one reads each entity before writing it.
+ */
 export const twoPass = (make: (dry: boolean) => Restorer, run: (r: Restorer) => void, transact: (fn: () => void) => void): void => {
-  run(make(true))
-  transact(() => run(make(false)))
+  const dry = make(true)
+  run(dry)
+  transact(() => run({ ...make(false), fromReader: dry.fromReader, liveReader: dry.liveReader }))
 }
 
 /** The schema fields an entity of `kind` has (hidden ones included: a query row's tag, the URL's parts). */

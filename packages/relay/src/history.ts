@@ -16,11 +16,23 @@ export interface HistoryConfig {
   keepAllDays: number
   /** After that, one version per (UTC) day for this many more days; older history is dropped. Default 365. */
   dailyDays: number
-  /** Write a checkpoint when compaction finds at least this many updates since the last one. Default 500. */
+  /**
+   * Write a checkpoint when compaction finds at least this many updates since the last one AND their bytes
+   * reach the last checkpoint's size (see `checkpointDue`). Default 500.
+   */
   checkpointEvery: number
 }
 
 export const DEFAULT_HISTORY: HistoryConfig = { keepAllDays: 30, dailyDays: 365, checkpointEvery: 500 }
+
+/**
+ * Whether compaction should write a checkpoint: enough updates since the last one, and (once there is one) at
+ * least as many bytes of rows since it as it has itself. So opening any version merges at most about twice a
+ * full state, and checkpoints take at most about as much room as the log: a large doc edited in small steps
+ * gets few checkpoints, a small doc rewritten often gets many.
+ */
+export const checkpointDue = (config: HistoryConfig, updatesSince: number, bytesSince: number, lastCheckpointBytes: number | null): boolean =>
+  updatesSince >= config.checkpointEvery && (lastCheckpointBytes === null || bytesSince >= lastCheckpointBytes)
 
 /** The relay's `history` option: false turns history off (compaction drops the log, as before #14). */
 export type HistoryOption = false | Partial<HistoryConfig>

@@ -6,6 +6,7 @@
  */
 import {
   type ActivityQuery,
+  checkpointDue,
   DAY_MS,
   type HistoryBounds,
   type HistoryConfig,
@@ -135,9 +136,17 @@ export class PostgresHistory {
   async checkpointIfDue(c: PgClient, docName: string, upTo: number): Promise<void> {
     const b = await bounds(c, docName)
     if (!b) return
-    const last = await c.query<{ seq: string | null }>('SELECT max(seq) AS seq FROM apisync_checkpoints WHERE doc = $1', [docName])
-    const since = last.rows[0].seq !== null ? Number(last.rows[0].seq) : b.oldest
-    if (upTo - since < this.config.checkpointEvery) return
+    const last = await c.query<{ seq: string; bytes: number }>(
+      'SELECT seq, octet_length(data) AS bytes FROM apisync_checkpoints WHERE doc = $1 ORDER BY seq DESC LIMIT 1',
+      [docName],
+    )
+    const since = last.rows[0] ? Number(last.rows[0].seq) : b.oldest
+    const rows = await c.query<{ bytes: string | null }>('SELECT sum(octet_length(data)) AS bytes FROM apisync_updates WHERE doc = $1 AND seq > $2 AND seq <= $3', [
+      docName,
+      since,
+      upTo,
+    ])
+    if (!checkpointDue(this.config, upTo - since, Number(rows.rows[0].bytes ?? 0), last.rows[0] ? Number(last.rows[0].bytes) : null)) return
     const data = await stateOf(c, docName, upTo, b)
     await c.query('INSERT INTO apisync_checkpoints (doc, seq, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [docName, upTo, toBuffer(data)])
   }

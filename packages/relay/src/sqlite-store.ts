@@ -6,6 +6,7 @@
  */
 import {
   type ActivityQuery,
+  checkpointDue,
   type HistoryBounds,
   type HistoryConfig,
   type HistoryOption,
@@ -83,9 +84,10 @@ export class SqliteDocStore implements DocStore {
       if (current !== undefined && current.seq >= upTo) return false
       if (this.history) {
         // The rows stay (they are the history); every checkpointEvery updates, a checkpoint at upTo.
-        const last = s.lastCheckpointSeq.get(docName) as { seq: number | null }
-        const since = last.seq ?? this.boundsOf(docName).oldest
-        if (upTo - since >= this.history.checkpointEvery) s.insertCheckpoint.run(docName, upTo, this.stateOf(docName, upTo))
+        const last = s.lastCheckpoint.get(docName) as { seq: number; bytes: number } | undefined
+        const since = last?.seq ?? this.boundsOf(docName).oldest
+        const { bytes } = s.rowBytesBetween.get(docName, since, upTo) as { bytes: number | null }
+        if (checkpointDue(this.history, upTo - since, bytes ?? 0, last?.bytes ?? null)) s.insertCheckpoint.run(docName, upTo, this.stateOf(docName, upTo))
       } else {
         s.deleteUpdatesUpTo.run(docName, upTo)
         s.deleteCheckpoints.run(docName)
@@ -419,7 +421,8 @@ function prepare(db: SqliteDatabase) {
     ),
     deleteCheckpoints: db.prepare('DELETE FROM doc_checkpoints WHERE doc = ?'),
     deleteCheckpointsBefore: db.prepare('DELETE FROM doc_checkpoints WHERE doc = ? AND seq < ?'),
-    lastCheckpointSeq: db.prepare('SELECT max(seq) AS seq FROM doc_checkpoints WHERE doc = ?'),
+    lastCheckpoint: db.prepare('SELECT seq, length(data) AS bytes FROM doc_checkpoints WHERE doc = ? ORDER BY seq DESC LIMIT 1'),
+    rowBytesBetween: db.prepare('SELECT sum(length(data)) AS bytes FROM doc_updates WHERE doc = ? AND doc_seq > ? AND doc_seq <= ?'),
     firstCheckpointSeq: db.prepare('SELECT min(seq) AS seq FROM doc_checkpoints WHERE doc = ?'),
     checkpointAt: db.prepare('SELECT data FROM doc_checkpoints WHERE doc = ? AND seq = ?'),
     checkpointAtOrBefore: db.prepare('SELECT seq, data FROM doc_checkpoints WHERE doc = ? AND seq <= ? ORDER BY seq DESC LIMIT 1'),
