@@ -4,7 +4,7 @@
  *
  *   tsx examples/web/server.ts [--port 8787] [--host 127.0.0.1] [--data ./data] [--build-only]
  *
- * The relay's Hono app answers its own routes (/sync/*, /dev/token, /sessions, /account, /healthz, /metrics);
+ * The relay's Hono app answers its own routes (/sync/*, /dev/token, /sessions, /account, /history, /activity, /healthz, /metrics);
  * `POST /proxy` sends the app's requests to APIs (proxy.ts); every other GET is a file of the built app.
  * WebSocket upgrades go to the relay as startRelay does it.
  */
@@ -30,7 +30,7 @@ const SOURCES = [join(HERE, 'src'), join(HERE, 'index.html'), join(HERE, 'sandbo
  * for the scripts only there. Its module script loads from an opaque origin, hence CORS on /assets.
  */
 const SANDBOX_CSP = "sandbox allow-scripts; default-src 'none'; script-src 'self' 'unsafe-eval'; worker-src blob:; connect-src 'none'; img-src 'none'; style-src 'none'; form-action 'none'; base-uri 'none'"
-const RELAY_PATHS = /^\/(sync\/|dev\/|sessions(\/|$)|account(\/|$)|healthz$|metrics$)/
+const RELAY_PATHS = /^\/(sync\/|dev\/|sessions(\/|$)|account(\/|$)|history(\/|$)|activity$|healthz$|metrics$)/
 
 export interface BuildOptions {
   /** Where the built app goes. Default examples/web/dist. */

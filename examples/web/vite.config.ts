@@ -12,7 +12,7 @@ export default defineConfig({
   plugins: [
     // An installable app shell that starts offline (Workbox through vite-plugin-pwa): the built app is
     // precached and updated when a new build is served; nothing else is cached. The relay's routes (sync,
-    // tokens, sessions, account) are never cached nor answered by the worker: they go to the network or fail.
+    // tokens, sessions, account, history) are never cached nor answered by the worker: they go to the network or fail.
     VitePWA({
       registerType: 'autoUpdate',
       injectRegister: false,
@@ -30,7 +30,7 @@ export default defineConfig({
       workbox: {
         globPatterns: ['**/*.{js,css,html,svg,webmanifest}'],
         navigateFallback: 'index.html',
-        navigateFallbackDenylist: [/^\/(sync|dev|sessions|account|healthz|metrics)(\/|$)/],
+        navigateFallbackDenylist: [/^\/(sync|dev|sessions|account|history|activity|healthz|metrics)(\/|$)/],
         runtimeCaching: [],
         cleanupOutdatedCaches: true,
         clientsClaim: true,

@@ -52,6 +52,11 @@ export type Selection =
   | { readonly kind: 'collection'; readonly collectionId: string }
   | { readonly kind: 'folder' | 'request'; readonly collectionId: string; readonly id: string }
   | { readonly kind: 'runs'; readonly collectionId: string }
+  /** A collection's Trash; `id`: the deleted item opened (read-only). */
+  | { readonly kind: 'trash'; readonly collectionId: string; readonly id?: string }
+  /** The History panel of a collection, or (`id`) of one of its requests or folders. */
+  | { readonly kind: 'history'; readonly collectionId: string; readonly id?: string }
+  | { readonly kind: 'activity' }
   | { readonly kind: 'environment'; readonly id: string }
   | { readonly kind: 'globals' }
   | { readonly kind: 'presets' }

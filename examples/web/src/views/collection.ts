@@ -6,6 +6,7 @@ import { exportCollectionFile } from '../postman.js'
 import { description } from './markdown.js'
 import { authEditor, textEditor } from './request.js'
 import { runControls } from './run-button.js'
+import { trashEntries } from '../trash-entries.js'
 import { newItemDialog } from './sidebar.js'
 import { button, field, tabs } from './ui.js'
 import { variablesTable } from './variables.js'
@@ -49,6 +50,8 @@ export function collectionEditor(app: App, collectionId: string): HTMLElement {
       h('span', { class: 'spacer' }),
       runControls(app, collectionId, null),
       button('Run results', () => app.select({ kind: 'runs', collectionId }), { 'data-testid': 'open-runs' }),
+      !view.local && button('History', () => app.select({ kind: 'history', collectionId }), { 'data-testid': 'open-history' }),
+      button(trashLabel(model), () => app.select({ kind: 'trash', collectionId }), { 'data-testid': 'open-trash' }),
       button('Export', () => app.act(() => exportCollectionFile(view, collectionId)), { 'data-testid': 'export-collection' }),
     ),
     tabs<CollectionTab>(
@@ -94,6 +97,12 @@ export function collectionEditor(app: App, collectionId: string): HTMLElement {
   )
 }
 
+/** "Trash", or "Trash (3)": what the Trash lists now. */
+const trashLabel = (model: CollectionModel): string => {
+  const n = trashEntries(model.deletedItems(), Date.now()).length
+  return n ? `Trash (${n})` : 'Trash'
+}
+
 const stat = (value: string, label: string) => h('div', { class: 'stat' }, h('strong', null, value), h('span', null, label))
 
 export function folderEditor(app: App, collectionId: string, folder: FolderSnapshot): HTMLElement {
@@ -111,6 +120,7 @@ export function folderEditor(app: App, collectionId: string, folder: FolderSnaps
       { class: 'title-row' },
       field(folder.name, (name) => edit((m) => m.updateItem(id, { name })), { class: 'title-input', disabled: ro, 'aria-label': 'Folder name', 'data-testid': 'folder-name' }),
       runControls(app, collectionId, id),
+      !view.local && button('History', () => app.select({ kind: 'history', collectionId, id }), { 'data-testid': 'open-history' }),
     ),
     !ro &&
       h(

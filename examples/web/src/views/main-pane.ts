@@ -8,6 +8,9 @@ import { deletedBanner } from './deleted.js'
 import { presetsEditor } from './presets.js'
 import { requestEditor } from './request.js'
 import { runsView } from './runs.js'
+import { trashView } from './trash.js'
+import { historyView } from './history.js'
+import { activityView } from './activity.js'
 import { button } from './ui.js'
 import { variablesEditor } from './variables.js'
 
@@ -52,6 +55,12 @@ function content(app: App): HTMLElement {
     }
     case 'runs':
       return runsView(app, sel.collectionId)
+    case 'trash':
+      return trashView(app, sel.collectionId, sel.id)
+    case 'history':
+      return historyView(app, sel.collectionId, sel.id)
+    case 'activity':
+      return activityView(app)
     case 'environment':
       return variablesEditor(app, { kind: 'environment', id: sel.id })
     case 'globals':

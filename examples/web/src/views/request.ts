@@ -29,6 +29,7 @@ export function requestEditor(app: App, collectionId: string, req: RequestSnapsh
       'div',
       { class: 'title-row' },
       field(req.name, (v) => edit((m) => m.updateItem(id, { name: v })), { class: 'title-input', disabled: ro, 'aria-label': 'Request name', 'data-testid': 'request-name' }),
+      !view.local && button('History', () => app.select({ kind: 'history', collectionId, id }), { class: 'small', 'data-testid': 'open-history' }),
     ),
     h(
       'div',

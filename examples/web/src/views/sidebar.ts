@@ -46,6 +46,7 @@ export function sidebar(app: App): HTMLElement {
       'div',
       { class: 'list' },
       navItem(app, { kind: 'presets' }, '☰', `Header presets (${m.headerPresets.length})`, { testid: 'presets-item' }),
+      !view.local && navItem(app, { kind: 'activity' }, '≡', 'Activity', { testid: 'activity-item' }),
       !view.local && navItem(app, { kind: 'sessions' }, '⌂', 'Devices & sessions', { testid: 'sessions-item' }),
       !view.local && navItem(app, { kind: 'members' }, view.ring.notices.some((n) => n.code === 'KEY_CHANGED' || n.code === 'TOKEN_KEY_MISMATCH') ? '⚠' : '◇', 'Members & keys', { testid: 'members-item' }),
       !view.local && navItem(app, { kind: 'keys' }, '◈', 'Keys & recovery', { testid: 'keys-item' }),

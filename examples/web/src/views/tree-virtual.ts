@@ -142,7 +142,8 @@ function collectionRow(app: App, view: WorkspaceView, row: Row): HTMLElement {
   const snap = view.collections.get(id)?.model.snapshot()
   const name = snap?.name || entry.name || 'Untitled collection'
   const ro = view.readOnly
-  const selected = (app.selection.kind === 'collection' || app.selection.kind === 'runs') && app.selection.collectionId === id
+  const sel = app.selection
+  const selected = (sel.kind === 'collection' || sel.kind === 'runs' || sel.kind === 'trash' || (sel.kind === 'history' && !sel.id)) && sel.collectionId === id
   const menu: MenuItem[] = [
     ...(ro
       ? []
@@ -155,6 +156,8 @@ function collectionRow(app: App, view: WorkspaceView, row: Row): HTMLElement {
     { label: 'Collapse all folders', action: () => app.collapseAll(id) },
     { label: 'Export as Postman file', action: () => app.act(() => exportCollectionFile(view, id)) },
     { label: 'Run results', action: () => app.select({ kind: 'runs', collectionId: id }) },
+    ...(view.local ? [] : [{ label: 'History', action: () => app.select({ kind: 'history', collectionId: id }) }]),
+    { label: 'Trash', action: () => app.select({ kind: 'trash', collectionId: id }) },
     ...(ro ? [] : [{ label: 'Delete', danger: true, action: () => confirmDelete(app, `collection “${name}”`, () => view.manifest.removeRow('collections', entry.id)) }]),
   ]
   const conflicts = snap?.conflicts.length ?? 0
@@ -245,6 +248,7 @@ function itemMenu(app: App, collectionId: string, item: ItemSnapshot, name: stri
       : []),
     { label: 'Rename', action: () => startRename(app, item.id) },
     { label: 'Move to…', action: () => moveDialog(app, collectionId, item) },
+    ...(app.view?.local ? [] : [{ label: 'History', action: () => app.select({ kind: 'history', collectionId, id: item.id }) }]),
     { label: 'Delete', danger: true, action: () => confirmDelete(app, `${item.kind} “${name}”`, () => model?.delete(item.id)) },
   ]
 }
