@@ -99,6 +99,11 @@ export class VersionCursors {
     return this.run(name, async (c) => diffSnapshots(kind, await this.snapshotAt(c, name, from), live.snapshot()))
   }
 
+  /** The snapshot of `name` as it was after `seq` (kept, or through the cursor). */
+  snapshot(name: string, seq: number): Promise<unknown> {
+    return this.run(name, (c) => this.snapshotAt(c, name, seq))
+  }
+
   /** The seq the doc's cursor is at (null: none): for tests and benchmarks. */
   cursorSeq(name: string): number | null {
     return this.cursors.get(name)?.held?.seq ?? null
@@ -133,7 +138,7 @@ export class VersionCursors {
     // Asked even when the cursor is there already: the relay says whether the version is still granted and kept.
     const { parts } = await this.source.state(name, seq, held.seq)
     try {
-      apply(held.doc, parts)
+      applyVersion(held.doc, parts)
     } catch (e) {
       c.held = null // half applied: not a version any more
       throw e
@@ -146,7 +151,7 @@ export class VersionCursors {
   private async fresh(name: string, seq: number): Promise<Held> {
     const { parts } = await this.source.state(name, seq)
     const doc = new Y.Doc({ gc: false })
-    apply(doc, parts)
+    applyVersion(doc, parts)
     return { doc, model: this.openModel(name, doc), seq }
   }
 
@@ -190,7 +195,7 @@ export class VersionCursors {
 }
 
 /** A version's updates into `doc`, in one transaction. */
-function apply(doc: Y.Doc, parts: readonly Uint8Array[]): void {
+export function applyVersion(doc: Y.Doc, parts: readonly Uint8Array[]): void {
   doc.transact(() => {
     for (const part of parts) Y.applyUpdate(doc, part, HISTORY_ORIGIN)
   }, HISTORY_ORIGIN)

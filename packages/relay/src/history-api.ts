@@ -80,7 +80,8 @@ export function registerHistoryApi(app: Hono, deps: HistoryApiDeps): void {
     if (state.ok)
       return c.body(encodeHistoryState(state.base, state.parts) as Uint8Array<ArrayBuffer>, 200, {
         'content-type': 'application/octet-stream',
-        'cache-control': 'private, max-age=31536000, immutable',
+        // A version never changes; `after` = `at` asks whether it is still granted and kept: never from a cache.
+        'cache-control': after === at ? 'no-store' : 'private, max-age=31536000, immutable',
       })
     if (state.reason === 'unknown-doc') return notFound(c, 'NOT_FOUND', 'no such doc')
     if (state.reason === 'ahead') return notFound(c, 'NOT_FOUND', `no version ${at} yet (head ${state.head})`)

@@ -224,8 +224,9 @@ describe.each(backends)('history on %s', (backend) => {
       cursor = opened.doc!
     }
     expect(rowsOnly).toBeGreaterThan(0)
-    // after = at: nothing to add.
+    // after = at: nothing to add, and never from a cache (it asks whether the version is still granted and kept).
     expect(await stateAt(relay, doc, seqs[5], reader, { doc: new Y.Doc(), seq: seqs[5] })).toMatchObject({ status: 200, parts: 0, base: seqs[5] })
+    expect((await get(relay, `/history/state?doc=${encodeURIComponent(doc)}&at=${seqs[5]}&after=${seqs[5]}`, reader)).headers.get('cache-control')).toBe('no-store')
 
     // Versions: one per session (4 edits 1 s apart), newest first, paged without gaps or repeats.
     const versions = await allVersions(relay, doc, reader)
