@@ -25,11 +25,11 @@ export interface VersionSource {
 }
 
 export interface VersionCursorOptions {
-  /** Docs with a cursor at once. Default 2. */
+  /** Docs with a cursor at once. Default 1 (a 10,000-request version takes about 400 MB: Yjs structs and model). */
   maxDocs?: number
   /** Snapshots kept per doc. Default 8. */
   maxSnapshots?: number
-  /** A doc's cursor and snapshots are dropped after this long unused (ms). Default 120 000. */
+  /** A doc's cursor and snapshots are dropped after this long unused (ms). Default 60 000. */
   idleMs?: number
 }
 
@@ -67,9 +67,9 @@ export class VersionCursors {
     private readonly openModel: (name: string, doc: Y.Doc) => AnyModel,
     options: VersionCursorOptions = {},
   ) {
-    this.maxDocs = Math.max(1, options.maxDocs ?? 2)
+    this.maxDocs = Math.max(1, options.maxDocs ?? 1)
     this.maxSnapshots = Math.max(2, options.maxSnapshots ?? 8)
-    this.idleMs = options.idleMs ?? 120_000
+    this.idleMs = options.idleMs ?? 60_000
   }
 
   /** A read-only model of `name` as it was after `seq`: the caller's own, it never changes. */

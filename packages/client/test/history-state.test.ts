@@ -4,6 +4,7 @@
  */
 import { encodeHistoryState } from '@apisync/relay'
 import fc from 'fast-check'
+import * as encoding from 'lib0/encoding'
 import { expect, test } from 'vitest'
 import { RelayHistory } from '../src/history.js'
 import { readHistoryState } from '../src/protocol.js'
@@ -13,6 +14,12 @@ const parts = fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 6 })
 test('what the relay encodes, the client reads back exactly', () => {
   fc.assert(
     fc.property(fc.nat(), parts, (base, ps) => {
+      // The layout of lib0's own writeVarUint8Array, part after part.
+      const plain = encoding.createEncoder()
+      encoding.writeVarUint(plain, base)
+      encoding.writeVarUint(plain, ps.length)
+      for (const p of ps) encoding.writeVarUint8Array(plain, p)
+      expect(encodeHistoryState(base, ps)).toEqual(encoding.toUint8Array(plain))
       const read = readHistoryState(encodeHistoryState(base, ps))
       expect(read).not.toBeNull()
       expect(read!.base).toBe(base)

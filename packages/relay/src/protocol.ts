@@ -154,11 +154,30 @@ export function readAck(frame: Uint8Array): Ack | null {
  * top of the state after `base` (0: an empty doc), the updates give the state after the version asked for.
  */
 export function encodeHistoryState(base: number, parts: readonly Uint8Array[]): Uint8Array {
+  // The same bytes as writeVarUint8Array for each part, but the parts (tens of MB for a large doc) copied once,
+  // into a body of the right size, instead of into the encoder's buffers and then out of them.
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, base)
   encoding.writeVarUint(encoder, parts.length)
-  for (const part of parts) encoding.writeVarUint8Array(encoder, part)
-  return encoding.toUint8Array(encoder)
+  const heads: Uint8Array[] = [encoding.toUint8Array(encoder)]
+  let size = heads[0].length
+  for (const part of parts) {
+    const length = encoding.createEncoder()
+    encoding.writeVarUint(length, part.length)
+    const head = encoding.toUint8Array(length)
+    heads.push(head)
+    size += head.length + part.length
+  }
+  const body = new Uint8Array(size)
+  body.set(heads[0], 0)
+  let at = heads[0].length
+  parts.forEach((part, i) => {
+    body.set(heads[i + 1], at)
+    at += heads[i + 1].length
+    body.set(part, at)
+    at += part.length
+  })
+  return body
 }
 
 export interface HistoryStateBody {
