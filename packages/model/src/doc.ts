@@ -646,7 +646,9 @@ export abstract class DocModel<S> {
     if (tr.local && tr.origin !== WRITER_ORIGIN && tr.origin !== MIGRATION_ORIGIN && !this.openError) {
       const client = this.doc.clientID
       const meta = this.doc.getMap<unknown>('meta')
-      if ((tr.afterState.get(client) ?? 0) > (tr.beforeState.get(client) ?? 0) && !meta.has(WRITER_PREFIX + client)) {
+      const { actor, device } = this.options
+      // Nothing to record (no actor, no device): no transaction either, it would cost as much as the edit.
+      if ((actor !== undefined || device !== undefined) && (tr.afterState.get(client) ?? 0) > (tr.beforeState.get(client) ?? 0) && !meta.has(WRITER_PREFIX + client)) {
         this.doc.transact(() => this.recordWriter(meta), WRITER_ORIGIN)
       }
     }
