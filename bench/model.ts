@@ -7,7 +7,7 @@
  *    Y.applyUpdate + toJSON of the same update (goal ≤ 1.5×); re-snapshot after one edit (goal ≤ 1 ms).
  * 3. The largest corpus collection (1,077 requests, imported once): cold open of its update to the first
  *    snapshot (goal well under 300 ms) vs raw Y.applyUpdate + toJSON.
- * Sizes scale with APISYNC_BENCH_SCALE (default 1).
+ * Sizes scale with APISYNC_BENCH_SCALE (default 1); APISYNC_BENCH_ONLY=edits,url,corpus,load runs some sections.
  *
  * Old vs new in one run: APISYNC_BENCH_BASELINE=<root of another built checkout> loads that checkout's
  * packages/model and packages/postman (dist) as well, and every figure is printed for both, measured in turn.
@@ -26,6 +26,8 @@ import { buildCollection } from './lib/synthetic-collection.js'
 const scale = Number(process.env.APISYNC_BENCH_SCALE ?? 1)
 const EDITS = Math.round(10_000 * scale)
 const REQUESTS = Math.round(10_000 * scale)
+const only = process.env.APISYNC_BENCH_ONLY?.split(',')
+const runs = (section: 'edits' | 'url' | 'corpus' | 'load') => !only || only.includes(section)
 const REPS = 5 // timed runs per figure (median), taken in turn across the models measured
 
 /** What the bench needs of a model package: this checkout's, or a baseline's built one. */
@@ -225,38 +227,56 @@ const corpusBench = (lib: Lib) => {
 
 // ------------------------------------------------------------------------------------------ run
 const baseNote = baseline ? ` (baseline: ${baseline})` : ''
-const edits = measure({
-  ...Object.fromEntries(libs.map((lib) => [lib.name, modelEdits(lib)])),
-  'raw Yjs': rawEdits(false),
-  'raw Yjs + UndoManager': rawEdits(true),
-})
-console.log(`\n== model: ${EDITS} request field edits (name, method, url, description text, header value), one action each${baseNote}`)
-for (const lib of libs) {
-  const t = edits[lib.name]!
-  const ratio = t / edits['raw Yjs']!
-  console.log(`${lib.name.padEnd(9)} ${fmt(t)} (${us(t, EDITS)}/edit) | ratio to raw Yjs ${ratio.toFixed(2)}× (goal ≤ 1.3×: ${verdict(ratio <= 1.3)}) | to raw Yjs + Y.UndoManager ${(t / edits['raw Yjs + UndoManager']!).toFixed(2)}×`)
-}
-console.log(`raw Yjs ${fmt(edits['raw Yjs']!)} (${us(edits['raw Yjs']!, EDITS)}/edit); with a Y.UndoManager tracking the edits ${fmt(edits['raw Yjs + UndoManager']!)} (${us(edits['raw Yjs + UndoManager']!, EDITS)}/edit)`)
 
-const urlEdits = measure({ ...Object.fromEntries(libs.map((lib) => [lib.name, modelUrlEdits(lib)])), raw: rawUrlEdits })
-console.log(`\n== model: ${EDITS} URL edits (path, then a query value, in turn), one action each${baseNote}`)
-for (const lib of libs) {
-  const t = urlEdits[lib.name]!
-  console.log(`${lib.name.padEnd(9)} ${fmt(t)} (${us(t, EDITS)}/edit) | ratio to a raw Yjs string + Y.UndoManager ${(t / urlEdits.raw!).toFixed(2)}×`)
-}
-console.log(`raw Yjs string + Y.UndoManager ${fmt(urlEdits.raw!)} (${us(urlEdits.raw!, EDITS)}/edit)`)
-if (libs.length > 1) console.log(`this tree / baseline: ${(urlEdits[libs[0]!.name]! / urlEdits[libs[1]!.name]!).toFixed(2)}×`)
-
-console.log(`\n== model: largest corpus collection (1,077 requests), imported once; cold open of its update to the first snapshot${baseNote}`)
-for (const lib of libs) {
-  const c = corpusBench(lib)
-  console.log(`${lib.name.padEnd(9)} ${(c.bytes / 1024).toFixed(0)} KiB | first open in the process ${fmt(c.first)} | median ${fmt(c.cold)} (goal well under 300 ms: ${verdict(c.cold < 150)}) | raw applyUpdate+toJSON ${fmt(c.raw)} | ratio ${(c.cold / c.raw).toFixed(2)}×`)
+const printEdits = () => {
+  const edits = measure({
+    ...Object.fromEntries(libs.map((lib) => [lib.name, modelEdits(lib)])),
+    'raw Yjs': rawEdits(false),
+    'raw Yjs + UndoManager': rawEdits(true),
+  })
+  const raw = edits['raw Yjs']!
+  const rawUndo = edits['raw Yjs + UndoManager']!
+  console.log(`\n== model: ${EDITS} request field edits (name, method, url, description text, header value), one action each${baseNote}`)
+  for (const lib of libs) {
+    const t = edits[lib.name]!
+    const ratio = t / raw
+    console.log(`${lib.name.padEnd(9)} ${fmt(t)} (${us(t, EDITS)}/edit) | ratio to raw Yjs ${ratio.toFixed(2)}× (goal ≤ 1.3×: ${verdict(ratio <= 1.3)}) | to raw Yjs + Y.UndoManager ${(t / rawUndo).toFixed(2)}×`)
+  }
+  console.log(`raw Yjs ${fmt(raw)} (${us(raw, EDITS)}/edit); with a Y.UndoManager tracking the edits ${fmt(rawUndo)} (${us(rawUndo, EDITS)}/edit)`)
+  if (libs.length > 1) console.log(`this tree / baseline: ${(edits[libs[0]!.name]! / edits[libs[1]!.name]!).toFixed(2)}×`)
 }
 
-console.log(`\n== model: synthetic ${REQUESTS}-request collection (5 folder levels, headers, bodies, scripts)${baseNote}`)
-for (const lib of libs) {
-  const l = loadBench(lib)
-  console.log(`${lib.name}: built in ${fmt(l.buildMs)}; encoded size ${(l.bytes / 1024 / 1024).toFixed(2)} MiB (${(l.bytes / REQUESTS).toFixed(0)} B/request)`)
-  console.log(`  cold load to first snapshot ${fmt(l.cold)} | raw applyUpdate+toJSON ${fmt(l.raw)} | ratio ${l.ratio.toFixed(2)}× (goal ≤ 1.5×: ${verdict(l.ratio <= 1.5)})`)
-  console.log(`  re-snapshot after one edit: median ${fmt(l.resnap)}, max ${fmt(l.resnapMax)} (goal ≤ 1 ms: ${verdict(l.resnap <= 1)})`)
+const printUrlEdits = () => {
+  const urlEdits = measure({ ...Object.fromEntries(libs.map((lib) => [lib.name, modelUrlEdits(lib)])), raw: rawUrlEdits })
+  const raw = urlEdits.raw!
+  console.log(`\n== model: ${EDITS} URL edits (path, then a query value, in turn), one action each${baseNote}`)
+  for (const lib of libs) {
+    const t = urlEdits[lib.name]!
+    console.log(`${lib.name.padEnd(9)} ${fmt(t)} (${us(t, EDITS)}/edit) | ratio to a raw Yjs string + Y.UndoManager ${(t / raw).toFixed(2)}×`)
+  }
+  console.log(`raw Yjs string + Y.UndoManager ${fmt(raw)} (${us(raw, EDITS)}/edit)`)
+  if (libs.length > 1) console.log(`this tree / baseline: ${(urlEdits[libs[0]!.name]! / urlEdits[libs[1]!.name]!).toFixed(2)}×`)
 }
+
+const printCorpus = () => {
+  console.log(`\n== model: largest corpus collection (1,077 requests), imported once; cold open of its update to the first snapshot${baseNote}`)
+  for (const lib of libs) {
+    const c = corpusBench(lib)
+    console.log(`${lib.name.padEnd(9)} ${(c.bytes / 1024).toFixed(0)} KiB | first open in the process ${fmt(c.first)} | median ${fmt(c.cold)} (goal well under 300 ms: ${verdict(c.cold < 150)}) | raw applyUpdate+toJSON ${fmt(c.raw)} | ratio ${(c.cold / c.raw).toFixed(2)}×`)
+  }
+}
+
+const printLoad = () => {
+  console.log(`\n== model: synthetic ${REQUESTS}-request collection (5 folder levels, headers, bodies, scripts)${baseNote}`)
+  for (const lib of libs) {
+    const l = loadBench(lib)
+    console.log(`${lib.name}: built in ${fmt(l.buildMs)}; encoded size ${(l.bytes / 1024 / 1024).toFixed(2)} MiB (${(l.bytes / REQUESTS).toFixed(0)} B/request)`)
+    console.log(`  cold load to first snapshot ${fmt(l.cold)} | raw applyUpdate+toJSON ${fmt(l.raw)} | ratio ${l.ratio.toFixed(2)}× (goal ≤ 1.5×: ${verdict(l.ratio <= 1.5)})`)
+    console.log(`  re-snapshot after one edit: median ${fmt(l.resnap)}, max ${fmt(l.resnapMax)} (goal ≤ 1 ms: ${verdict(l.resnap <= 1)})`)
+  }
+}
+
+if (runs('edits')) printEdits()
+if (runs('url')) printUrlEdits()
+if (runs('corpus')) printCorpus()
+if (runs('load')) printLoad()

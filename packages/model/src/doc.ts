@@ -23,10 +23,8 @@ import {
 } from './entity.js'
 import { type Json, isJsonObject } from './json.js'
 import {
-  type RegisterEntry,
   type RestoredEntry,
   type StoredEntry,
-  compareEntries,
   fieldEntries,
   isStoredEntry,
   parseEntryKey,
@@ -582,7 +580,9 @@ export abstract class DocModel<S> {
       if (!entry || field === undefined) return
       const fields = superseded.get(entry.map) ?? new Map<string, Y.Item[]>()
       superseded.set(entry.map, fields)
-      fields.set(field, [...(fields.get(field) ?? []), struct])
+      const list = fields.get(field)
+      if (list) list.push(struct)
+      else fields.set(field, [struct])
     })
     const drop: Y.ID[] = []
     const restores: Superseded = new Map()
@@ -595,19 +595,20 @@ export abstract class DocModel<S> {
           if (resolution) for (const item of items) drop.push(item.id)
           continue
         }
-        let winner: { entry: RegisterEntry; from: Y.ID } | undefined
+        // The winner among the superseded entries (as compareEntries ranks them), without copying any: this runs
+        // after every edit. Stored entries are never mutated, so the record can hold them as they are.
+        let winner: { entry: StoredEntry; client: number; from: Y.ID } | undefined
         const all: Alt[] = []
         for (const item of items) {
           const value = entryContent(item)
           if (!isStoredEntry(value)) continue
           const key = mapEntryOf(item)!.key
-          all.push({ map, key, entry: value })
-          const entry = { ...value, client: parseEntryKey(key)!.client, key: '' }
-          if (!winner || compareEntries(entry, winner.entry) < 0) winner = { entry, from: item.id }
+          if (resolution) all.push({ map, key, entry: value })
+          const client = parseEntryKey(key)!.client
+          if (!winner || ranksAbove(value, client, winner.entry, winner.client)) winner = { entry: value, client, from: item.id }
         }
         if (winner) {
-          const { client: _client, key: _key, ...entry } = winner.entry
-          const record: { entry: StoredEntry; from: Y.ID; all?: Alt[] } = { entry, from: winner.from }
+          const record: { entry: StoredEntry; from: Y.ID; all?: Alt[] } = { entry: winner.entry, from: winner.from }
           if (resolution) record.all = [...all, ...this.pooledSuperseded(superseded, map, field)]
           restores.set(map, (restores.get(map) ?? new Map()).set(field, record))
         }
@@ -706,6 +707,13 @@ const VARIABLE_ROWS = Symbol('variable-rows')
 type Superseded = Map<Y.Map<unknown>, Map<string, { readonly entry: StoredEntry; readonly from: Y.ID; readonly all?: readonly Alt[] }>>
 /** A register entry as it was, where it was. */
 type Alt = { readonly map: Y.Map<unknown>; readonly key: string; readonly entry: StoredEntry }
+
+/** Whether entry `a` of client `ca` wins over `b` of `cb` (compareEntries' order: chosen, highest n, highest client). */
+const ranksAbove = (a: StoredEntry, ca: number, b: StoredEntry, cb: number): boolean => {
+  const fa = a.f === 1 ? 1 : 0
+  const fb = b.f === 1 ? 1 : 0
+  return fa !== fb ? fa < fb : a.n !== b.n ? a.n > b.n : ca > cb
+}
 
 const restoredOf = (e: StoredEntry, c: number): RestoredEntry => {
   const r: { -readonly [K in keyof RestoredEntry]: RestoredEntry[K] } = { v: e.v, n: e.n, c }
