@@ -101,6 +101,8 @@ export abstract class DocModel<S> {
   private popping: { readonly stash: readonly StackItem[]; readonly stack: readonly StackItem[] } | undefined
   private readonly listeners = new Set<(event: ChangeEvent) => void>()
   private readonly options: OpenOptions
+  /** The doc's `meta` map (a root type: the same object for the doc's life), read on every transaction. */
+  private readonly meta: Y.Map<unknown>
   private readonly onAfterTransaction: (tr: Y.Transaction) => void
 
   /** The doc's root entity (the collection, environment, globals or workspace); runs docs have none. */
@@ -114,6 +116,7 @@ export abstract class DocModel<S> {
     this.kind = kind
     this.options = options
     const meta = doc.getMap<unknown>('meta')
+    this.meta = meta
     if (rootKind) {
       // The root entity's texts and lists are root types: two replicas creating them never clash.
       const map = doc.getMap<unknown>(rootKind)
@@ -166,7 +169,7 @@ export abstract class DocModel<S> {
    * it (a write would also stamp the older version over the newer one).
    */
   get openError(): ModelError | undefined {
-    const version = this.doc.getMap<unknown>('meta').get('schema')
+    const version = this.meta.get('schema')
     if (typeof version !== 'number' || version <= SCHEMA_VERSION) return undefined
     return new ModelError(
       'READ_ONLY',
@@ -206,11 +209,12 @@ export abstract class DocModel<S> {
     this.noteSealing()
     let result!: T
     this.doc.transact(() => {
-      const meta = this.doc.getMap<unknown>('meta')
+      const meta = this.meta
       if (meta.get('schema') !== SCHEMA_VERSION) meta.set('schema', SCHEMA_VERSION)
       if (meta.get('kind') !== this.kind) meta.set('kind', this.kind)
       // Every replica that sees this honours it (sealing.ts): the requirement travels with the doc.
-      if (meta.get('sealed') !== true && this.kind !== 'manifest' && this.kind !== 'runs' && sealingRequired(this.doc)) meta.set('sealed', true)
+      // (noteSealing just asked sealingRequired, for exactly these kinds: sealingSeen is its answer.)
+      if (this.sealingSeen && meta.get('sealed') !== true) meta.set('sealed', true)
       this.recordWriter(meta)
       result = fn()
     }, this.origin)
@@ -234,7 +238,7 @@ export abstract class DocModel<S> {
 
   /** Who a Yjs client was, as it recorded itself (see recordWriter). */
   protected writerOf(client: number): Writer | undefined {
-    const r = this.doc.getMap<unknown>('meta').get(WRITER_PREFIX + client)
+    const r = this.meta.get(WRITER_PREFIX + client)
     if (!isJsonObject(r)) return undefined
     const w: { by?: string; device?: string } = {}
     if (typeof r.a === 'string') w.by = r.a
@@ -644,12 +648,12 @@ export abstract class DocModel<S> {
 
   private afterTransaction(tr: Y.Transaction): void {
     // Edits made without this handle (an editor bound to a Y.Text): who made them is recorded all the same.
-    if (tr.local && tr.origin !== WRITER_ORIGIN && tr.origin !== MIGRATION_ORIGIN && !this.openError) {
-      const client = this.doc.clientID
-      const meta = this.doc.getMap<unknown>('meta')
-      const { actor, device } = this.options
-      // Nothing to record (no actor, no device): no transaction either, it would cost as much as the edit.
-      if ((actor !== undefined || device !== undefined) && (tr.afterState.get(client) ?? 0) > (tr.beforeState.get(client) ?? 0) && !meta.has(WRITER_PREFIX + client)) {
+    // Nothing to record (no actor, no device), or recorded already: no transaction, it would cost as much as the edit.
+    const { actor, device } = this.options
+    const client = this.doc.clientID
+    if ((actor !== undefined || device !== undefined) && tr.local && tr.origin !== WRITER_ORIGIN && tr.origin !== MIGRATION_ORIGIN && !this.meta.has(WRITER_PREFIX + client) && !this.openError) {
+      const meta = this.meta
+      if ((tr.afterState.get(client) ?? 0) > (tr.beforeState.get(client) ?? 0)) {
         this.doc.transact(() => this.recordWriter(meta), WRITER_ORIGIN)
       }
     }
