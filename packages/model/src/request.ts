@@ -37,7 +37,7 @@ import { ModelError } from './errors.js'
 import { type Json, isJsonObject, jsonEqual } from './json.js'
 import { newRowId } from './ids.js'
 import { orderBetween } from './order.js'
-import { type Placement, orderFor } from './rows.js'
+import { type Placement, isDeleted, orderFor } from './rows.js'
 import { type RegisterEntry, type WriteContext, chosenEntries, entriesOf, isConflict, readEntries, writeRegister, writeRegisterAcross } from './register.js'
 import { DELETED, MODE_CONTENT, POSITION, specOf } from './schema.js'
 import type { PathVariable, QueryParam, Url } from './types.js'
@@ -423,6 +423,32 @@ const writeGroup = (g: RowGroup, field: string, value: Json, ctx: WriteContext, 
     force ? { force: true } : undefined,
   )
 
+/**
+ * After a URL resolution: a query row's hidden tag may still hold the tags the alternatives' writers gave it
+ * (the person chose keys and values; the tags followed them). Each such row gets one tag that fits the key it
+ * now has, closing every entry, so no hidden register disagrees once the URL conflict is closed.
+ */
+const settleTags = (ref: EntityRef, ctx: WriteContext): void => {
+  const list = ref.container('query')
+  if (!(list instanceof Y.Map)) return
+  const taken = new Set<string>()
+  const unsettled: { row: Y.Map<unknown>; tags: RegisterEntry[] }[] = []
+  list.forEach((row) => {
+    if (!(row instanceof Y.Map) || isDeleted(row)) return
+    const tags = chosenEntries(readEntries(row).byField.get('tag') ?? [])
+    if (tags.some((e) => !jsonEqual(e.v, tags[0]!.v))) unsettled.push({ row, tags })
+    else if (typeof tags[0]?.v === 'string') taken.add(tags[0].v)
+  })
+  for (const { row, tags } of unsettled) {
+    const key = readEntries(row).byField.get('key')?.[0]?.v
+    if (typeof key !== 'string') continue
+    const fitting = tags.map((e) => e.v).find((t): t is string => typeof t === 'string' && t.slice(0, t.lastIndexOf('#')) === key && !taken.has(t))
+    const tag = fitting ?? freeTag(key, taken)
+    taken.add(tag)
+    writeRegister(row, 'tag', tag, ctx, false, { force: true })
+  }
+}
+
 /** Aligns rows with pairs: exact matches first, then same keys, then by position, never crossing. */
 const align = (rows: readonly QueryPair[], pairs: readonly QueryPair[]): (number | undefined)[] => {
   // The common case, a value typed or edited: the same keys in the same order.
@@ -752,12 +778,14 @@ export const resolveUrl = (ref: EntityRef, choice: { readonly pick: number } | {
     const choose = plan?.choices[choice.pick]
     if (!plan || !choose) throw new ModelError('BAD_CHOICE', `no alternative ${choice.pick}`, `${ref.path}/url`)
     for (const c of plan.components) c.apply(choose(c), ctx)
+    settleTags(ref, ctx)
     return
   }
   const v = choice.value
   const raw = typeof v === 'string' ? v : isJsonObject(v) && typeof v.raw === 'string' ? v.raw : undefined
   if (raw === undefined) throw new ModelError('INVALID_VALUE', 'a URL is a string (or { raw })', `${ref.path}/url`)
   setUrl(ref, raw, ctx, reader, { force: true })
+  settleTags(ref, ctx)
   // Rows that were removed while edited: the new URL decides; a row it does not name stays removed.
 }
 

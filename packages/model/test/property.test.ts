@@ -545,3 +545,14 @@ test('regression: an undone orphan resolution and a concurrent move of the item'
     { t: 'restore', r: 0, item: 0 },
   ])
 })
+
+test('regression: a URL typed on two replicas, undone on one, the conflict resolved', () => {
+  runScenario(3, [
+    { t: 'set', r: 4, item: 30, patch: { url: { raw: 'https://b.test?x=2&y' } } },
+    { t: 'set', r: 0, item: 12, patch: { url: { raw: 'https://b.test?x=2&y' } } },
+    { t: 'deliver', from: 1, to: 0, picks: null },
+    { t: 'undo', r: 0 },
+    { t: 'resolve', r: 0, conflict: 0, choice: 0 },
+    { t: 'move', r: 0, item: 0, parent: null, to: 0 },
+  ] as Op[])
+})
