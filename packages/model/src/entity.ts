@@ -10,6 +10,7 @@ import { newRowId } from './ids.js'
 import { orderBetween } from './order.js'
 import { type RegisterEntry, type WriteContext, type WriteOptions, chosenEntries, compareEntries, isConflict, readEntries, writeRegister } from './register.js'
 import { DELETED, type EntityKind, type FieldSpec, POSITION, type Spec, specOf } from './schema.js'
+import { forEachRow } from './row-ids.js'
 import { type YType, entryItems, seenClocks, unseenWriters } from './yjs-items.js'
 
 export interface Problem {
@@ -401,7 +402,7 @@ export class Reader {
     const groups = new Map<string, RowGroup>()
     const live: RowGroup[] = []
     const deleted: EntityRef[] = []
-    list.forEach((row, id) => {
+    forEachRow(list, (row, id) => {
       if (!(row instanceof Y.Map)) {
         problems.push({ path: `${path}:${id}`, message: 'expected a row' })
         return
@@ -619,10 +620,16 @@ export const createContainers = (map: Y.Map<unknown>, kind: EntityKind): void =>
   }
 }
 
-export const insertRow = (list: Y.Map<unknown>, kind: EntityKind, init: RowInit, order: string, ctx: WriteContext): string => {
-  const id = typeof init.id === 'string' && init.id ? init.id : newRowId()
+/**
+ * Inserts a row. `existing`: the list was there before this transaction, so another replica could add a row with
+ * the same caller-given id at once: such a row gets a key of its own (see row-ids.ts). Rows made with their
+ * owner (a new list) are kept under their id.
+ */
+export const insertRow = (list: Y.Map<unknown>, kind: EntityKind, init: RowInit, order: string, ctx: WriteContext, existing = false): string => {
+  const given = typeof init.id === 'string' && init.id ? init.id : undefined
+  const id = given ?? newRowId()
   const row = new Y.Map<unknown>()
-  list.set(id, row)
+  list.set(given !== undefined && existing ? newRowId() : id, row)
   row.set('id', id)
   createContainers(row, kind)
   writeRegister(row, POSITION, { order }, ctx, true)

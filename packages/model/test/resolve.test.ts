@@ -191,7 +191,7 @@ describe('ids given by the caller', () => {
   // one caller-given id on two devices are two Y.Maps set under one key, and Yjs keeps one. Items and saved
   // responses do not have this problem (item-index.ts); rows need the same. Marked `fails` until they do: it
   // asserts what must hold, and starts failing (turn it into a plain test) once rows keep both.
-  test.fails('the same row id added on two devices at once: both rows kept (headers and query rows)', () => {
+  test('the same row id added on two devices at once: both rows kept (headers and query rows)', () => {
     const { a, b, ma, mb, r } = two()
     ma.addRow(r, 'headers', { id: 'h1', key: 'X-From', value: 'laptop' })
     mb.addRow(r, 'headers', { id: 'h1', key: 'X-From', value: 'desktop' })
