@@ -240,7 +240,9 @@ export class Reader {
 
   entity(ref: EntityRef): EntityState {
     const cached = this.cache.get(ref.map) as EntityState | undefined
-    if (cached) return cached
+    // A row's id can change without its map changing: a row made with the same id on another replica arrived
+    // and answers to it first (row-ids.ts).
+    if (cached && cached.id === ref.id) return cached
     const { byField, malformed } = readEntries(ref.map)
     const state = this.build(ref, byField, malformed)
     this.cache.set(ref.map, state)
