@@ -107,7 +107,7 @@ describe('the same row id added on two replicas at once', () => {
     expect(variables(ea).map((v) => v.value).sort()).toEqual(['desktop', 'laptop'])
   })
 
-  test('request headers, query rows and path variables; form rows of a body', () => {
+  test('request headers, query rows and path variables', () => {
     const [a, b] = docs(2) as [Y.Doc, Y.Doc]
     const ma = CollectionModel.create(a, { name: 'S' })
     const r = ma.createRequest({ name: 'r', url: { raw: 'https://x.test/users' } })
