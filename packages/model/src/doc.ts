@@ -31,6 +31,7 @@ import {
   writeRegister,
   writeRegisterAcross,
 } from './register.js'
+import { forEachRow, rowAt } from './row-ids.js'
 import { type Placement, addRow, forgetLastOrder, isDeleted, moveRow, removeRow, updateRow } from './rows.js'
 import { ModelError } from './errors.js'
 import type { WriteContext } from './register.js'
@@ -384,7 +385,7 @@ export abstract class DocModel<S> {
       const field = segs[i]!
       const [rowKind, rowId] = split(segs[i + 1]!)
       const list = ref.container(field)
-      const row = list instanceof Y.Map ? list.get(rowId) : undefined
+      const row = list instanceof Y.Map ? rowAt(list, rowId) : undefined
       if (!(row instanceof Y.Map)) throw new ModelError('NOT_FOUND', `no row ${rowId}`, path)
       ref = nestedRef(row, rowKind as EntityKind, rowId, `${ref.path}/${field}`, ref.ownerId)
     }
@@ -397,7 +398,7 @@ export abstract class DocModel<S> {
     let ref = owner
     for (let i = 0; i + 2 < parts.length; i += 2) {
       const inner = this.listOf(ref, parts[i]!)
-      const row = inner.list.get(parts[i + 1]!)
+      const row = rowAt(inner.list, parts[i + 1]!)
       if (!(row instanceof Y.Map) || isDeleted(row)) throw new ModelError('NOT_FOUND', `no row ${parts[i + 1]}`, inner.path)
       ref = nestedRef(row, inner.kind, parts[i + 1]!, inner.path, owner.ownerId)
     }
@@ -422,7 +423,7 @@ export abstract class DocModel<S> {
   protected rowUpdate(ownerId: string, list: string, rowId: string, patch: object): void {
     this.transact(() => {
       const l = this.listOf(this.writable(ownerId), list)
-      if (l.kind === 'variable') checkSealedRow(this.doc, this.kind, variableRowState(l.list.get(rowId)), patch as Record<string, unknown>, l.path)
+      if (l.kind === 'variable') checkSealedRow(this.doc, this.kind, variableRowState(rowAt(l.list, rowId)), patch as Record<string, unknown>, l.path)
       updateRow(l.list, l.kind, rowId, patch, this.ctx, l.path)
     })
   }
@@ -528,7 +529,7 @@ export abstract class DocModel<S> {
     const identity = poolIdentity(read.entity(ref), field)
     if (identity === undefined) return [ref.map]
     const maps = [ref.map]
-    list.forEach((row, id) => {
+    forEachRow(list, (row, id) => {
       if (row === ref.map || !(row instanceof Y.Map)) return
       const state = read.entity(nestedRef(row, ref.kind, id, ''))
       if (!state.deleted && poolIdentity(state, field) === identity) maps.push(row)

@@ -37,7 +37,7 @@ import { ModelError } from './errors.js'
 import { type Json, isJsonObject, jsonEqual } from './json.js'
 import { newRowId } from './ids.js'
 import { orderBetween } from './order.js'
-import { type Placement, isDeleted, orderFor } from './rows.js'
+import { type Placement, checkNewRowId, isDeleted, orderFor } from './rows.js'
 import { type RegisterEntry, type WriteContext, chosenEntries, entriesOf, isConflict, readEntries, writeRegister, writeRegisterAcross } from './register.js'
 import { DELETED, MODE_CONTENT, POSITION, specOf } from './schema.js'
 import type { PathVariable, QueryParam, Url } from './types.js'
@@ -610,17 +610,18 @@ export const addQueryRow = (ref: EntityRef, init: Record<string, unknown>, place
   checkRowPatch('queryParam', init, path)
   const { list, rows } = queryRows(ref, freshReader(reader))
   const order = orderFor(rows.groups.map((g) => ({ id: g.id, order: g.order })), placement, path)
-  if (init.id !== undefined && (typeof init.id !== 'string' || list.has(init.id))) throw new ModelError('INVALID_VALUE', 'row id must be a new string', path)
+  checkNewRowId(list, init.id, path)
   const key = typeof init.key === 'string' ? init.key : ''
   const fields: Record<string, Json> = { tag: freeTag(key, tagsOf(rows.groups)) }
   for (const [k, v] of Object.entries(init)) if (k !== 'id' && v !== undefined) fields[k] = v as Json
-  if (typeof init.id === 'string') return insertWithId(list, 'queryParam', init.id, order, fields, ctx)
+  if (typeof init.id === 'string' && init.id) return insertWithId(list, 'queryParam', init.id, order, fields, ctx)
   return newRow(list, 'queryParam', order, fields, ctx)
 }
 
+/** A row with a caller-given id, added to an existing list: under a key of its own (see row-ids.ts). */
 const insertWithId = (list: Y.Map<unknown>, kind: 'queryParam' | 'pathVariable', id: string, order: string, fields: Record<string, Json>, ctx: WriteContext): string => {
   const map = new Y.Map<unknown>()
-  list.set(id, map)
+  list.set(newRowId(), map)
   map.set('id', id)
   createContainers(map, kind)
   writeRegister(map, POSITION, { order }, ctx, true)
@@ -675,7 +676,7 @@ export const addPathVariable = (ref: EntityRef, init: Record<string, unknown>, c
   const cur = currentParts(urlEntries(ref.map))
   if (pathVariableNames(cur.path).includes(key)) throw new ModelError('INVALID_VALUE', `path variable ${key} exists`, `${path}/key`)
   const { list, rows } = variableRows(ref, fresh)
-  if (init.id !== undefined && (typeof init.id !== 'string' || list.has(init.id))) throw new ModelError('INVALID_VALUE', 'row id must be a new string', path)
+  checkNewRowId(list, init.id, path)
   setPath(ref, `${cur.path.endsWith('/') ? cur.path : `${cur.path}/`}:${key}`, ctx)
   const existing = rows.groups.find((g) => (g.state.value as unknown as PathVariable).key === key)
   const fields: Record<string, Json> = {}
@@ -686,7 +687,7 @@ export const addPathVariable = (ref: EntityRef, init: Record<string, unknown>, c
   }
   const last = rows.groups.reduce<string | null>((m, g) => (m === null || g.order > m ? g.order : m), null)
   const order = orderBetween(last, null)
-  return typeof init.id === 'string' ? insertWithId(list, 'pathVariable', init.id, order, fields, ctx) : newRow(list, 'pathVariable', order, fields, ctx)
+  return typeof init.id === 'string' && init.id ? insertWithId(list, 'pathVariable', init.id, order, fields, ctx) : newRow(list, 'pathVariable', order, fields, ctx)
 }
 
 export const updatePathVariable = (ref: EntityRef, rowId: string, patch: Record<string, unknown>, ctx: WriteContext, reader: Reader): void => {
@@ -734,15 +735,15 @@ export const initUrl = (ref: EntityRef, url: { readonly raw?: string; readonly q
   const taken = new Set<string>()
   if (url.query) {
     // Rows were inserted by applyPatch: tag them.
-    const rows: { id: string; key: string; order: string }[] = []
+    const rows: { id: string; key: string; order: string; map: Y.Map<unknown> }[] = []
     list.forEach((row, id) => {
       if (!(row instanceof Y.Map)) return
       const r = new Reader().entity(nestedRef(row, 'queryParam', id, ''))
       const pos = r.position
-      rows.push({ id, key: String(r.value.key), order: isJsonObject(pos) && typeof pos.order === 'string' ? pos.order : '' })
+      rows.push({ id, key: String(r.value.key), order: isJsonObject(pos) && typeof pos.order === 'string' ? pos.order : '', map: row })
     })
     rows.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : a.id < b.id ? -1 : 1))
-    for (const r of rows) writeRegister(list.get(r.id) as Y.Map<unknown>, 'tag', freeTag(r.key, taken), ctx, true)
+    for (const r of rows) writeRegister(r.map, 'tag', freeTag(r.key, taken), ctx, true)
     return
   }
   if (url.raw === undefined) return

@@ -187,11 +187,8 @@ describe('ids given by the caller', () => {
     expect(ma.snapshot().items.filter((i) => i.name.startsWith('Login'))).toHaveLength(2)
   })
 
-  // Known gap (left from #11): rows are kept under their id as the key of their list, so two rows created with
-  // one caller-given id on two devices are two Y.Maps set under one key, and Yjs keeps one. Items and saved
-  // responses do not have this problem (item-index.ts); rows need the same. Marked `fails` until they do: it
-  // asserts what must hold, and starts failing (turn it into a plain test) once rows keep both.
-  test.fails('the same row id added on two devices at once: both rows kept (headers and query rows)', () => {
+  // Rows too (row-ids.ts): a row added with a caller-given id is kept under a key of its own, so both are kept.
+  test('the same row id added on two devices at once: both rows kept (headers and query rows)', () => {
     const { a, b, ma, mb, r } = two()
     ma.addRow(r, 'headers', { id: 'h1', key: 'X-From', value: 'laptop' })
     mb.addRow(r, 'headers', { id: 'h1', key: 'X-From', value: 'desktop' })
