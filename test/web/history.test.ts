@@ -12,29 +12,12 @@
  * Screenshots in test-artifacts/web/. Skips loudly without Chromium (see helpers.ts).
  */
 import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
-import { CHROMIUM, type Device, type Site, available, device, itemMenu, openRequest, required, signIn, site, submitDialog, treeItem, until } from './helpers.js'
+import { describe, expect, test } from 'vitest'
+import { type Device, browserSuite, itemMenu, openRequest, signIn, submitDialog, treeItem, until } from './helpers.js'
 
-const run = available || required
-let web: Site
-const devices: Device[] = []
-const open = async (name: string) => {
-  const d = await device(web.url, name)
-  devices.push(d)
-  return d
-}
-
-beforeAll(async () => {
-  if (!run) return
-  expect(available, `${CHROMIUM} is required (APISYNC_REQUIRE_SERVICES=1)`).toBe(true)
-  web = await site()
-}, 180_000)
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.close().catch(() => {})))
-})
-afterAll(async () => {
-  await web?.close()
-})
+const suite = browserSuite()
+const { run } = suite
+const open = suite.open
 
 /**
  * Ann's workspace with Bob in it as editor (and as a member of its keyring, so each device knows the other's

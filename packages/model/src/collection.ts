@@ -58,6 +58,7 @@ import {
 } from './request.js'
 import { type Ordered, type Placement, byOrder, isDeleted, orderFor, orderOf } from './rows.js'
 import { DELETED, POSITION } from './schema.js'
+import { rowAt } from './row-ids.js'
 import { checkSealedRows } from './sealing.js'
 import { type Restorer, allFields, checkSameDoc, restoreFields, restoreRowField, restorer, rowIn, schemaFieldsOf, scratchEntity, twoPass } from './restore.js'
 import type {
@@ -1058,8 +1059,9 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     const fromVariables = src.root!.container('variables') as Y.Map<unknown>
     const variablesPath = `${this.root!.path}/variables`
     const variable = restorer(src.doc, 'collection', this.ctx, true)
-    const g = fromVariables.has(id) ? rowIn(variable, fromVariables, 'variable', variablesPath, this.id, id) : undefined
-    if (g || fromVariables.has(id)) {
+    const inFrom = rowAt(fromVariables, id) !== undefined
+    const g = inFrom ? rowIn(variable, fromVariables, 'variable', variablesPath, this.id, id) : undefined
+    if (g || inFrom) {
       if (!g) throw new ModelError('NOT_FOUND', `variable ${id} is not in that version`, `${variablesPath}:${id}`)
       const fields = schemaFieldsOf('variable', field, `${variablesPath}:${id}`)
       return run((r) => restoreRowField(r, g, this.root!.container('variables') as Y.Map<unknown>, 'variable', variablesPath, this.id, id, fields))

@@ -130,6 +130,16 @@ export const sameContent = (a: unknown, b: unknown, inArray = false): boolean =>
 
 const json = (v: unknown): Json => (v === undefined ? null : (v as Json))
 
+/**
+ * The doc's root entity: created between the two versions (a is the empty version, before the doc was made)
+ * is one `added`, not a rename from '' and a change of every field.
+ */
+const diffRoot = (kind: EntityKind, entity: ChangeEntity, a: { id?: unknown }, b: { id?: unknown }, out: Change[]): void => {
+  const nameField = NAME_FIELD[kind]
+  if (!a.id && b.id) out.push({ kind: 'added', entity, id: '', name: nameField === undefined ? '' : String(valueAt(b, [nameField]) ?? ''), where: [] })
+  else diffFields(kind, entity, '', [], a, b, out)
+}
+
 /** Changes of an entity's fields (its name: `renamed`; the others: `changed`, one per field). */
 const diffFields = (
   kind: EntityKind,
@@ -229,7 +239,7 @@ const responsesOf = (items: ReadonlyMap<string, Placed>): Map<string, PlacedResp
 const place = (p: Placed): Json => ({ parentId: p.parentId, where: p.where as Json, index: p.index })
 
 const diffCollection = (a: CollectionSnapshot, b: CollectionSnapshot, out: Change[]): void => {
-  diffFields('collection', 'collection', '', [], a, b, out)
+  diffRoot('collection', 'collection', a, b, out)
   diffRows('variable', 'variable', [], a.variables, b.variables, out)
   const fa = flatten(a.items)
   const fb = flatten(b.items)
@@ -311,12 +321,12 @@ const diffRows = (kind: EntityKind, entity: ChangeEntity, where: readonly string
 }
 
 const diffEnvironment = (kind: 'environment' | 'globals', a: EnvironmentSnapshot, b: EnvironmentSnapshot, out: Change[]): void => {
-  diffFields(kind, kind, '', [], a, b, out)
+  diffRoot(kind, kind, a, b, out)
   diffRows('variable', 'variable', [], a.variables, b.variables, out)
 }
 
 const diffWorkspace = (a: WorkspaceSnapshot, b: WorkspaceSnapshot, out: Change[]): void => {
-  diffFields('workspace', 'workspace', '', [], a, b, out)
+  diffRoot('workspace', 'workspace', a, b, out)
   diffRows('indexEntry', 'collection', [], a.collections, b.collections, out)
   diffRows('indexEntry', 'environment', [], a.environments, b.environments, out)
   diffRows('headerPreset', 'headerPreset', [], a.headerPresets, b.headerPresets, out)

@@ -23,16 +23,15 @@ import {
 } from './entity.js'
 import { type Json, isJsonObject } from './json.js'
 import {
-  type RegisterEntry,
   type RestoredEntry,
   type StoredEntry,
-  compareEntries,
   fieldEntries,
   isStoredEntry,
   parseEntryKey,
   writeRegister,
   writeRegisterAcross,
 } from './register.js'
+import { forEachRow, rowAt } from './row-ids.js'
 import { type Placement, addRow, forgetLastOrder, isDeleted, moveRow, removeRow, updateRow } from './rows.js'
 import { ModelError } from './errors.js'
 import type { WriteContext } from './register.js'
@@ -109,6 +108,8 @@ export abstract class DocModel<S> {
   private popping: { readonly stash: readonly StackItem[]; readonly stack: readonly StackItem[] } | undefined
   private readonly listeners = new Set<(event: ChangeEvent) => void>()
   private readonly options: OpenOptions
+  /** The doc's `meta` map (a root type: the same object for the doc's life), read on every transaction. */
+  private readonly meta: Y.Map<unknown>
   private readonly onAfterTransaction: (tr: Y.Transaction) => void
 
   /** The doc's root entity (the collection, environment, globals or workspace); runs docs have none. */
@@ -122,6 +123,7 @@ export abstract class DocModel<S> {
     this.kind = kind
     this.options = options
     const meta = doc.getMap<unknown>('meta')
+    this.meta = meta
     if (rootKind) {
       // The root entity's texts and lists are root types: two replicas creating them never clash.
       const map = doc.getMap<unknown>(rootKind)
@@ -175,7 +177,7 @@ export abstract class DocModel<S> {
    */
   get openError(): ModelError | undefined {
     if (this.options.readOnly) return new ModelError('READ_ONLY', `this ${this.kind} was opened read-only (an earlier version, or a view): it cannot be edited`)
-    const version = this.doc.getMap<unknown>('meta').get('schema')
+    const version = this.meta.get('schema')
     if (typeof version !== 'number' || version <= SCHEMA_VERSION) return undefined
     return new ModelError(
       'READ_ONLY',
@@ -215,11 +217,12 @@ export abstract class DocModel<S> {
     this.noteSealing()
     let result!: T
     this.doc.transact(() => {
-      const meta = this.doc.getMap<unknown>('meta')
+      const meta = this.meta
       if (meta.get('schema') !== SCHEMA_VERSION) meta.set('schema', SCHEMA_VERSION)
       if (meta.get('kind') !== this.kind) meta.set('kind', this.kind)
       // Every replica that sees this honours it (sealing.ts): the requirement travels with the doc.
-      if (meta.get('sealed') !== true && this.kind !== 'manifest' && this.kind !== 'runs' && sealingRequired(this.doc)) meta.set('sealed', true)
+      // (noteSealing just asked sealingRequired, for exactly these kinds: sealingSeen is its answer.)
+      if (this.sealingSeen && meta.get('sealed') !== true) meta.set('sealed', true)
       this.recordWriter(meta)
       result = fn()
     }, this.origin)
@@ -243,7 +246,7 @@ export abstract class DocModel<S> {
 
   /** Who a Yjs client was, as it recorded itself (see recordWriter). */
   protected writerOf(client: number): Writer | undefined {
-    const r = this.doc.getMap<unknown>('meta').get(WRITER_PREFIX + client)
+    const r = this.meta.get(WRITER_PREFIX + client)
     if (!isJsonObject(r)) return undefined
     const w: { by?: string; device?: string } = {}
     if (typeof r.a === 'string') w.by = r.a
@@ -382,7 +385,7 @@ export abstract class DocModel<S> {
       const field = segs[i]!
       const [rowKind, rowId] = split(segs[i + 1]!)
       const list = ref.container(field)
-      const row = list instanceof Y.Map ? list.get(rowId) : undefined
+      const row = list instanceof Y.Map ? rowAt(list, rowId) : undefined
       if (!(row instanceof Y.Map)) throw new ModelError('NOT_FOUND', `no row ${rowId}`, path)
       ref = nestedRef(row, rowKind as EntityKind, rowId, `${ref.path}/${field}`, ref.ownerId)
     }
@@ -395,7 +398,7 @@ export abstract class DocModel<S> {
     let ref = owner
     for (let i = 0; i + 2 < parts.length; i += 2) {
       const inner = this.listOf(ref, parts[i]!)
-      const row = inner.list.get(parts[i + 1]!)
+      const row = rowAt(inner.list, parts[i + 1]!)
       if (!(row instanceof Y.Map) || isDeleted(row)) throw new ModelError('NOT_FOUND', `no row ${parts[i + 1]}`, inner.path)
       ref = nestedRef(row, inner.kind, parts[i + 1]!, inner.path, owner.ownerId)
     }
@@ -420,7 +423,7 @@ export abstract class DocModel<S> {
   protected rowUpdate(ownerId: string, list: string, rowId: string, patch: object): void {
     this.transact(() => {
       const l = this.listOf(this.writable(ownerId), list)
-      if (l.kind === 'variable') checkSealedRow(this.doc, this.kind, variableRowState(l.list.get(rowId)), patch as Record<string, unknown>, l.path)
+      if (l.kind === 'variable') checkSealedRow(this.doc, this.kind, variableRowState(rowAt(l.list, rowId)), patch as Record<string, unknown>, l.path)
       updateRow(l.list, l.kind, rowId, patch, this.ctx, l.path)
     })
   }
@@ -526,7 +529,7 @@ export abstract class DocModel<S> {
     const identity = poolIdentity(read.entity(ref), field)
     if (identity === undefined) return [ref.map]
     const maps = [ref.map]
-    list.forEach((row, id) => {
+    forEachRow(list, (row, id) => {
       if (row === ref.map || !(row instanceof Y.Map)) return
       const state = read.entity(nestedRef(row, ref.kind, id, ''))
       if (!state.deleted && poolIdentity(state, field) === identity) maps.push(row)
@@ -606,7 +609,9 @@ export abstract class DocModel<S> {
       if (!entry || field === undefined) return
       const fields = superseded.get(entry.map) ?? new Map<string, Y.Item[]>()
       superseded.set(entry.map, fields)
-      fields.set(field, [...(fields.get(field) ?? []), struct])
+      const list = fields.get(field)
+      if (list) list.push(struct)
+      else fields.set(field, [struct])
     })
     const drop: Y.ID[] = []
     const restores: Superseded = new Map()
@@ -619,19 +624,20 @@ export abstract class DocModel<S> {
           if (resolution) for (const item of items) drop.push(item.id)
           continue
         }
-        let winner: { entry: RegisterEntry; from: Y.ID } | undefined
+        // The winner among the superseded entries (as compareEntries ranks them), without copying any: this runs
+        // after every edit. Stored entries are never mutated, so the record can hold them as they are.
+        let winner: { entry: StoredEntry; client: number; from: Y.ID } | undefined
         const all: Alt[] = []
         for (const item of items) {
           const value = entryContent(item)
           if (!isStoredEntry(value)) continue
           const key = mapEntryOf(item)!.key
-          all.push({ map, key, entry: value })
-          const entry = { ...value, client: parseEntryKey(key)!.client, key: '' }
-          if (!winner || compareEntries(entry, winner.entry) < 0) winner = { entry, from: item.id }
+          if (resolution) all.push({ map, key, entry: value })
+          const client = parseEntryKey(key)!.client
+          if (!winner || ranksAbove(value, client, winner.entry, winner.client)) winner = { entry: value, client, from: item.id }
         }
         if (winner) {
-          const { client: _client, key: _key, ...entry } = winner.entry
-          const record: { entry: StoredEntry; from: Y.ID; all?: Alt[] } = { entry, from: winner.from }
+          const record: { entry: StoredEntry; from: Y.ID; all?: Alt[] } = { entry: winner.entry, from: winner.from }
           if (resolution) record.all = [...all, ...this.pooledSuperseded(superseded, map, field)]
           restores.set(map, (restores.get(map) ?? new Map()).set(field, record))
         }
@@ -667,10 +673,12 @@ export abstract class DocModel<S> {
 
   private afterTransaction(tr: Y.Transaction): void {
     // Edits made without this handle (an editor bound to a Y.Text): who made them is recorded all the same.
-    if (tr.local && tr.origin !== WRITER_ORIGIN && tr.origin !== MIGRATION_ORIGIN && !this.openError) {
-      const client = this.doc.clientID
-      const meta = this.doc.getMap<unknown>('meta')
-      if ((tr.afterState.get(client) ?? 0) > (tr.beforeState.get(client) ?? 0) && !meta.has(WRITER_PREFIX + client)) {
+    // Nothing to record (no actor, no device), or recorded already: no transaction, it would cost as much as the edit.
+    const { actor, device } = this.options
+    const client = this.doc.clientID
+    if ((actor !== undefined || device !== undefined) && tr.local && tr.origin !== WRITER_ORIGIN && tr.origin !== MIGRATION_ORIGIN && !this.meta.has(WRITER_PREFIX + client) && !this.openError) {
+      const meta = this.meta
+      if ((tr.afterState.get(client) ?? 0) > (tr.beforeState.get(client) ?? 0)) {
         this.doc.transact(() => this.recordWriter(meta), WRITER_ORIGIN)
       }
     }
@@ -728,6 +736,13 @@ const VARIABLE_ROWS = Symbol('variable-rows')
 type Superseded = Map<Y.Map<unknown>, Map<string, { readonly entry: StoredEntry; readonly from: Y.ID; readonly all?: readonly Alt[] }>>
 /** A register entry as it was, where it was. */
 type Alt = { readonly map: Y.Map<unknown>; readonly key: string; readonly entry: StoredEntry }
+
+/** Whether entry `a` of client `ca` wins over `b` of `cb` (compareEntries' order: chosen, highest n, highest client). */
+const ranksAbove = (a: StoredEntry, ca: number, b: StoredEntry, cb: number): boolean => {
+  const fa = a.f === 1 ? 1 : 0
+  const fb = b.f === 1 ? 1 : 0
+  return fa !== fb ? fa < fb : a.n !== b.n ? a.n > b.n : ca > cb
+}
 
 const restoredOf = (e: StoredEntry, c: number): RestoredEntry => {
   const r: { -readonly [K in keyof RestoredEntry]: RestoredEntry[K] } = { v: e.v, n: e.n, c }

@@ -10,6 +10,7 @@ import { newRowId } from './ids.js'
 import { orderBetween } from './order.js'
 import { type RegisterEntry, type WriteContext, type WriteOptions, chosenEntries, compareEntries, isConflict, readEntries, writeRegister } from './register.js'
 import { DELETED, type EntityKind, type FieldSpec, POSITION, type Spec, specOf } from './schema.js'
+import { forEachRow } from './row-ids.js'
 import { type YType, entryItems, seenClocks, unseenWriters } from './yjs-items.js'
 
 export interface Problem {
@@ -239,7 +240,9 @@ export class Reader {
 
   entity(ref: EntityRef): EntityState {
     const cached = this.cache.get(ref.map) as EntityState | undefined
-    if (cached) return cached
+    // A row's id can change without its map changing: a row made with the same id on another replica arrived
+    // and answers to it first (row-ids.ts).
+    if (cached && cached.id === ref.id) return cached
     const { byField, malformed } = readEntries(ref.map)
     const state = this.build(ref, byField, malformed)
     this.cache.set(ref.map, state)
@@ -401,7 +404,7 @@ export class Reader {
     const groups = new Map<string, RowGroup>()
     const live: RowGroup[] = []
     const deleted: EntityRef[] = []
-    list.forEach((row, id) => {
+    forEachRow(list, (row, id) => {
       if (!(row instanceof Y.Map)) {
         problems.push({ path: `${path}:${id}`, message: 'expected a row' })
         return
@@ -619,10 +622,16 @@ export const createContainers = (map: Y.Map<unknown>, kind: EntityKind): void =>
   }
 }
 
-export const insertRow = (list: Y.Map<unknown>, kind: EntityKind, init: RowInit, order: string, ctx: WriteContext): string => {
-  const id = typeof init.id === 'string' && init.id ? init.id : newRowId()
+/**
+ * Inserts a row. `existing`: the list was there before this transaction, so another replica could add a row with
+ * the same caller-given id at once: such a row gets a key of its own (see row-ids.ts). Rows made with their
+ * owner (a new list) are kept under their id.
+ */
+export const insertRow = (list: Y.Map<unknown>, kind: EntityKind, init: RowInit, order: string, ctx: WriteContext, existing = false): string => {
+  const given = typeof init.id === 'string' && init.id ? init.id : undefined
+  const id = given ?? newRowId()
   const row = new Y.Map<unknown>()
-  list.set(id, row)
+  list.set(given !== undefined && existing ? newRowId() : id, row)
   row.set('id', id)
   createContainers(row, kind)
   writeRegister(row, POSITION, { order }, ctx, true)

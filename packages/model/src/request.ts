@@ -37,7 +37,7 @@ import { ModelError } from './errors.js'
 import { type Json, isJsonObject, jsonEqual } from './json.js'
 import { newRowId } from './ids.js'
 import { orderBetween } from './order.js'
-import { type Placement, orderFor } from './rows.js'
+import { type Placement, checkNewRowId, isDeleted, orderFor } from './rows.js'
 import { type RegisterEntry, type WriteContext, chosenEntries, entriesOf, isConflict, readEntries, writeRegister, writeRegisterAcross } from './register.js'
 import { DELETED, MODE_CONTENT, POSITION, specOf } from './schema.js'
 import type { PathVariable, QueryParam, Url } from './types.js'
@@ -423,6 +423,32 @@ const writeGroup = (g: RowGroup, field: string, value: Json, ctx: WriteContext, 
     force ? { force: true } : undefined,
   )
 
+/**
+ * After a URL resolution: a query row's hidden tag may still hold the tags the alternatives' writers gave it
+ * (the person chose keys and values; the tags followed them). Each such row gets one tag that fits the key it
+ * now has, closing every entry, so no hidden register disagrees once the URL conflict is closed.
+ */
+const settleTags = (ref: EntityRef, ctx: WriteContext): void => {
+  const list = ref.container('query')
+  if (!(list instanceof Y.Map)) return
+  const taken = new Set<string>()
+  const unsettled: { row: Y.Map<unknown>; tags: RegisterEntry[] }[] = []
+  list.forEach((row) => {
+    if (!(row instanceof Y.Map) || isDeleted(row)) return
+    const tags = chosenEntries(readEntries(row).byField.get('tag') ?? [])
+    if (tags.some((e) => !jsonEqual(e.v, tags[0]!.v))) unsettled.push({ row, tags })
+    else if (typeof tags[0]?.v === 'string') taken.add(tags[0].v)
+  })
+  for (const { row, tags } of unsettled) {
+    const key = readEntries(row).byField.get('key')?.[0]?.v
+    if (typeof key !== 'string') continue
+    const fitting = tags.map((e) => e.v).find((t): t is string => typeof t === 'string' && t.slice(0, t.lastIndexOf('#')) === key && !taken.has(t))
+    const tag = fitting ?? freeTag(key, taken)
+    taken.add(tag)
+    writeRegister(row, 'tag', tag, ctx, false, { force: true })
+  }
+}
+
 /** Aligns rows with pairs: exact matches first, then same keys, then by position, never crossing. */
 const align = (rows: readonly QueryPair[], pairs: readonly QueryPair[]): (number | undefined)[] => {
   // The common case, a value typed or edited: the same keys in the same order.
@@ -584,17 +610,18 @@ export const addQueryRow = (ref: EntityRef, init: Record<string, unknown>, place
   checkRowPatch('queryParam', init, path)
   const { list, rows } = queryRows(ref, freshReader(reader))
   const order = orderFor(rows.groups.map((g) => ({ id: g.id, order: g.order })), placement, path)
-  if (init.id !== undefined && (typeof init.id !== 'string' || list.has(init.id))) throw new ModelError('INVALID_VALUE', 'row id must be a new string', path)
+  checkNewRowId(list, init.id, path)
   const key = typeof init.key === 'string' ? init.key : ''
   const fields: Record<string, Json> = { tag: freeTag(key, tagsOf(rows.groups)) }
   for (const [k, v] of Object.entries(init)) if (k !== 'id' && v !== undefined) fields[k] = v as Json
-  if (typeof init.id === 'string') return insertWithId(list, 'queryParam', init.id, order, fields, ctx)
+  if (typeof init.id === 'string' && init.id) return insertWithId(list, 'queryParam', init.id, order, fields, ctx)
   return newRow(list, 'queryParam', order, fields, ctx)
 }
 
+/** A row with a caller-given id, added to an existing list: under a key of its own (see row-ids.ts). */
 const insertWithId = (list: Y.Map<unknown>, kind: 'queryParam' | 'pathVariable', id: string, order: string, fields: Record<string, Json>, ctx: WriteContext): string => {
   const map = new Y.Map<unknown>()
-  list.set(id, map)
+  list.set(newRowId(), map)
   map.set('id', id)
   createContainers(map, kind)
   writeRegister(map, POSITION, { order }, ctx, true)
@@ -649,7 +676,7 @@ export const addPathVariable = (ref: EntityRef, init: Record<string, unknown>, c
   const cur = currentParts(urlEntries(ref.map))
   if (pathVariableNames(cur.path).includes(key)) throw new ModelError('INVALID_VALUE', `path variable ${key} exists`, `${path}/key`)
   const { list, rows } = variableRows(ref, fresh)
-  if (init.id !== undefined && (typeof init.id !== 'string' || list.has(init.id))) throw new ModelError('INVALID_VALUE', 'row id must be a new string', path)
+  checkNewRowId(list, init.id, path)
   setPath(ref, `${cur.path.endsWith('/') ? cur.path : `${cur.path}/`}:${key}`, ctx)
   const existing = rows.groups.find((g) => (g.state.value as unknown as PathVariable).key === key)
   const fields: Record<string, Json> = {}
@@ -660,7 +687,7 @@ export const addPathVariable = (ref: EntityRef, init: Record<string, unknown>, c
   }
   const last = rows.groups.reduce<string | null>((m, g) => (m === null || g.order > m ? g.order : m), null)
   const order = orderBetween(last, null)
-  return typeof init.id === 'string' ? insertWithId(list, 'pathVariable', init.id, order, fields, ctx) : newRow(list, 'pathVariable', order, fields, ctx)
+  return typeof init.id === 'string' && init.id ? insertWithId(list, 'pathVariable', init.id, order, fields, ctx) : newRow(list, 'pathVariable', order, fields, ctx)
 }
 
 export const updatePathVariable = (ref: EntityRef, rowId: string, patch: Record<string, unknown>, ctx: WriteContext, reader: Reader): void => {
@@ -708,15 +735,15 @@ export const initUrl = (ref: EntityRef, url: { readonly raw?: string; readonly q
   const taken = new Set<string>()
   if (url.query) {
     // Rows were inserted by applyPatch: tag them.
-    const rows: { id: string; key: string; order: string }[] = []
+    const rows: { id: string; key: string; order: string; map: Y.Map<unknown> }[] = []
     list.forEach((row, id) => {
       if (!(row instanceof Y.Map)) return
       const r = new Reader().entity(nestedRef(row, 'queryParam', id, ''))
       const pos = r.position
-      rows.push({ id, key: String(r.value.key), order: isJsonObject(pos) && typeof pos.order === 'string' ? pos.order : '' })
+      rows.push({ id, key: String(r.value.key), order: isJsonObject(pos) && typeof pos.order === 'string' ? pos.order : '', map: row })
     })
     rows.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : a.id < b.id ? -1 : 1))
-    for (const r of rows) writeRegister(list.get(r.id) as Y.Map<unknown>, 'tag', freeTag(r.key, taken), ctx, true)
+    for (const r of rows) writeRegister(r.map, 'tag', freeTag(r.key, taken), ctx, true)
     return
   }
   if (url.raw === undefined) return
@@ -752,12 +779,14 @@ export const resolveUrl = (ref: EntityRef, choice: { readonly pick: number } | {
     const choose = plan?.choices[choice.pick]
     if (!plan || !choose) throw new ModelError('BAD_CHOICE', `no alternative ${choice.pick}`, `${ref.path}/url`)
     for (const c of plan.components) c.apply(choose(c), ctx)
+    settleTags(ref, ctx)
     return
   }
   const v = choice.value
   const raw = typeof v === 'string' ? v : isJsonObject(v) && typeof v.raw === 'string' ? v.raw : undefined
   if (raw === undefined) throw new ModelError('INVALID_VALUE', 'a URL is a string (or { raw })', `${ref.path}/url`)
   setUrl(ref, raw, ctx, reader, { force: true })
+  settleTags(ref, ctx)
   // Rows that were removed while edited: the new URL decides; a row it does not name stays removed.
 }
 

@@ -21,6 +21,7 @@ import { type Json, jsonEqual } from './json.js'
 import { type WriteContext, writeRegister } from './register.js'
 import { urlRegisters } from './request.js'
 import { isDeleted } from './rows.js'
+import { rowKeyOf, shownRowIds } from './row-ids.js'
 import { type EntityKind, POSITION, type RegisterSpec, specOf } from './schema.js'
 import { checkSealedRow, variableRowState } from './sealing.js'
 
@@ -99,14 +100,19 @@ export const restoreFields = (r: Restorer, from: EntityRef, fromState: EntitySta
  */
 export const restoreList = (r: Restorer, from: Y.Map<unknown> | undefined, live: Y.Map<unknown>, kind: EntityKind, path: string, ownerId: string): void => {
   const groups = from ? r.fromReader.rows(from, kind, path, ownerId).groups : []
-  const primary = new Set(groups.map((g) => g.refs[0]!.id))
+  // Rows are matched by key (a version of this doc keeps its rows under the same keys; the ids they answer to
+  // can differ, when a row made with the same id arrived since).
+  const primary = new Set(groups.map((g) => keyIn(g.refs[0]!)))
   // Rows not shown on their own in `from` (removed, absent, or pooled under another row): removed.
-  live.forEach((row, id) => {
-    if (primary.has(id) || !(row instanceof Y.Map) || isDeleted(row)) return
+  live.forEach((row, key) => {
+    if (primary.has(key) || !(row instanceof Y.Map) || isDeleted(row)) return
     if (!r.dry) markDeleted(r.doc, { map: row }, r.ctx)
   })
   for (const g of groups) restoreRow(r, g, live, kind, path, ownerId)
 }
+
+/** The key a row of `from` is kept under (in `from`, and in this doc when the row is here). */
+const keyIn = (ref: EntityRef): string => rowKeyOf(ref.map) ?? ref.id
 
 /** The row a person saw in `from` as `rowId` (a pooled row answers to any of its ids), or undefined. */
 export const rowIn = (r: Restorer, from: Y.Map<unknown> | undefined, kind: EntityKind, path: string, ownerId: string, rowId: string): RowGroup | undefined =>
@@ -115,17 +121,19 @@ export const rowIn = (r: Restorer, from: Y.Map<unknown> | undefined, kind: Entit
 /** Brings one row back as `from` showed it (group `g`): undeleted or recreated with its id, its values, its place. */
 export const restoreRow = (r: Restorer, g: RowGroup, live: Y.Map<unknown>, kind: EntityKind, path: string, ownerId: string): void => {
   const fromRef = g.refs[0]!
-  const existing = live.get(fromRef.id)
-  const liveRef = existing instanceof Y.Map ? nestedRef(existing, kind, fromRef.id, path, ownerId) : undefined
+  const key = keyIn(fromRef)
+  const existing = live.get(key)
+  const liveRef = existing instanceof Y.Map ? nestedRef(existing, kind, shownRowIds(live)?.get(key) ?? key, path, ownerId) : undefined
   if (kind === 'variable') checkVariable(r, g.state, liveRef, path)
   if (r.dry) return
   let ref = liveRef
   if (!ref) {
     const map = new Y.Map<unknown>()
-    live.set(fromRef.id, map)
-    map.set('id', fromRef.id)
+    live.set(key, map)
+    const id = fromRef.map.get('id')
+    map.set('id', typeof id === 'string' ? id : key)
     createContainers(map, kind)
-    ref = nestedRef(map, kind, fromRef.id, path, ownerId)
+    ref = nestedRef(map, kind, shownRowIds(live)?.get(key) ?? key, path, ownerId)
   }
   restoreFields(r, fromRef, g.state, ref, allFields(kind))
   // The place a person saw: a pooled row's is the first of its rows' orders.
@@ -149,7 +157,7 @@ const checkVariable = (r: Restorer, from: EntityState, live: EntityRef | undefin
  * value or type is checked like any write of it (sealing).
  */
 export const restoreRowField = (r: Restorer, g: RowGroup, live: Y.Map<unknown>, kind: EntityKind, path: string, ownerId: string, rowId: string, fields: readonly string[]): void => {
-  const map = live.get(rowId)
+  const map = live.get(keyIn(g.refs[0]!))
   if (!(map instanceof Y.Map)) throw new ModelError('NOT_FOUND', `no row ${rowId} now: restore it whole (restoreItem)`, `${path}:${rowId}`)
   if (isDeleted(map)) throw new ModelError('DELETED', `row ${rowId} is removed now: restore it whole (restoreItem)`, `${path}:${rowId}`)
   const ref = nestedRef(map, kind, rowId, path, ownerId)

@@ -1,6 +1,6 @@
 /**
- * List rows (headers, params, form rows, variables, presets): entities in a Y.Map keyed by row id, ordered by a
- * fractional `position.order` register. Concurrent inserts are both kept; a reorder is one register write, so
+ * List rows (headers, params, form rows, variables, presets): entities in a Y.Map keyed by row id (a caller-given
+ * id added later: by a key of its own, see row-ids.ts), ordered by a fractional `position.order` register. Concurrent inserts are both kept; a reorder is one register write, so
  * it never loses a concurrent edit of the row; a removal is a soft delete, so it never does either.
  */
 import * as Y from 'yjs'
@@ -10,6 +10,7 @@ import { isJsonObject } from './json.js'
 import { orderBetween } from './order.js'
 import { type WriteContext, fieldEntries, writeRegister } from './register.js'
 import { DELETED, type EntityKind, POSITION } from './schema.js'
+import { forEachRow, rowAt, rowKey } from './row-ids.js'
 
 /** Where to put a row or item among its live siblings. Default: at the end. */
 export type Placement = { readonly before: string } | { readonly after: string } | { readonly index: number } | undefined
@@ -34,7 +35,7 @@ export const isDeleted = (map: Y.Map<unknown>): boolean => Boolean(winner(map, D
 /** Live rows of a list in display order. */
 export const liveRows = (list: Y.Map<unknown>): Ordered[] => {
   const out: Ordered[] = []
-  list.forEach((row, id) => {
+  forEachRow(list, (row, id) => {
     if (row instanceof Y.Map && !isDeleted(row)) out.push({ id, order: orderOf(row) })
   })
   return out.sort(byOrder)
@@ -64,7 +65,7 @@ export const orderFor = (siblings: readonly Ordered[], placement: Placement, pat
  * they surface as a delete conflict on the row. Moving or removing it again is refused.
  */
 export const rowMap = (list: Y.Map<unknown>, rowId: string, path: string, allowDeleted = false): Y.Map<unknown> => {
-  const row = list.get(rowId)
+  const row = rowAt(list, rowId)
   if (!(row instanceof Y.Map)) throw new ModelError('NOT_FOUND', `no row ${rowId}`, path)
   if (!allowDeleted && isDeleted(row)) throw new ModelError('DELETED', `row ${rowId} is deleted`, path)
   return row
@@ -79,12 +80,17 @@ export const addRow = (
   path: string,
 ): string => {
   validatePatch(kind, init, path, true)
-  if (init.id !== undefined && (typeof init.id !== 'string' || list.has(init.id)))
-    throw new ModelError('INVALID_VALUE', 'row id must be a new string', path)
+  checkNewRowId(list, init.id, path)
   const order = placement === undefined ? appendOrder(list) : orderFor(liveRows(list), placement, path)
   const last = lastOrders.get(list)
   if (last === undefined || order > last) lastOrders.set(list, order)
-  return insertRow(list, kind, init, order, ctx)
+  return insertRow(list, kind, init, order, ctx, true)
+}
+
+/** Refuses a caller-given row id that a row of the list (live or deleted) answers to. */
+export const checkNewRowId = (list: Y.Map<unknown>, id: unknown, path: string): void => {
+  if (id !== undefined && (typeof id !== 'string' || rowKey(list, id) !== undefined))
+    throw new ModelError('INVALID_VALUE', 'row id must be a new string', path)
 }
 
 /**

@@ -9,6 +9,7 @@ import { type Conflict, type EntityRef, type Problem, type RowGroup, type RowIni
 import { ModelError } from './errors.js'
 import { type Restorer, allFields, checkSameDoc, restoreFields, restoreRow, restoreRowField, restorer, rowIn, schemaFieldsOf, twoPass } from './restore.js'
 import type { Placement } from './rows.js'
+import { rowAt } from './row-ids.js'
 import { checkSealedRows } from './sealing.js'
 import { type EntityKind, specOf } from './schema.js'
 import type {
@@ -130,7 +131,7 @@ abstract class SingleEntityModel<S extends { conflicts: readonly Conflict[]; pro
     for (const field in spec) {
       const fs = spec[field]!
       const list = src.root!.container(field)
-      if (fs.kind !== 'list' || !(list instanceof Y.Map) || !list.has(id)) continue
+      if (fs.kind !== 'list' || !(list instanceof Y.Map) || rowAt(list, id) === undefined) continue
       const path = `${this.root!.path}/${field}`
       if (PROTECTED.has(field)) throw new ModelError('INVALID_VALUE', `${field} are signed records: they change through @apisync/crypto, not by restore`, `${path}:${id}`)
       const group = rowIn(read, list, fs.row, path, this.id, id)

@@ -147,6 +147,9 @@ describe('diffDocs: collections', () => {
     const empty = CollectionModel.open(new Y.Doc(), { readOnly: true })
     const d = diffDocs(empty, m)
     expect(d.counts['request.added']).toBe(3)
+    // The collection itself was made between the two: added, not renamed from nothing.
+    expect(d.changes.filter((c) => c.entity === 'collection').map(brief)).toEqual([`collection added ${m.snapshot().name}`])
+    expect(d.summary).toContain('1 collection added')
   })
 })
 

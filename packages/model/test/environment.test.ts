@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import { CollectionModel, EnvironmentModel } from '@apisync/model'
 import { docs, expectRefused, fork, syncAll } from './helpers.js'
 
@@ -93,8 +93,10 @@ describe('environment', () => {
       ec.updateRow('variables', id, { value: 'from c' })
     }
     const evil = fork(c!, 666)
-    ;(evil.getMap('environment.variables').get('z-first-on-a') as Y.Map<unknown>).set('key@666', 'bad')
-    ;(evil.getMap('environment.variables').get('a-first-on-b') as Y.Map<unknown>).set('key@666', 'bad')
+    // Rows added with a given id are kept under keys of their own, their id in their `id` field.
+    const rowWithId = (id: string) => [...evil.getMap('environment.variables').values()].find((r) => r instanceof Y.Map && r.get('id') === id) as Y.Map<unknown>
+    rowWithId('z-first-on-a').set('key@666', 'bad')
+    rowWithId('a-first-on-b').set('key@666', 'bad')
     syncAll(a!, b!, c!, evil)
     expect(eb.conflicts()).toHaveLength(2)
     expect(eb.snapshot().problems).toHaveLength(2)

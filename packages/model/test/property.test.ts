@@ -20,6 +20,7 @@ import {
 } from '@apisync/model'
 import { fieldEntries, isStoredEntry, parseEntryKey } from '../src/register.js'
 import { jsonEqual } from '../src/json.js'
+import { rowAt, rowKey, rowKeyOf } from '../src/row-ids.js'
 import { fork, itemsById } from './helpers.js'
 import { REMOTE, Replicas, resolveOne } from './replicas.js'
 
@@ -56,6 +57,8 @@ const op = fc.oneof(
   },
   { arbitrary: fc.record({ t: fc.constant('text' as const), r: replica, item: idx, field: fc.constantFrom(...texts), at: fc.nat(), del: fc.nat({ max: 3 }), insert: fc.string({ maxLength: 3 }) }), weight: 3 },
   { arbitrary: fc.record({ t: fc.constant('addHeader' as const), r: replica, item: idx, key: fc.constantFrom(...names), at: fc.option(idx) }), weight: 2 },
+  // A caller-given id from a small pool: replicas often add the same one at once (row-ids.ts keeps both).
+  { arbitrary: fc.record({ t: fc.constant('addHeaderWithId' as const), r: replica, item: idx, key: fc.constantFrom(...names), id: fc.constantFrom('gx', 'gy') }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('updateHeader' as const), r: replica, row: idx, patch: fc.oneof(fc.constantFrom(...names).map((key) => ({ key })), fc.constantFrom(...names).map((value) => ({ value })), fc.boolean().map((enabled) => ({ enabled }))) }), weight: 3 },
   { arbitrary: fc.record({ t: fc.constant('removeHeader' as const), r: replica, row: idx }), weight: 1 },
   { arbitrary: fc.record({ t: fc.constant('moveHeader' as const), r: replica, row: idx, to: idx }), weight: 1 },
@@ -108,7 +111,13 @@ interface Write {
   readonly saw: ReadonlyMap<number, number>
 }
 
+/**
+ * An entity's identity: its id, or for a list row its key (a row added with a caller-given id is kept under a key
+ * of its own, and the id it answers to can change when another row made with that id arrives).
+ */
 const entityIdOf = (doc: Y.Doc, map: Y.Map<unknown>): string | undefined => {
+  const key = rowKeyOf(map)
+  if (key !== undefined && map.parent instanceof Y.Map && map.parent._item !== null && map.parent.parent instanceof Y.Map && map.parent.parent._item !== null) return key
   const id = map.get('id')
   if (typeof id === 'string') return id
   return map === doc.getMap('collection') ? (doc.getMap('meta').get('id') as string) : undefined
@@ -229,6 +238,9 @@ class World extends Replicas {
           this.headers.push({ owner: request, id: m.addRow(request, 'headers', { key: o.key }, at) })
           break
         }
+        case 'addHeaderWithId':
+          this.headers.push({ owner: request, id: m.addRow(request, 'headers', { id: o.id, key: o.key }) })
+          break
         case 'updateHeader':
           if (header) m.updateRow(header.owner, 'headers', header.id, o.patch)
           break
@@ -368,8 +380,15 @@ const checkTree = (doc: Y.Doc, m: CollectionModel, conflicts: readonly Conflict[
   }
 }
 
+/** The identity (see entityIdOf) of the entity a conflict is on: a row's key. */
+const conflictEntity = (doc: Y.Doc, c: Conflict): string => {
+  if (c.entityId === c.ownerId) return c.entityId
+  const list = itemsById(doc).get(c.ownerId)?.get(c.path.split('/')[1]!)
+  return (list instanceof Y.Map ? rowKey(list, c.entityId) : undefined) ?? c.entityId
+}
+
 const checkConflictsMatchRegisters = (doc: Y.Doc, conflicts: readonly Conflict[]) => {
-  const valueConflicts = new Map(conflicts.filter((c) => c.kind === 'value').map((c) => [`${c.entityId}#${c.field}`, c]))
+  const valueConflicts = new Map(conflicts.filter((c) => c.kind === 'value').map((c) => [`${conflictEntity(doc, c)}#${c.field}`, c]))
   for (const [id, { map, owner, list }] of entities(doc)) {
     const fields = new Set<string>()
     for (const key of map.keys()) {
@@ -400,7 +419,7 @@ const seenBy = (w: Write, later: Write) => (later.saw.get(w.id.client) ?? 0) > w
 const checkNoWriteLost = (w: World, conflicts: readonly Conflict[]) => {
   const doc = w.docs[0]!
   const all = entities(doc)
-  const alternatives = new Map(conflicts.filter((c) => c.kind === 'value').map((c) => [`${c.entityId}#${c.field}`, c.alternatives.map((a) => a.value)]))
+  const alternatives = new Map(conflicts.filter((c) => c.kind === 'value').map((c) => [`${conflictEntity(doc, c)}#${c.field}`, c.alternatives.map((a) => a.value)]))
   const byRegister = new Map<string, Write[]>()
   for (const x of w.writes) {
     const k = `${x.entity}#${x.field}`
@@ -422,7 +441,7 @@ const checkNoWriteLost = (w: World, conflicts: readonly Conflict[]) => {
     throw new Error(`write lost: replica ${x.replica} set ${x.entity}.${x.field} = ${JSON.stringify(x.value)} (${x.id.client}:${x.id.clock})`)
   }
   // Delete vs edit: a deleted entity whose deletion did not see a live write in it (or in its rows) is surfaced.
-  const deleteConflicts = new Set(conflicts.filter((c) => c.kind === 'delete').map((c) => c.entityId))
+  const deleteConflicts = new Set(conflicts.filter((c) => c.kind === 'delete').map((c) => conflictEntity(doc, c)))
   const writeOf = new Map(w.writes.filter((x) => x.value !== undefined).map((x) => [`${x.id.client}:${x.id.clock}`, x]))
   for (const [id, { map }] of all) {
     const dels = liveEntries(map, 'deleted')
@@ -453,7 +472,7 @@ const checkSnapshotValues = (doc: Y.Doc, m: CollectionModel) => {
     expect(req.method).toBe(winner(map, 'method', 'GET'))
     expect(req.auth).toEqual(winner(map, 'auth', null))
     for (const h of req.headers) {
-      const row = (map.get('headers') as Y.Map<unknown>).get(h.id) as Y.Map<unknown>
+      const row = rowAt(map.get('headers') as Y.Map<unknown>, h.id) as Y.Map<unknown>
       expect([h.key, h.value, h.enabled]).toEqual([winner(row, 'key', ''), winner(row, 'value', ''), winner(row, 'enabled', true)])
     }
   })
@@ -544,4 +563,15 @@ test('regression: an undone orphan resolution and a concurrent move of the item'
     { t: 'undo', r: 1 },
     { t: 'restore', r: 0, item: 0 },
   ])
+})
+
+test('regression: a URL typed on two replicas, undone on one, the conflict resolved', () => {
+  runScenario(3, [
+    { t: 'set', r: 4, item: 30, patch: { url: { raw: 'https://b.test?x=2&y' } } },
+    { t: 'set', r: 0, item: 12, patch: { url: { raw: 'https://b.test?x=2&y' } } },
+    { t: 'deliver', from: 1, to: 0, picks: null },
+    { t: 'undo', r: 0 },
+    { t: 'resolve', r: 0, conflict: 0, choice: 0 },
+    { t: 'move', r: 0, item: 0, parent: null, to: 0 },
+  ] as Op[])
 })

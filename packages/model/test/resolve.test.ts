@@ -187,6 +187,23 @@ describe('ids given by the caller', () => {
     expect(ma.snapshot().items.filter((i) => i.name.startsWith('Login'))).toHaveLength(2)
   })
 
+  // Rows too (row-ids.ts): a row added with a caller-given id is kept under a key of its own, so both are kept.
+  test('the same row id added on two devices at once: both rows kept (headers and query rows)', () => {
+    const { a, b, ma, mb, r } = two()
+    ma.addRow(r, 'headers', { id: 'h1', key: 'X-From', value: 'laptop' })
+    mb.addRow(r, 'headers', { id: 'h1', key: 'X-From', value: 'desktop' })
+    ma.addRow(r, 'query', { id: 'q1', key: 'a', value: '1' })
+    mb.addRow(r, 'query', { id: 'q1', key: 'b', value: '2' })
+    syncAll(a, b)
+    expect(ma.snapshot()).toEqual(mb.snapshot())
+    const req = ma.get(r)
+    if (req?.kind !== 'request') throw new Error('expected a request')
+    const values = [...req.headers.map((h) => h.value), ...req.url.query.map((q) => `${q.key}=${q.value}`)]
+    const conflictValues = ma.conflicts().flatMap((c) => c.alternatives.map((x) => JSON.stringify(x.value)))
+    // Nothing typed on either device is gone: each value is a row, or an alternative of a conflict.
+    for (const v of ['laptop', 'desktop', 'a=1', 'b=2']) expect(values.includes(v) || conflictValues.some((c) => c.includes(v))).toBe(true)
+  })
+
   test('choosing delete for the duplicate removes it (restorable), on every device', () => {
     const { a, b, ma, mb } = two()
     ma.createFolder({ id: 'auth', name: 'Auth' })
