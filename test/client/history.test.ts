@@ -4,7 +4,8 @@
  * the activity feed, and the errors a host shows (GONE, NOT_FOUND, OFFLINE, viewers allowed).
  */
 import { HistoryError, type Workspace } from '@apisync/client'
-import { type CollectionModel, ModelError } from '@apisync/model'
+import { type CollectionModel, diffDocs, ModelError } from '@apisync/model'
+import * as Y from 'yjs'
 import { afterEach, expect, test } from 'vitest'
 import { device, relay } from './helpers.js'
 
@@ -112,4 +113,94 @@ test('history, openVersion, diffVersions and activity across two devices; GONE a
 
   await r.stop()
   await expect(wa.history(col)).rejects.toMatchObject({ code: 'OFFLINE' })
+})
+
+test('versions through one warm doc: diffs equal those of two cold opens, the cursor moves forward by updates only, a held version never changes', async () => {
+  let now = Date.UTC(2026, 2, 2, 9)
+  const r = later(await relay({ now: () => now, historySweepIntervalMs: 0 }))
+  const a = later(device({ relayUrl: r.url, sub: 'alice', sid: 'alice-laptop', ws: { w1: 'owner' } }))
+  const c = later(device({ relayUrl: r.url, sub: 'carol', sid: 'carol-tablet', ws: { w1: 'viewer' } }))
+  const wa = await (await a.signIn()).createWorkspace('w1', { name: 'Team' })
+  const col = await wa.createCollection({ name: 'API' })
+  const ids = [0, 1, 2].map((i) => col.model.createRequest({ name: `R${i}`, method: 'GET', url: { raw: `https://api.test/${i}` } }))
+  await col.whenInSync()
+  const seqs: number[] = []
+  const copies = new Map<number, ReturnType<CollectionModel['snapshot']>>()
+  const record = async () => {
+    const seq = (await wa.history(col, { limit: 1 })).versions[0].seq
+    seqs.push(seq)
+    copies.set(seq, col.model.snapshot())
+  }
+  await record()
+  const edits: (() => void)[] = [
+    () => col.model.updateItem(ids[0], { name: 'R0 renamed', method: 'POST' }),
+    () => col.model.createFolder({ name: 'Admin' }),
+    () => col.model.delete(ids[1]),
+    () => col.model.updateItem(ids[2], { url: { raw: 'https://api.test/two' } }),
+    () => col.model.updateCollection({ name: 'API v2' }),
+  ]
+  for (const edit of edits) {
+    now += 5 * 60_000 // a new version each
+    edit()
+    await col.whenInSync()
+    await record()
+  }
+
+  // The URLs the warm workspace asks for (its history client is made on first use, after this).
+  const asked: string[] = []
+  const realFetch = globalThis.fetch
+  globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
+    const url = String(input instanceof Request ? input.url : input)
+    if (url.includes('/history/state')) asked.push(new URL(url).search)
+    return realFetch(input, init)
+  }) as typeof fetch
+  cleanups.push(async () => {
+    globalThis.fetch = realFetch
+  })
+  const warm = await (await c.signIn()).openWorkspace('w1')
+  const cold = async (seq: number) => (await wa.openVersion(col.name, seq)) as CollectionModel
+  const versions = warm.versionCursors()
+
+  // Forward through the history: after the first version, each step fetches only the updates since.
+  const [v0, v1, v2, v3, v4, v5] = seqs
+  for (const [from, to] of [
+    [v0, v1],
+    [v1, v2],
+    [v2, v4],
+    [v0, v4], // both seen: no fetch
+    [v4, v1], // reversed, both seen
+    [v4, v5], // v4 seen, the cursor there
+  ] as const) {
+    const d = await warm.diffVersions(col.name, from, to)
+    expect(d, `${from} → ${to}`).toEqual(diffDocs(await cold(from), await cold(to)))
+  }
+  // Versions already seen are only confirmed (after = at: the relay sends no updates, but says GONE or 403).
+  const q = (at: number, after?: number) => `?doc=${encodeURIComponent(col.name)}&at=${at}${after === undefined ? '' : `&after=${after}`}`
+  expect(asked).toEqual([q(v0), q(v1, v0), q(v1, v1), q(v2, v1), q(v2, v2), q(v4, v2), q(v0, v0), q(v4, v4), q(v1, v1), q(v4, v4), q(v4, v4), q(v5, v4)])
+  expect(versions.cursorSeq(col.name)).toBe(v5)
+  // Backwards to a version not seen: a new doc there (Yjs cannot go back).
+  expect(await warm.diffVersions(col.name, v1, v3)).toEqual(diffDocs(await cold(v1), await cold(v3)))
+  expect(versions.cursorSeq(col.name)).toBe(v3)
+  // To the live doc.
+  const live = await warm.collection(col.model.snapshot().id)
+  await live.whenInSync()
+  expect(await warm.diffVersions(live, v2, 'live')).toEqual(diffDocs(await cold(v2), col.model))
+
+  // openVersion hands the cursor (at v3 ≤ v4) over: moved forward by the updates since, then the caller's.
+  asked.length = 0
+  const held = await warm.openVersion(live, v4)
+  expect(asked).toEqual([q(v4, v3)])
+  expect(versions.cursorSeq(col.name)).toBeNull()
+  const heldSnapshot = held.snapshot()
+  expect(heldSnapshot).toEqual(copies.get(v4))
+  const heldState = Y.encodeStateVector(held.doc)
+  // Whatever comes next, the held version stays as it was.
+  await warm.diffVersions(live, v4, v5)
+  await warm.openVersion(live, v5)
+  await warm.diffVersions(live, v0, v5)
+  expect(await warm.diffVersions(live, v2, v5)).toEqual(diffDocs(await cold(v2), await cold(v5)))
+  expect(held.snapshot()).toBe(heldSnapshot)
+  expect(Y.encodeStateVector(held.doc)).toEqual(heldState)
+  expect(held.snapshot()).toEqual(copies.get(v4))
+  for (const seq of seqs) expect((await warm.openVersion(live, seq)).snapshot(), `version ${seq}`).toEqual(copies.get(seq))
 })

@@ -5,6 +5,7 @@
  */
 import type { DocKind } from '@apisync/model'
 import type { ConnectionContext } from './doc-connection.js'
+import { type HistoryStateBody, readHistoryState } from './protocol.js'
 
 export type HistoryErrorCode = 'OFFLINE' | 'FORBIDDEN' | 'GONE' | 'NOT_FOUND' | 'SIGNED_OUT' | 'BAD_REQUEST'
 
@@ -106,10 +107,18 @@ export class RelayHistory {
     }
   }
 
-  /** The doc as it was after `seq`: one Yjs update. */
-  async state(doc: string, seq: number): Promise<Uint8Array> {
-    const res = await this.get(`/history/state?${new URLSearchParams({ doc, at: String(seq) })}`)
-    return new Uint8Array(await res.arrayBuffer())
+  /**
+   * The doc as it was after `seq`, as the relay stores it: updates to apply in order (in one transaction) on
+   * top of the state after `base`. `after`: the caller holds the state after it (≤ seq); the relay then sends
+   * only the updates since (base = after) when it keeps them, else the whole version (base 0).
+   */
+  async state(doc: string, seq: number, after?: number): Promise<HistoryStateBody> {
+    const params = new URLSearchParams({ doc, at: String(seq) })
+    if (after !== undefined) params.set('after', String(after))
+    const res = await this.get(`/history/state?${params}`)
+    const body = readHistoryState(new Uint8Array(await res.arrayBuffer()))
+    if (!body || (body.base !== 0 && body.base !== after)) throw new HistoryError('OFFLINE', `the relay answered /history/state with a malformed body`)
+    return body
   }
 
   async activity(workspace: string, options: { before?: string; limit?: number; account?: string; doc?: string }): Promise<{ entries: WireActivity[]; next: string | null }> {

@@ -41,3 +41,32 @@ export const readAck = (decoder: decoding.Decoder): Ack => {
 
 /** The y-websocket URL parameters that ask the relay for acks. */
 export const ackParams = (token: string): Record<string, string> => ({ token, ack: '1' })
+
+/** A `/history/state` body: Yjs v1 updates to apply in order on top of the state after `base` (0: empty doc). */
+export interface HistoryStateBody {
+  readonly base: number
+  readonly parts: readonly Uint8Array[]
+}
+
+/**
+ * Reads a `/history/state` body (docs/protocol.md, "History"): `[varUint base][varUint count]` then `count` ×
+ * `[varUint8Array update]`. The parts are views into `body` (no copy). Null when it is not exactly that.
+ */
+export const readHistoryState = (body: Uint8Array): HistoryStateBody | null => {
+  try {
+    const decoder = decoding.createDecoder(body)
+    const base = decoding.readVarUint(decoder)
+    const count = decoding.readVarUint(decoder)
+    if (count > body.length) return null // each part takes at least its length byte
+    const parts: Uint8Array[] = []
+    for (let i = 0; i < count; i++) {
+      const length = decoding.readVarUint(decoder)
+      // lib0 trusts the length prefix: a length past the end would be cut short silently.
+      if (length > body.length - decoder.pos) return null
+      parts.push(decoding.readUint8Array(decoder, length))
+    }
+    return decoding.hasContent(decoder) ? null : { base, parts }
+  } catch {
+    return null // a truncated or oversized varint
+  }
+}

@@ -8,7 +8,6 @@ import {
   type DocDiff,
   type DocKind,
   CollectionModel,
-  diffDocs,
   type EnvironmentInit,
   EnvironmentModel,
   type GlobalsModel,
@@ -30,6 +29,7 @@ import { type ActivityPage, HistoryError, type HistoryPage, RelayHistory } from 
 import { LocalValues } from './local-values.js'
 import type { Role } from './registry.js'
 import type { Model, SyncedDoc } from './synced-doc.js'
+import { VersionCursors } from './version-cursor.js'
 import { type ResolvedVariable, type ScopeVariables, resolveVariables } from './variables.js'
 
 /** A workspace with any keyring record (members or key records) has encryption on. */
@@ -41,6 +41,7 @@ export type AnyDocModel = CollectionModel | EnvironmentModel | GlobalsModel | Wo
 export class Workspace {
   private readonly locals = new Map<string, Promise<LocalValues>>()
   private relayHistory: RelayHistory | null = null
+  private cursors: VersionCursors | null = null
   private encrypted = false
 
   private constructor(
@@ -205,27 +206,29 @@ export class Workspace {
   }
 
   /**
-   * The doc as it was after version `seq`, as a read-only model (every write throws ModelError READ_ONLY).
-   * Sealed values stay ciphertext, as in the live doc. HistoryError GONE if retention dropped it.
+   * The doc as it was after version `seq`, as a read-only model (every write throws ModelError READ_ONLY),
+   * its snapshot already read. The model is the caller's: it never changes (see version-cursor.ts: when this
+   * device's cursor for the doc is at or before `seq`, it is moved forward and handed over). Sealed values
+   * stay ciphertext, as in the live doc. HistoryError GONE if retention dropped it.
    */
   openVersion<M extends Model>(doc: SyncedDoc<M>, seq: number): Promise<M>
   openVersion(doc: string, seq: number): Promise<AnyDocModel>
   async openVersion(doc: SyncedDoc | string, seq: number): Promise<Model> {
     const name = this.docNameOf(doc)
-    const update = await this.historyClient().state(name, seq)
-    const ydoc = new Y.Doc({ gc: false })
-    Y.applyUpdate(ydoc, update)
-    return openReadOnly(ydoc, kindOf(name), this.options)
+    return (await this.versionCursors().open(name, seq)) as Model
   }
 
-  /** What changed between two versions of a doc (`to` = 'live': the doc as it is on this device now). */
+  /**
+   * What changed between two versions of a doc (`to` = 'live': the doc as it is on this device now). Both
+   * versions come from one doc moved forward (the older one, then the updates up to the newer one), and the
+   * versions seen last are kept as snapshots, so paging through a doc's history mostly fetches only updates.
+   */
   async diffVersions(doc: SyncedDoc | string, from: number, to: number | 'live'): Promise<DocDiff> {
     const name = this.docNameOf(doc)
-    const [a, b] = await Promise.all([
-      this.openVersion(name, from),
-      to === 'live' ? (typeof doc === 'string' ? this.openDoc(parseDocName(name)!) : Promise.resolve(doc)).then((d) => d.model as AnyDocModel) : this.openVersion(name, to),
-    ])
-    return diffDocs(a, b)
+    const kind = kindOf(name)
+    if (to !== 'live') return this.versionCursors().diff(name, kind, from, to)
+    const live = typeof doc === 'string' ? await this.openDoc(parseDocName(name)!) : doc
+    return this.versionCursors().diffToLive(name, kind, from, live.model as AnyDocModel)
   }
 
   /** The workspace's activity: versions of all its docs, newest first, by person (`account`) or collection. */
@@ -258,6 +261,11 @@ export class Workspace {
     return (this.relayHistory ??= new RelayHistory(relay))
   }
 
+  /** @internal This workspace's warm versions (tests, benchmarks). */
+  versionCursors(): VersionCursors {
+    return (this.cursors ??= new VersionCursors(this.historyClient(), (name, doc) => openReadOnly(doc, kindOf(name), this.options)))
+  }
+
   private docNameOf(doc: SyncedDoc | string): string {
     const name = typeof doc === 'string' ? doc : doc.name
     if (!name.startsWith(`${this.id}/`) || !parseDocName(name)) throw new HistoryError('NOT_FOUND', `${name} is not a doc of workspace ${this.id}`)
@@ -265,6 +273,7 @@ export class Workspace {
   }
 
   async close(): Promise<void> {
+    this.cursors?.clear()
     this.onClose(this)
     await Promise.all(this.space.openDocs().filter((d) => d.name.startsWith(`${this.id}/`)).map((d) => d.close()))
   }

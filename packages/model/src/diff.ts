@@ -70,21 +70,27 @@ type AnyModel = DocModel<unknown>
 /** The changes from version `a` to version `b` of one doc (both models of the same kind, e.g. read-only versions). */
 export const diffDocs = (a: AnyModel, b: AnyModel): DocDiff => {
   if (a.kind !== b.kind) throw new ModelError('WRONG_KIND', `cannot compare a ${a.kind} with a ${b.kind}`)
-  const sa = a.snapshot()
-  const sb = b.snapshot()
+  return diffSnapshots(a.kind, a.snapshot(), b.snapshot())
+}
+
+/**
+ * diffDocs on two snapshots of a doc of `kind` (what its model's `snapshot()` returned): for a caller that
+ * keeps versions as snapshots rather than models (the client's history cursor).
+ */
+export const diffSnapshots = (kind: DocKind, sa: unknown, sb: unknown): DocDiff => {
   const ia = (sa as { id?: unknown }).id
   const ib = (sb as { id?: unknown }).id
   // A version before the doc was made (empty) has no id yet.
   if (typeof ia === 'string' && typeof ib === 'string' && ia !== '' && ib !== '' && ia !== ib)
-    throw new ModelError('INVALID_VALUE', `these are two different ${a.kind} docs (${ia}, ${ib}), not two versions of one`)
+    throw new ModelError('INVALID_VALUE', `these are two different ${kind} docs (${ia}, ${ib}), not two versions of one`)
   const out: Change[] = []
-  switch (a.kind) {
+  switch (kind) {
     case 'collection':
       diffCollection(sa as CollectionSnapshot, sb as CollectionSnapshot, out)
       break
     case 'environment':
     case 'globals':
-      diffEnvironment(a.kind, sa as EnvironmentSnapshot, sb as EnvironmentSnapshot, out)
+      diffEnvironment(kind, sa as EnvironmentSnapshot, sb as EnvironmentSnapshot, out)
       break
     case 'manifest':
       diffWorkspace(sa as WorkspaceSnapshot, sb as WorkspaceSnapshot, out)
@@ -94,7 +100,7 @@ export const diffDocs = (a: AnyModel, b: AnyModel): DocDiff => {
       break
   }
   const counts = countChanges(out)
-  return { kind: a.kind, changes: out, counts, summary: summarise(counts) }
+  return { kind, changes: out, counts, summary: summarise(counts) }
 }
 
 // ------------------------------------------------------------------------------------------- comparing

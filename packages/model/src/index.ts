@@ -1,6 +1,6 @@
 export { CollectionModel } from './collection.js'
 export type { CollectionList, DeletedItem, ItemKind, RequestList, TextField, Where } from './collection.js'
-export { diffDocs } from './diff.js'
+export { diffDocs, diffSnapshots } from './diff.js'
 export type { Change, ChangeEntity, ChangeKind, DocDiff } from './diff.js'
 export { DocModel, MIGRATIONS } from './doc.js'
 export type { ChangeEvent, DocKind, OpenOptions } from './doc.js'

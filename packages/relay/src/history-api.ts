@@ -10,6 +10,7 @@ import { isWorkspaceId, parseDocName } from './doc-name.js'
 import { ProtocolError, RelayError } from './errors.js'
 import { decodeCursor, encodeCursor, type VersionRecord } from './history.js'
 import { authenticateRequest } from './http-api.js'
+import { encodeHistoryState } from './protocol.js'
 import type { SessionRegistry } from './registry.js'
 import type { DocStore } from './store.js'
 
@@ -24,12 +25,12 @@ export interface HistoryApiDeps {
 
 const notFound = (c: Context, code: string, message: string) => c.json({ error: 'NotFound', code, message }, 404)
 
-/** A query parameter that must be an integer in [min, max] when present. */
+/** A query parameter that must be a decimal integer in [min, max] when present (no sign, exponent or hex). */
 function intParam(c: Context, name: string, min: number, max: number): number | undefined {
   const raw = c.req.query(name)
   if (raw === undefined) return undefined
-  const n = Number(raw)
-  if (raw.trim() === '' || !Number.isSafeInteger(n) || n < min || n > max) throw new ProtocolError(`${name} must be an integer from ${min} to ${max}`)
+  const n = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ProtocolError(`${name} must be an integer from ${min} to ${max}`)
   return n
 }
 
@@ -72,9 +73,16 @@ export function registerHistoryApi(app: Hono, deps: HistoryApiDeps): void {
     const doc = docParam(c, claims)
     const at = intParam(c, 'at', 0, Number.MAX_SAFE_INTEGER)
     if (at === undefined) throw new ProtocolError('at is required')
+    // The client holds the state after `after` and moves forward from it (Yjs cannot go back).
+    const after = intParam(c, 'after', 0, at)
     if (!enabled()) return notFound(c, 'HISTORY_OFF', 'this relay keeps no history')
-    const state = await store.historyState!(doc, at)
-    if (state.ok) return c.body(state.update as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream', 'cache-control': 'private, max-age=31536000, immutable' })
+    const state = await store.historyState!(doc, at, after)
+    if (state.ok)
+      return c.body(encodeHistoryState(state.base, state.parts) as Uint8Array<ArrayBuffer>, 200, {
+        'content-type': 'application/octet-stream',
+        // A version never changes; `after` = `at` asks whether it is still granted and kept: never from a cache.
+        'cache-control': after === at ? 'no-store' : 'private, max-age=31536000, immutable',
+      })
     if (state.reason === 'unknown-doc') return notFound(c, 'NOT_FOUND', 'no such doc')
     if (state.reason === 'ahead') return notFound(c, 'NOT_FOUND', `no version ${at} yet (head ${state.head})`)
     return c.json({ error: 'HistoryGone', code: 'HISTORY_GONE', message: `version ${at} is no longer kept (oldest ${state.oldest})`, oldest: state.oldest }, 410)

@@ -65,8 +65,14 @@ export interface HistoryBounds {
   oldest: number
 }
 
+/**
+ * A version as stored, not merged (merging a large doc's checkpoint with its rows costs seconds; the client
+ * applies the parts in one transaction instead): `parts` applied in order on top of the state after `base`
+ * give the state after the version. `base` is 0 (the parts start from an empty doc: the nearest checkpoint or
+ * snapshot, then the rows) or the caller's `after` (only the rows in between).
+ */
 export type HistoryState =
-  | { ok: true; update: Uint8Array }
+  | { ok: true; base: number; parts: Uint8Array[] }
   | { ok: false; reason: 'unknown-doc' | 'gone' | 'ahead'; oldest: number; head: number }
 
 /** Position in the activity feed (versions ordered by at desc, doc asc, seq desc): the last entry returned. */
@@ -184,9 +190,15 @@ export function versionOf(r: VersionRow): VersionRecord {
   return { doc: r.doc, seq: Number(r.seq), firstSeq: Number(r.first_seq), at: Number(r.at), authors, changes: Number(r.changes) }
 }
 
-/** The doc as of a base (checkpoint or snapshot; none = empty) plus the rows after it: one v1 update. */
-export function mergeState(base: Uint8Array | null, rows: readonly Uint8Array[]): Uint8Array {
-  const parts = base ? [base, ...rows] : [...rows]
+/** Parts of a state (a base and the rows after it) as one v1 update: for checkpoints and thinned rows. */
+export function mergeState(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 0) return Y.encodeStateAsUpdate(new Y.Doc())
-  return parts.length === 1 ? parts[0] : Y.mergeUpdates(parts)
+  return parts.length === 1 ? parts[0] : Y.mergeUpdates([...parts])
 }
+
+/**
+ * Where the parts of the state after `at` start: the caller's `after` when it holds that state and it is not
+ * older than the nearest base (checkpoint or snapshot) at or before `at` (the rows in between are then kept:
+ * retention never drops rows after a kept base), else 0 (base and rows). `after` ≤ `at` is the route's check.
+ */
+export const partsStart = (baseSeq: number, after: number | undefined): number => (after !== undefined && after >= baseSeq ? after : 0)

@@ -45,10 +45,13 @@ export { createJsonLogger, silentLogger, type JsonLoggerOptions, type LogFields,
 export type { RelayMetrics } from './metrics.js'
 export {
   encodeAck,
+  encodeHistoryState,
   MessageType,
   readAck,
+  readHistoryState,
   SyncMessageType,
   type Ack,
+  type HistoryStateBody,
 } from './protocol.js'
 export { parseDocName, type DocName } from './doc-name.js'
 export { accountSpaceId, grantedRole } from './account-space.js'

@@ -13,6 +13,7 @@ import {
   type HistoryState,
   mergeAuthors,
   mergeState,
+  partsStart,
   planThinning,
   VERSION_GAP_MS,
   type VersionRecord,
@@ -69,27 +70,35 @@ async function bounds(c: Q, docName: string): Promise<(HistoryBounds & { snapsho
   return { head: Number(r.last_seq), oldest, snapshotSeq }
 }
 
-/** The state after `at`: the nearest checkpoint ≤ at (else the snapshot when history began there) + rows. */
-async function stateOf(c: Q, docName: string, at: number, b: HistoryBounds & { snapshotSeq: number }): Promise<Uint8Array> {
-  const cp = await c.query<{ seq: string; data: Buffer }>('SELECT seq, data FROM apisync_checkpoints WHERE doc = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1', [
+/**
+ * The state after `at` as stored: the nearest checkpoint ≤ at (else the snapshot when history began there)
+ * then the rows; from `after` on, only the rows (see partsStart).
+ */
+async function partsOf(c: Q, docName: string, at: number, b: HistoryBounds & { snapshotSeq: number }, after?: number): Promise<{ base: number; parts: Uint8Array[] }> {
+  const cp = await c.query<{ seq: string }>('SELECT seq FROM apisync_checkpoints WHERE doc = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1', [docName, at])
+  const cpSeq = cp.rows[0] ? Number(cp.rows[0].seq) : null
+  const snapshotBase = cpSeq === null && b.oldest > 0
+  const baseSeq = cpSeq ?? (snapshotBase ? b.snapshotSeq : 0)
+  const start = partsStart(baseSeq, after)
+  const parts: Uint8Array[] = []
+  if (start === 0 && cpSeq !== null) {
+    const { rows } = await c.query<{ data: Buffer }>('SELECT data FROM apisync_checkpoints WHERE doc = $1 AND seq = $2', [docName, cpSeq])
+    parts.push(toBytes(rows[0]!.data))
+  } else if (start === 0 && snapshotBase) {
+    const { rows } = await c.query<{ snapshot: Buffer | null }>('SELECT snapshot FROM apisync_docs WHERE doc = $1', [docName])
+    if (rows[0]?.snapshot) parts.push(toBytes(rows[0].snapshot))
+  }
+  const rows = await c.query<{ data: Buffer }>('SELECT data FROM apisync_updates WHERE doc = $1 AND seq > $2 AND seq <= $3 ORDER BY seq', [
     docName,
+    start === 0 ? baseSeq : start,
     at,
   ])
-  let base: Uint8Array | null = cp.rows[0] ? toBytes(cp.rows[0].data) : null
-  let from = cp.rows[0] ? Number(cp.rows[0].seq) : 0
-  if (!base && b.oldest > 0) {
-    const snap = await c.query<{ snapshot: Buffer | null }>('SELECT snapshot FROM apisync_docs WHERE doc = $1', [docName])
-    if (snap.rows[0]?.snapshot) {
-      base = toBytes(snap.rows[0].snapshot)
-      from = b.snapshotSeq
-    }
-  }
-  const rows = await c.query<{ data: Buffer }>('SELECT data FROM apisync_updates WHERE doc = $1 AND seq > $2 AND seq <= $3 ORDER BY seq', [docName, from, at])
-  return mergeState(
-    base,
-    rows.rows.map((r) => toBytes(r.data)),
-  )
+  for (const r of rows.rows) parts.push(toBytes(r.data))
+  return { base: start, parts }
 }
+
+const stateOf = async (c: Q, docName: string, at: number, b: HistoryBounds & { snapshotSeq: number }): Promise<Uint8Array> =>
+  mergeState((await partsOf(c, docName, at, b)).parts)
 
 async function readOnly<T>(pool: PgPool, work: (c: PgClient) => Promise<T>): Promise<T> {
   return withTransaction(pool, async (c) => {
@@ -120,7 +129,7 @@ export class PostgresHistory {
     return rows.map(versionOf)
   }
 
-  state(docName: string, at: number): Promise<HistoryState> {
+  state(docName: string, at: number, after?: number): Promise<HistoryState> {
     return readOnly(this.pool, async (c) => {
       const b = await bounds(c, docName)
       if (!b) return { ok: false, reason: 'unknown-doc', head: 0, oldest: 0 }
@@ -128,7 +137,7 @@ export class PostgresHistory {
       if (at > b.head) return { ok: false, reason: 'ahead', ...shown }
       const inside = await c.query('SELECT 1 FROM apisync_updates WHERE doc = $1 AND first_seq IS NOT NULL AND first_seq <= $2 AND seq > $2', [docName, at])
       if (at < b.oldest || inside.rows.length > 0) return { ok: false, reason: 'gone', ...shown }
-      return { ok: true, update: await stateOf(c, docName, at, b) }
+      return { ok: true, ...(await partsOf(c, docName, at, b, after)) }
     })
   }
 
@@ -192,10 +201,7 @@ export class PostgresHistory {
           changes: number
           authors: string | null
         }>('SELECT * FROM apisync_updates WHERE doc = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq', [docName, first, last])
-        const data = mergeState(
-          null,
-          runRows.map((r) => toBytes(r.data)),
-        )
+        const data = mergeState(runRows.map((r) => toBytes(r.data)))
         const lastRow = runRows[runRows.length - 1]
         await c.query('DELETE FROM apisync_updates WHERE doc = $1 AND seq >= $2 AND seq <= $3', [docName, first, last])
         await c.query(

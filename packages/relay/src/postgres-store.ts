@@ -169,8 +169,8 @@ export class PostgresDocStore implements DocStore {
     return this.historyOrFail().versions(docName, before, limit)
   }
 
-  historyState(docName: string, at: number): Promise<HistoryState> {
-    return this.historyOrFail().state(docName, at)
+  historyState(docName: string, at: number, after?: number): Promise<HistoryState> {
+    return this.historyOrFail().state(docName, at, after)
   }
 
   activity(q: ActivityQuery): Promise<VersionRecord[]> {

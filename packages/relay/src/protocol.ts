@@ -147,3 +147,53 @@ export function readAck(frame: Uint8Array): Ack | null {
   const committedMessages = decoding.hasContent(decoder) ? decoding.readVarUint(decoder) : 0
   return { stateVector, committedMessages }
 }
+
+/**
+ * The body of `GET /history/state` (docs/protocol.md, "History"): a version as stored, not merged:
+ * `[varUint base][varUint count]` then `count` × `[varUint8Array update]` (Yjs v1 updates). Applied in order on
+ * top of the state after `base` (0: an empty doc), the updates give the state after the version asked for.
+ */
+export function encodeHistoryState(base: number, parts: readonly Uint8Array[]): Uint8Array {
+  // The same bytes as writeVarUint8Array for each part, but the parts (tens of MB for a large doc) copied once,
+  // into a body of the right size, instead of into the encoder's buffers and then out of them.
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, base)
+  encoding.writeVarUint(encoder, parts.length)
+  const heads: Uint8Array[] = [encoding.toUint8Array(encoder)]
+  let size = heads[0].length
+  for (const part of parts) {
+    const length = encoding.createEncoder()
+    encoding.writeVarUint(length, part.length)
+    const head = encoding.toUint8Array(length)
+    heads.push(head)
+    size += head.length + part.length
+  }
+  const body = new Uint8Array(size)
+  body.set(heads[0], 0)
+  let at = heads[0].length
+  parts.forEach((part, i) => {
+    body.set(heads[i + 1], at)
+    at += heads[i + 1].length
+    body.set(part, at)
+    at += part.length
+  })
+  return body
+}
+
+export interface HistoryStateBody {
+  base: number
+  parts: Uint8Array[]
+}
+
+/** Parse a `/history/state` body (for tests and tools; the client has its own reader). Throws ProtocolError. */
+export function readHistoryState(body: Uint8Array): HistoryStateBody {
+  const decoder = decoding.createDecoder(body)
+  const base = readVarUint(decoder, 'base')
+  const count = readVarUint(decoder, 'count')
+  // Each part takes at least one byte (its length): a count past the bytes left is malformed, not a huge loop.
+  if (count > body.length) throw new ProtocolError(`count ${count} exceeds the body`)
+  const parts: Uint8Array[] = []
+  for (let i = 0; i < count; i++) parts.push(readBytes(decoder, 'update'))
+  if (decoding.hasContent(decoder)) throw new ProtocolError('trailing bytes after the updates')
+  return { base, parts }
+}

@@ -13,6 +13,7 @@ import {
   type HistoryState,
   mergeAuthors,
   mergeState,
+  partsStart,
   planThinning,
   resolveHistory,
   type VersionRecord,
@@ -53,7 +54,7 @@ export class SqliteDocStore implements DocStore {
   private readonly deleteTx: (docName: string) => void
   private readonly deletePrefixTx: (prefix: string) => number
   private readonly loadTx: (docName: string, after: number) => StoredDoc
-  private readonly stateTx: (docName: string, at: number) => HistoryState
+  private readonly stateTx: (docName: string, at: number, after?: number) => HistoryState
   private readonly maintainTx: (docName: string, now: number) => HistoryMaintenance
   readonly history: HistoryConfig | null
   readonly historyEnabled: boolean
@@ -100,12 +101,12 @@ export class SqliteDocStore implements DocStore {
       s.deleteUpdates.run(docName)
       s.deleteCheckpoints.run(docName)
     })
-    this.stateTx = this.database.transaction((docName: string, at: number): HistoryState => {
+    this.stateTx = this.database.transaction((docName: string, at: number, after?: number): HistoryState => {
       const bounds = this.boundsOf(docName)
       if (bounds.head === 0 && (s.docExists.get(docName, docName) as { yes: number }).yes === 0) return { ok: false, reason: 'unknown-doc', ...bounds }
       if (at > bounds.head) return { ok: false, reason: 'ahead', ...bounds }
       if (at < bounds.oldest || s.insideMergedRow.get(docName, at, at) !== undefined) return { ok: false, reason: 'gone', ...bounds }
-      return { ok: true, update: this.stateOf(docName, at) }
+      return { ok: true, ...this.partsOf(docName, at, after) }
     })
     this.maintainTx = writeTransaction(this.database, (docName: string, now: number): HistoryMaintenance => {
       const config = this.history
@@ -126,7 +127,7 @@ export class SqliteDocStore implements DocStore {
         const first = run[0]
         const last = run[run.length - 1]
         const rowsOfRun = s.rowsBetween.all(docName, first, last) as MergeRow[]
-        const data = mergeState(null, rowsOfRun.map((r) => toBytes(r.data)))
+        const data = mergeState(rowsOfRun.map((r) => toBytes(r.data)))
         const changes = rowsOfRun.reduce((n, r) => n + r.changes, 0)
         const lastRow = rowsOfRun[rowsOfRun.length - 1]
         s.deleteRowsBetween.run(docName, first, last)
@@ -186,22 +187,34 @@ export class SqliteDocStore implements DocStore {
     return { head, oldest: snapshot?.seq ?? 0 }
   }
 
-  /** The state after `at` (checked openable): the nearest checkpoint ≤ at (or snapshot, or nothing) + rows up to at. */
-  private stateOf(docName: string, at: number): Uint8Array {
+  /**
+   * The state after `at` (checked openable) as stored: the nearest checkpoint ≤ at (or the snapshot history
+   * began at, or nothing) then the rows up to at; from `after` on, only the rows (see partsStart).
+   */
+  private partsOf(docName: string, at: number, after?: number): { base: number; parts: Uint8Array[] } {
     const s = this.statements
-    const checkpoint = s.checkpointAtOrBefore.get(docName, at) as { seq: number; data: Buffer } | undefined
-    let base: Uint8Array | null = checkpoint ? toBytes(checkpoint.data) : null
-    let from = checkpoint?.seq ?? 0
+    const checkpoint = s.checkpointSeqAtOrBefore.get(docName, at) as { seq: number } | undefined
+    let baseSeq = checkpoint?.seq ?? 0
+    let snapshotBase = false
     if (!checkpoint && s.startsAtOne.get(docName) === undefined) {
       // History began at a snapshot (compacted before history, or with history off).
-      const snapshot = s.selectSnapshot.get(docName) as { snapshot: Buffer; seq: number } | undefined
+      const snapshot = s.selectSnapshotSeq.get(docName) as { seq: number } | undefined
       if (snapshot) {
-        base = toBytes(snapshot.snapshot)
-        from = snapshot.seq
+        baseSeq = snapshot.seq
+        snapshotBase = true
       }
     }
-    const rows = (s.rowsAfterUpTo.all(docName, from, at) as { data: Buffer }[]).map((r) => toBytes(r.data))
-    return mergeState(base, rows)
+    const start = partsStart(baseSeq, after)
+    const parts: Uint8Array[] = []
+    if (start === 0 && checkpoint) parts.push(toBytes((s.checkpointAt.get(docName, baseSeq) as { data: Buffer }).data))
+    else if (start === 0 && snapshotBase) parts.push(toBytes((s.selectSnapshot.get(docName) as { snapshot: Buffer }).snapshot))
+    for (const r of s.rowsAfterUpTo.all(docName, start === 0 ? baseSeq : start, at) as { data: Buffer }[]) parts.push(toBytes(r.data))
+    return { base: start, parts }
+  }
+
+  /** The state after `at` as one update (for a checkpoint). */
+  private stateOf(docName: string, at: number): Uint8Array {
+    return mergeState(this.partsOf(docName, at).parts)
   }
 
   async load(docName: string, after = 0): Promise<StoredDoc> {
@@ -218,8 +231,8 @@ export class SqliteDocStore implements DocStore {
     return (this.statements.versions.all({ doc: docName, before: before ?? Number.MAX_SAFE_INTEGER, limit }) as VersionRow[]).map(versionOf)
   }
 
-  async historyState(docName: string, at: number): Promise<HistoryState> {
-    return this.stateTx(docName, at)
+  async historyState(docName: string, at: number, after?: number): Promise<HistoryState> {
+    return this.stateTx(docName, at, after)
   }
 
   async activity(q: ActivityQuery): Promise<VersionRecord[]> {
@@ -425,7 +438,7 @@ function prepare(db: SqliteDatabase) {
     rowBytesBetween: db.prepare('SELECT sum(length(data)) AS bytes FROM doc_updates WHERE doc = ? AND doc_seq > ? AND doc_seq <= ?'),
     firstCheckpointSeq: db.prepare('SELECT min(seq) AS seq FROM doc_checkpoints WHERE doc = ?'),
     checkpointAt: db.prepare('SELECT data FROM doc_checkpoints WHERE doc = ? AND seq = ?'),
-    checkpointAtOrBefore: db.prepare('SELECT seq, data FROM doc_checkpoints WHERE doc = ? AND seq <= ? ORDER BY seq DESC LIMIT 1'),
+    checkpointSeqAtOrBefore: db.prepare('SELECT seq FROM doc_checkpoints WHERE doc = ? AND seq <= ? ORDER BY seq DESC LIMIT 1'),
     insertCheckpoint: db.prepare('INSERT OR REPLACE INTO doc_checkpoints (doc, seq, data) VALUES (?, ?, ?)'),
     // History from the very first update: the row numbered 1 (or a thinned row starting at 1) is still there.
     startsAtOne: db.prepare('SELECT 1 FROM doc_updates WHERE doc = ? AND coalesce(first_seq, doc_seq) = 1'),

@@ -27,7 +27,7 @@ function run(call: StoreCall): Promise<unknown> {
     case 'versions':
       return store.versions(call.docName, call.before, call.limit)
     case 'historyState':
-      return store.historyState(call.docName, call.at)
+      return store.historyState(call.docName, call.at, call.after)
     case 'activity':
       return store.activity(call.query)
     case 'maintainHistory':
@@ -49,11 +49,13 @@ function run(call: StoreCall): Promise<unknown> {
   }
 }
 
-/** A loaded doc's buffers are the worker's own: move them to the main thread instead of copying them. */
+/** A loaded doc's (or a version's) buffers are the worker's own: move them to the main thread, not copy them. */
 function transferable(value: unknown): ArrayBuffer[] {
-  if (typeof value !== 'object' || value === null || !('updates' in value)) return []
+  if (typeof value !== 'object' || value === null) return []
+  const list = 'updates' in value ? (value as { updates: Uint8Array[] }).updates : 'parts' in value ? (value as { parts: Uint8Array[] }).parts : null
+  if (!list) return []
   const buffers = new Set<ArrayBuffer>()
-  for (const u of (value as { updates: Uint8Array[] }).updates) {
+  for (const u of list) {
     if (u.buffer instanceof ArrayBuffer && u.byteOffset === 0 && u.byteLength === u.buffer.byteLength) buffers.add(u.buffer)
   }
   return [...buffers]

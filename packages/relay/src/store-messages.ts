@@ -26,7 +26,7 @@ export type StoreCall =
   | { op: 'appendUpdates'; packed: PackedUpdates; at: number }
   | { op: 'historyBounds'; docName: string }
   | { op: 'versions'; docName: string; before: number | null; limit: number }
-  | { op: 'historyState'; docName: string; at: number }
+  | { op: 'historyState'; docName: string; at: number; after: number | undefined }
   | { op: 'activity'; query: ActivityQuery }
   | { op: 'maintainHistory'; docName: string; now: number }
   | { op: 'compact'; docName: string; snapshot: Uint8Array; upTo: number }

@@ -83,8 +83,11 @@ export interface DocStore {
   historyBounds?(docName: string): Promise<HistoryBounds | null>
   /** The doc's versions with seq < `before` (all if null), newest first, at most `limit`. */
   versions?(docName: string, before: number | null, limit: number): Promise<VersionRecord[]>
-  /** The doc exactly as it was after seq `at`, as one Yjs v1 update. */
-  historyState?(docName: string, at: number): Promise<HistoryState>
+  /**
+   * The doc exactly as it was after seq `at`, as stored (checkpoint or snapshot, then rows: see HistoryState);
+   * `after` (≤ at): the caller holds the state after it, so only the rows since are needed when they suffice.
+   */
+  historyState?(docName: string, at: number, after?: number): Promise<HistoryState>
   /** Versions of every doc under a prefix, newest first (at desc, doc asc, seq desc). */
   activity?(query: ActivityQuery): Promise<VersionRecord[]>
   /** Apply the retention policy to one doc as of `now` (ms): resolves to rows dropped and runs merged. */

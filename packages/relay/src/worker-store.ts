@@ -65,8 +65,8 @@ export class WorkerDocStore implements DocStore {
     return this.call({ op: 'versions', docName, before, limit })
   }
 
-  historyState(docName: string, at: number): Promise<HistoryState> {
-    return this.call({ op: 'historyState', docName, at })
+  historyState(docName: string, at: number, after?: number): Promise<HistoryState> {
+    return this.call({ op: 'historyState', docName, at, after })
   }
 
   activity(query: ActivityQuery): Promise<VersionRecord[]> {

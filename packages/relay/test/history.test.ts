@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises'
 import pg from 'pg'
 import * as Y from 'yjs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { accountSpaceId, DAY_MS, signToken, type TokenClaims } from '@apisync/relay'
+import { accountSpaceId, DAY_MS, readHistoryState, signToken, type TokenClaims } from '@apisync/relay'
 import { SECRET, startTestRelay, SyncClient, tempDir, type TestBackend, type TestRelay } from './helpers.js'
 import { services, testDatabase } from './services.js'
 
@@ -100,13 +100,27 @@ async function allVersions(relay: TestRelay, doc: string, token: string, limit =
   }
 }
 
-async function stateAt(relay: TestRelay, doc: string, at: number, token: string): Promise<{ status: number; doc?: Y.Doc; body?: unknown }> {
-  const res = await get(relay, `/history/state?doc=${encodeURIComponent(doc)}&at=${at}`, token)
+/**
+ * A version as the client opens it: the parts applied in one transaction, to a new doc, or (`from`: a doc
+ * holding the state after `from.seq`) to that doc with `after`, when the relay answers with only the rows.
+ */
+async function stateAt(
+  relay: TestRelay,
+  doc: string,
+  at: number,
+  token: string,
+  from?: { doc: Y.Doc; seq: number },
+): Promise<{ status: number; doc?: Y.Doc; body?: unknown; base?: number; parts?: number }> {
+  const res = await get(relay, `/history/state?doc=${encodeURIComponent(doc)}&at=${at}${from ? `&after=${from.seq}` : ''}`, token)
   if (res.status !== 200) return { status: res.status, body: await res.json() }
   expect(res.headers.get('content-type')).toBe('application/octet-stream')
-  const d = new Y.Doc()
-  Y.applyUpdate(d, new Uint8Array(await res.arrayBuffer()))
-  return { status: 200, doc: d }
+  const { base, parts } = readHistoryState(new Uint8Array(await res.arrayBuffer()))
+  expect([0, from?.seq ?? 0]).toContain(base)
+  const d = base !== 0 && from ? from.doc : new Y.Doc({ gc: false })
+  d.transact(() => {
+    for (const part of parts) Y.applyUpdate(d, part)
+  })
+  return { status: 200, doc: d, base, parts: parts.length }
 }
 
 const contentOf = (d: Y.Doc) => ({ map: d.getMap('m').toJSON(), list: d.getArray('l').toJSON(), text: d.getText('t').toString() })
@@ -191,6 +205,29 @@ describe.each(backends)('history on %s', (backend) => {
     expect((await stateAt(relay, doc, 0, reader)).doc!.getMap('m').size).toBe(0)
     expect((await stateAt(relay, doc, head + 1, reader)).status).toBe(404)
 
+    // Moving forward from a version the client holds (after=): only the rows in between, unless a checkpoint
+    // lies after it (then the checkpoint and its rows, base 0). Either way the version exactly as it was.
+    const seqs = [...copies.keys()].sort((a, b) => a - b)
+    const checkpointAtOrBefore = (at: number) => Math.max(0, ...stored.checkpointSeqs.filter((c) => c <= at))
+    let cursor = (await stateAt(relay, doc, seqs[2], reader)).doc!
+    let rowsOnly = 0
+    for (const [i, step] of [[2, 3], [3, 9], [9, 10], [10, 25], [25, 47]].map(([a, b]) => [seqs[a], seqs[b]])) {
+      const opened = await stateAt(relay, doc, step, reader, { doc: cursor, seq: i })
+      expect(opened.status).toBe(200)
+      if (i >= checkpointAtOrBefore(step)) {
+        expect(opened.base, `${i} → ${step}`).toBe(i)
+        expect(opened.parts, `${i} → ${step}: the rows only`).toBe(step - i)
+        expect(opened.doc).toBe(cursor)
+        rowsOnly++
+      } else expect(opened.base, `${i} → ${step}: a checkpoint lies between`).toBe(0)
+      expectSame(opened.doc!, copies.get(step)!, `version ${step} after ${i}`)
+      cursor = opened.doc!
+    }
+    expect(rowsOnly).toBeGreaterThan(0)
+    // after = at: nothing to add, and never from a cache (it asks whether the version is still granted and kept).
+    expect(await stateAt(relay, doc, seqs[5], reader, { doc: new Y.Doc(), seq: seqs[5] })).toMatchObject({ status: 200, parts: 0, base: seqs[5] })
+    expect((await get(relay, `/history/state?doc=${encodeURIComponent(doc)}&at=${seqs[5]}&after=${seqs[5]}`, reader)).headers.get('cache-control')).toBe('no-store')
+
     // Versions: one per session (4 edits 1 s apart), newest first, paged without gaps or repeats.
     const versions = await allVersions(relay, doc, reader)
     expect(versions).toHaveLength(12)
@@ -239,11 +276,15 @@ describe.each(backends)('history on %s', (backend) => {
     // Nothing newer is touched, and a second pass has nothing to do.
     expect(await relay.running.relay.maintainHistory()).toEqual({ dropped: 0, merged: 0 })
 
+    const isKept = (seq: number) => {
+      const day = dayOf.get(seq)!
+      return day >= 6 || (day >= 3 && seq === lastOfDay(day)) || seq === lastOfDay(2)
+    }
     const check = async (r: TestRelay) => {
       for (const [seq, copy] of copies) {
         const day = dayOf.get(seq)!
         const opened = await stateAt(r, doc, seq, reader)
-        const kept = day >= 6 || (day >= 3 && seq === lastOfDay(day)) || seq === lastOfDay(2)
+        const kept = isKept(seq)
         if (kept) {
           expect(opened.status, `seq ${seq} of day ${day}`).toBe(200)
           expectSame(opened.doc!, copy, `seq ${seq} of day ${day}`)
@@ -261,6 +302,22 @@ describe.each(backends)('history on %s', (backend) => {
         expect(v.firstSeq).toBe(Math.min(...seqsOfDay(dayOf.get(v.seq)!)))
         expect(v.authors.map((a) => a.account).sort()).toEqual(['alice', 'bob'])
       }
+      // Moving forward from kept version to kept version (after=), across merged days and checkpoints.
+      const kept = [...copies.keys()].filter(isKept).sort((a, b) => a - b)
+      let held = (await stateAt(r, doc, kept[0], reader)).doc!
+      for (let i = 1; i < kept.length; i++) {
+        const opened = await stateAt(r, doc, kept[i], reader, { doc: held, seq: kept[i - 1] })
+        expect(opened.status).toBe(200)
+        expectSame(opened.doc!, copies.get(kept[i])!, `seq ${kept[i]} after ${kept[i - 1]}`)
+        held = opened.doc!
+      }
+      // From a state older than what is kept: the whole version (base 0), not rows that are gone.
+      const first = Math.min(...copies.keys())
+      const older = new Y.Doc({ gc: false })
+      Y.applyUpdate(older, copies.get(first)!)
+      const whole = await stateAt(r, doc, kept.at(-1)!, reader, { doc: older, seq: first })
+      expect(whole.base).toBe(0)
+      expectSame(whole.doc!, copies.get(kept.at(-1)!)!, 'from before the oldest kept version')
       // Day 6 untouched: three sessions, two edits each.
       expect(page.versions.filter((v) => dayOf.get(v.seq) === 6).map((v) => v.changes)).toEqual([2, 2, 2])
       // The live doc loads identically.
@@ -324,6 +381,14 @@ describe.each(backends)('history on %s', (backend) => {
       ['/history/state?doc=w1%2Fprivate&at=x1', 400],
       ['/history/state?doc=w1%2Fprivate&at=1.5', 400],
       ['/history/state?doc=w1%2Fprivate&at=99', 404],
+      ['/history/state?doc=w1%2Fprivate&at=1&after=2', 400],
+      ['/history/state?doc=w1%2Fprivate&at=1&after=-1', 400],
+      ['/history/state?doc=w1%2Fprivate&at=1&after=', 400],
+      ['/history/state?doc=w1%2Fprivate&at=1&after=0x1', 400],
+      ['/history/state?doc=w1%2Fprivate&at=1&after=1e400', 400],
+      ['/history/state?doc=w1%2Fprivate&at=1&after=99999999999999999999', 400],
+      ['/history/state?doc=w1%2Fprivate&at=99&after=98', 404],
+      ['/history/state?doc=w1%2Fprivate&at=99999999999999999999', 400],
       ['/history/state?doc=w1%2Funknown&at=0', 404],
       ['/activity', 400],
       ['/activity?workspace=w1&before=garbage', 400],
@@ -404,7 +469,7 @@ describe.each(backends)('history on %s', (backend) => {
 })
 
 /** What storage holds for a doc's history, read with a connection of the test's own. */
-async function storedHistory(s: Storage, doc: string): Promise<{ rows: number; checkpoints: number; snapshotSeq: number }> {
+async function storedHistory(s: Storage, doc: string): Promise<{ rows: number; checkpoints: number; checkpointSeqs: number[]; snapshotSeq: number }> {
   if (s.url) {
     const client = new pg.Client({ connectionString: s.url })
     await client.connect()
@@ -414,7 +479,8 @@ async function storedHistory(s: Storage, doc: string): Promise<{ rows: number; c
            (SELECT snapshot_seq FROM apisync_docs WHERE doc = $1)::int AS snapshot_seq`,
         [doc],
       )
-      return { rows: rows[0].rows, checkpoints: rows[0].checkpoints, snapshotSeq: rows[0].snapshot_seq }
+      const cps = await client.query<{ seq: string }>('SELECT seq FROM apisync_checkpoints WHERE doc = $1', [doc])
+      return { rows: rows[0].rows, checkpoints: rows[0].checkpoints, checkpointSeqs: cps.rows.map((r) => Number(r.seq)), snapshotSeq: rows[0].snapshot_seq }
     } finally {
       await client.end()
     }
@@ -426,6 +492,7 @@ async function storedHistory(s: Storage, doc: string): Promise<{ rows: number; c
     return {
       rows: one('SELECT count(*) AS n FROM doc_updates WHERE doc = ?'),
       checkpoints: one('SELECT count(*) AS n FROM doc_checkpoints WHERE doc = ?'),
+      checkpointSeqs: (db.prepare('SELECT seq FROM doc_checkpoints WHERE doc = ?').all(doc) as { seq: number }[]).map((r) => r.seq),
       snapshotSeq: one('SELECT seq AS n FROM doc_snapshots WHERE doc = ?'),
     }
   } finally {
@@ -463,9 +530,16 @@ describe('migration to history (SQLite layout 2 → 3)', () => {
         if (at < 4) expect(state).toMatchObject({ ok: false, reason: 'gone' })
         else {
           if (!state.ok) throw new Error(`seq ${at}: ${state.reason}`)
+          expect(state.base).toBe(0)
           const opened = new Y.Doc()
-          Y.applyUpdate(opened, state.update)
+          for (const part of state.parts) Y.applyUpdate(opened, part)
           expect(opened.getArray('l').toJSON()).toEqual([...Array(at).keys()])
+          // From a version it holds, history that began at a snapshot sends the rows only.
+          if (at > 4) {
+            const after = await store.historyState('w1/old', at, 4)
+            expect(after).toMatchObject({ ok: true, base: 4 })
+            if (after.ok) expect(after.parts).toHaveLength(at - 4)
+          }
         }
       }
       const versions = await store.versions('w1/old', null, 10)
