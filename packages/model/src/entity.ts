@@ -229,23 +229,37 @@ export const deletedSeen = (v: Json | undefined): Record<string, number> | undef
  * transaction touched (and its ancestors): an unchanged entity keeps its snapshot object.
  */
 export class Reader {
-  readonly cache = new WeakMap<object, EntityState | RowsState>()
+  /**
+   * The cache lives on the Y types themselves, under a key of this reader's own: a WeakMap with one entry per
+   * entity and list (tens of thousands in a big collection) made a cold read spend much of its time in the
+   * garbage collector's ephemeron passes. A type dropped from the doc takes its entry with it, as with a WeakMap.
+   */
+  private readonly slot = Symbol('reader cache')
 
   /** `identify`: who a Yjs client was (its session record), for naming the editors of a deleted entity. */
   constructor(private readonly identify: (client: number) => Writer | undefined = () => undefined) {}
 
+  private cached(type: object): EntityState | RowsState | undefined {
+    return (type as Record<symbol, EntityState | RowsState | undefined>)[this.slot]
+  }
+
+  private remember(type: object, state: EntityState | RowsState): void {
+    ;(type as Record<symbol, EntityState | RowsState | undefined>)[this.slot] = state
+  }
+
   invalidate(type: object): void {
-    this.cache.delete(type)
+    // Set rather than delete: deleting a property would turn the type's object into a slow dictionary.
+    if (this.cached(type) !== undefined) (type as Record<symbol, undefined>)[this.slot] = undefined
   }
 
   entity(ref: EntityRef): EntityState {
-    const cached = this.cache.get(ref.map) as EntityState | undefined
+    const cached = this.cached(ref.map) as EntityState | undefined
     // A row's id can change without its map changing: a row made with the same id on another replica arrived
     // and answers to it first (row-ids.ts).
     if (cached && cached.id === ref.id) return cached
     const { byField, malformed } = readEntries(ref.map)
     const state = this.build(ref, byField, malformed)
-    this.cache.set(ref.map, state)
+    this.remember(ref.map, state)
     return state
   }
 
@@ -396,7 +410,7 @@ export class Reader {
   }
 
   rows(list: Y.Map<unknown>, kind: EntityKind, path: string, ownerId: string): RowsState {
-    const cached = this.cache.get(list) as RowsState | undefined
+    const cached = this.cached(list) as RowsState | undefined
     if (cached) return cached
     const conflicts: Conflict[] = []
     const problems: Problem[] = []
@@ -444,7 +458,7 @@ export class Reader {
     }
     live.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     const state: RowsState = { rows: live.map((g) => g.state.value), conflicts: conflicts.sort(byId), problems, groups: live, deleted }
-    this.cache.set(list, state)
+    this.remember(list, state)
     return state
   }
 
