@@ -228,32 +228,34 @@ export const deletedSeen = (v: Json | undefined): Record<string, number> | undef
  * Reads entities with a cache keyed by Y type. The owner of a Reader drops cache entries of every type a
  * transaction touched (and its ancestors): an unchanged entity keeps its snapshot object.
  */
+const SWEEP_FROM = 1024
+
 export class Reader {
   /**
-   * The cache lives on the Y types themselves, under a key of this reader's own: a WeakMap with one entry per
-   * entity and list (tens of thousands in a big collection) made a cold read spend much of its time in the
-   * garbage collector's ephemeron passes. A type dropped from the doc takes its entry with it, as with a WeakMap.
+   * Keyed by Y type. A plain Map, not a WeakMap: a cold open of a big collection caches tens of thousands of
+   * entities and lists, and a WeakMap that size costs the garbage collector more than the reading itself. Types
+   * dropped from the doc (an entry overwritten by a concurrent one) are swept out as the cache grows.
    */
-  private readonly slot = Symbol('reader cache')
+  private readonly cache = new Map<YType, EntityState | RowsState>()
+  private sweepAt = SWEEP_FROM
 
   /** `identify`: who a Yjs client was (its session record), for naming the editors of a deleted entity. */
   constructor(private readonly identify: (client: number) => Writer | undefined = () => undefined) {}
 
-  private cached(type: object): EntityState | RowsState | undefined {
-    return (type as Record<symbol, EntityState | RowsState | undefined>)[this.slot]
+  private remember(type: YType, state: EntityState | RowsState): void {
+    this.cache.set(type, state)
+    if (this.cache.size < this.sweepAt) return
+    // A deleted item's type (and every type inside it, deleted with it) is gone from the doc for good.
+    for (const t of this.cache.keys()) if (t._item?.deleted) this.cache.delete(t)
+    this.sweepAt = Math.max(SWEEP_FROM, this.cache.size * 2)
   }
 
-  private remember(type: object, state: EntityState | RowsState): void {
-    ;(type as Record<symbol, EntityState | RowsState | undefined>)[this.slot] = state
-  }
-
-  invalidate(type: object): void {
-    // Set rather than delete: deleting a property would turn the type's object into a slow dictionary.
-    if (this.cached(type) !== undefined) (type as Record<symbol, undefined>)[this.slot] = undefined
+  invalidate(type: YType): void {
+    this.cache.delete(type)
   }
 
   entity(ref: EntityRef): EntityState {
-    const cached = this.cached(ref.map) as EntityState | undefined
+    const cached = this.cache.get(ref.map) as EntityState | undefined
     // A row's id can change without its map changing: a row made with the same id on another replica arrived
     // and answers to it first (row-ids.ts).
     if (cached && cached.id === ref.id) return cached
@@ -410,7 +412,7 @@ export class Reader {
   }
 
   rows(list: Y.Map<unknown>, kind: EntityKind, path: string, ownerId: string): RowsState {
-    const cached = this.cached(list) as RowsState | undefined
+    const cached = this.cache.get(list) as RowsState | undefined
     if (cached) return cached
     const conflicts: Conflict[] = []
     const problems: Problem[] = []
