@@ -250,10 +250,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     const rebuild = new Set<string>()
     let structure = this.fullRebuild
     let responsesChanged = this.fullRebuild
-    if (this.fullRebuild) {
-      this.items.refresh()
-      this.responses.refresh()
-    }
+    // The indexes were built on open and are kept up to date by onChanged: no second full pass here.
     const ids = this.fullRebuild ? [...this.items.keys(), ...this.responses.keys()] : [...this.dirty]
     this.dirty.clear()
     if (this.fullRebuild) {
@@ -567,14 +564,14 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
           continue
         }
         if (p !== null && this.info.get(p)?.kind !== 'folder') return false
-        const entry = { id, order: orderOf(this.items.get(id) as Y.Map<unknown>) }
+        const entry = { id, order: this.itemOrder(id) }
         const siblings = this.childrenOf.get(p) ?? EMPTY
         let lo = 0
         let hi = siblings.length
         while (lo < hi) {
           const mid = (lo + hi) >> 1
           const s = siblings[mid]!
-          if (byOrder({ id: s, order: orderOf(this.items.get(s) as Y.Map<unknown>) }, entry) < 0) lo = mid + 1
+          if (byOrder({ id: s, order: this.itemOrder(s) }, entry) < 0) lo = mid + 1
           else hi = mid
         }
         this.childrenOf.set(p, [...siblings.slice(0, lo), id, ...siblings.slice(lo)])
@@ -585,6 +582,12 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
       pending = deferred
     }
     return true
+  }
+
+  /** An item's order key, from the position its state already read (no second read of its entries). */
+  private itemOrder(id: string): string {
+    const pos = this.info.get(id)!.state.position
+    return isJsonObject(pos) && typeof pos.order === 'string' ? pos.order : ''
   }
 
   /** Derives parents and sibling order from positions: cycles broken, orphans surfaced. Deterministic. */
@@ -627,7 +630,7 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     const groups = new Map<string | null, Ordered[]>()
     for (const [id, p] of parent) {
       const list = groups.get(p) ?? []
-      list.push({ id, order: orderOf(this.items.get(id) as Y.Map<unknown>) })
+      list.push({ id, order: this.itemOrder(id) })
       groups.set(p, list)
     }
     const nextChildren = new Map<string | null, readonly string[]>()
@@ -1380,20 +1383,27 @@ const sameList = <T>(a: readonly T[], b: readonly T[]) => a.length === b.length 
 
 /** A cycle in a parent map (each id's parent), if any, as the list of its members. */
 const findCycle = (parent: ReadonlyMap<string, string | null>): string[] | undefined => {
-  const done = new Set<string>()
+  // walk.get(id): the index of the walk that visited id; one map for all walks, no set per walk.
+  const walk = new Map<string, number>()
   // In id order: which cycle is broken first can decide how the next one is, and map order differs by replica.
-  for (const start of [...parent.keys()].sort()) {
-    if (done.has(start)) continue
-    const path: string[] = []
-    const onPath = new Set<string>()
+  // An item at the top level is in no cycle, and a walk that reaches it ends there anyway: skip it as a start.
+  const starts: string[] = []
+  for (const [id, p] of parent) if (p != null) starts.push(id)
+  starts.sort()
+  const path: string[] = []
+  for (let w = 0; w < starts.length; w++) {
+    const start = starts[w]!
+    if (walk.has(start)) continue
+    path.length = 0
     let cur: string | null | undefined = start
-    while (cur != null && !done.has(cur)) {
-      if (onPath.has(cur)) return path.slice(path.indexOf(cur))
-      onPath.add(cur)
+    while (cur != null) {
+      const seen = walk.get(cur)
+      if (seen === w) return path.slice(path.indexOf(cur))
+      if (seen !== undefined) break
+      walk.set(cur, w)
       path.push(cur)
       cur = parent.get(cur)
     }
-    for (const id of path) done.add(id)
   }
   return undefined
 }

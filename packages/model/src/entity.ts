@@ -228,13 +228,29 @@ export const deletedSeen = (v: Json | undefined): Record<string, number> | undef
  * Reads entities with a cache keyed by Y type. The owner of a Reader drops cache entries of every type a
  * transaction touched (and its ancestors): an unchanged entity keeps its snapshot object.
  */
+const SWEEP_FROM = 1024
+
 export class Reader {
-  readonly cache = new WeakMap<object, EntityState | RowsState>()
+  /**
+   * Keyed by Y type. A plain Map, not a WeakMap: a cold open of a big collection caches tens of thousands of
+   * entities and lists, and a WeakMap that size costs the garbage collector more than the reading itself. Types
+   * dropped from the doc (an entry overwritten by a concurrent one) are swept out as the cache grows.
+   */
+  private readonly cache = new Map<YType, EntityState | RowsState>()
+  private sweepAt = SWEEP_FROM
 
   /** `identify`: who a Yjs client was (its session record), for naming the editors of a deleted entity. */
   constructor(private readonly identify: (client: number) => Writer | undefined = () => undefined) {}
 
-  invalidate(type: object): void {
+  private remember(type: YType, state: EntityState | RowsState): void {
+    this.cache.set(type, state)
+    if (this.cache.size < this.sweepAt) return
+    // A deleted item's type (and every type inside it, deleted with it) is gone from the doc for good.
+    for (const t of this.cache.keys()) if (t._item?.deleted) this.cache.delete(t)
+    this.sweepAt = Math.max(SWEEP_FROM, this.cache.size * 2)
+  }
+
+  invalidate(type: YType): void {
     this.cache.delete(type)
   }
 
@@ -245,7 +261,7 @@ export class Reader {
     if (cached && cached.id === ref.id) return cached
     const { byField, malformed } = readEntries(ref.map)
     const state = this.build(ref, byField, malformed)
-    this.cache.set(ref.map, state)
+    this.remember(ref.map, state)
     return state
   }
 
@@ -444,7 +460,7 @@ export class Reader {
     }
     live.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     const state: RowsState = { rows: live.map((g) => g.state.value), conflicts: conflicts.sort(byId), problems, groups: live, deleted }
-    this.cache.set(list, state)
+    this.remember(list, state)
     return state
   }
 

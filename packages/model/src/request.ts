@@ -373,7 +373,7 @@ export const forgetUrlRows = (reader: Reader, ref: EntityRef): void => {
     let changed = changedInTransaction(list)
     list.forEach((row) => {
       if (!changedInTransaction(row as YType)) return
-      reader.invalidate(row as object)
+      reader.invalidate(row as YType)
       changed = true
     })
     if (changed) reader.invalidate(list)

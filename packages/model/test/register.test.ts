@@ -113,7 +113,7 @@ describe('multi-value register', () => {
     map.set('g@5', { v: 1, n: 1 })
     map.set('unrelated', 5)
     const read = readEntries(map)
-    expect(read.malformed.sort()).toEqual(['f@98', 'f@99'])
+    expect([...read.malformed].sort()).toEqual(['f@98', 'f@99'])
     expect([...read.byField.keys()]).toEqual(['g'])
     write(a!, 'fine')
     expect([...map.keys()].sort()).toEqual([`f@${a!.clientID}`, 'g@5', 'unrelated'])
