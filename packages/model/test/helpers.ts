@@ -1,6 +1,6 @@
 import * as Y from 'yjs'
 import { expect } from 'vitest'
-import { ModelError, type ModelErrorCode } from '@apisync/model'
+import { type CollectionSnapshot, CollectionModel, ModelError, type ModelErrorCode } from '@apisync/model'
 
 /** Exchanges every missing update between the docs, both ways, until all are equal. */
 export const syncAll = (...docs: Y.Doc[]): void => {
@@ -84,4 +84,17 @@ export const itemsById = (doc: Y.Doc): Map<string, Y.Map<unknown>> => {
     if (map instanceof Y.Map && typeof map.get('id') === 'string') out.set(map.get('id') as string, map)
   })
   return out
+}
+
+/** A read-only copy of `m` as it is now: what a version from the relay's history opens as. */
+export const version = (m: CollectionModel): CollectionModel => {
+  const d = new Y.Doc()
+  Y.applyUpdate(d, Y.encodeStateAsUpdate(m.doc))
+  return CollectionModel.open(d, { readOnly: true })
+}
+
+/** A snapshot without what a version does not carry (conflicts, problems). */
+export const content = (s: CollectionSnapshot) => {
+  const { conflicts: _c, problems: _p, ...rest } = s
+  return rest
 }

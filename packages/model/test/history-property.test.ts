@@ -14,7 +14,7 @@ import fc from 'fast-check'
 import { expect, test } from 'vitest'
 import * as Y from 'yjs'
 import { type Change, type CollectionSnapshot, CollectionModel, type FolderSnapshot, type ItemSnapshot, ModelError, diffDocs } from '@apisync/model'
-import { fork, syncAll } from './helpers.js'
+import { content, fork, syncAll, version } from './helpers.js'
 
 const RUNS = Number(process.env.APISYNC_HISTORY_RUNS ?? 60)
 
@@ -110,15 +110,6 @@ const apply = (m: CollectionModel, o: Op): void => {
   }
 }
 
-const version = (m: CollectionModel): CollectionModel => {
-  const d = new Y.Doc()
-  Y.applyUpdate(d, Y.encodeStateAsUpdate(m.doc))
-  return CollectionModel.open(d, { readOnly: true })
-}
-const content = (s: CollectionSnapshot) => {
-  const { conflicts: _c, problems: _p, ...rest } = s
-  return rest
-}
 
 // ------------------------------------------------------------------------------------------------ oracle
 

@@ -1,19 +1,9 @@
 /** Restore: an item, a field, a whole doc, as a forward change that undoes in one step, syncs, and merges. */
 import * as Y from 'yjs'
 import { describe, expect, test } from 'vitest'
-import { type Change, type CollectionSnapshot, CollectionModel, EnvironmentModel, WorkspaceModel, diffDocs, requireSealedValues } from '@apisync/model'
-import { countUpdates, fork, modelError, syncAll } from './helpers.js'
+import { type Change, CollectionModel, EnvironmentModel, WorkspaceModel, diffDocs, requireSealedValues } from '@apisync/model'
+import { content, countUpdates, fork, modelError, syncAll, version } from './helpers.js'
 
-const version = (m: CollectionModel) => {
-  const d = new Y.Doc()
-  Y.applyUpdate(d, Y.encodeStateAsUpdate(m.doc))
-  return CollectionModel.open(d, { readOnly: true })
-}
-/** A snapshot without what a version does not carry (conflicts, problems). */
-const content = (s: CollectionSnapshot) => {
-  const { conflicts: _c, problems: _p, ...rest } = s
-  return rest
-}
 
 const base = () => {
   const doc = new Y.Doc()
