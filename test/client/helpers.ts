@@ -104,6 +104,31 @@ export function trace(status: Subscribable<SyncStatus>): string[] {
 }
 
 /** Waits until `status` satisfies `predicate` (or fails after `ms`, saying what it saw). */
+/**
+ * Waits until `predicate` holds, checked whenever any of `statuses` changes (a predicate over several docs
+ * must not be checked on one of them only: that one may change exactly when another is mid-attempt).
+ */
+export function untilEach(statuses: readonly Subscribable<unknown>[], predicate: () => boolean, ms = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const unsubscribes: (() => void)[] = []
+    const stop = () => {
+      clearTimeout(timer)
+      for (const u of unsubscribes) u()
+    }
+    const check = () => {
+      if (!predicate()) return
+      stop()
+      resolve()
+    }
+    const timer = setTimeout(() => {
+      stop()
+      reject(new Error(`timed out; last statuses ${JSON.stringify(statuses.map((s) => s.getSnapshot()))}`))
+    }, ms)
+    for (const s of statuses) unsubscribes.push(s.subscribe(check))
+    check()
+  })
+}
+
 export function until<S>(status: Subscribable<S>, predicate: (s: S) => boolean, ms = 10_000): Promise<S> {
   return new Promise((resolve, reject) => {
     const check = () => {
