@@ -45,6 +45,12 @@ test('history, openVersion, diffVersions and activity across two devices; GONE a
   await col.whenInSync()
   const v2 = await record(wb)
 
+  // Alice has Bob's changes before she deletes (acked is not received: a delete concurrent with his edit
+  // would be a delete-vs-edit conflict, another test).
+  for (let i = 0; col.model.get(reqId)?.name !== 'List all users' || !col.model.get(folder); i++) {
+    if (i > 200) throw new Error("Bob's changes never reached Alice")
+    await new Promise((r) => setTimeout(r, 25))
+  }
   now += 5 * 60_000
   col.model.delete(reqId)
   await col.whenInSync()
