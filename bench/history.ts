@@ -157,7 +157,7 @@ async function weekOfEdits(): Promise<void> {
     relay = await startRelay({ auth: { secret: SECRET }, store, logger: silentLogger, now: () => clock.t, historySweepIntervalMs: 0 })
     const token = await signToken({ sub: 'alice', sid: 'alice-laptop', ws: { w: 'viewer' } }, { secret: SECRET })
     // The client's own code: its history client over HTTP, and its per-doc cursors.
-    const connection = { syncUrl: `${relay.url.replace(/^http/, 'ws')}/sync`, token: async () => token, refreshToken: async () => token }
+    const connection = { syncUrl: `${relay.url.replace(/^http/, 'ws')}/sync`, httpUrl: relay.url, token: async () => token, refreshToken: async () => token }
     // The relay runs in this process, whose event loop the applies block for seconds: a kept-alive socket may
     // be closed under the next request (ECONNRESET). A browser retries that by itself; here, once.
     const retrying: typeof fetch = (input, init) => fetch(input, init).catch(() => fetch(input, init))

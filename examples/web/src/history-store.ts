@@ -45,7 +45,7 @@ export interface PanelState {
 const PAGE = 20
 /** Activity entries a page: a screenful and a half. */
 const ACTIVITY_PAGE = 15
-/** Diffs computed at once at most (each opens two versions). */
+/** Diffs computed at once at most (each may open a version: a cold open is the costly part). */
 const PARALLEL = 2
 
 export class HistoryStore {

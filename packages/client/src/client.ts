@@ -293,6 +293,7 @@ class Client implements SyncClient {
     let space: DocSpace | undefined
     const connection: ConnectionContext = {
       syncUrl: this.relay.sync,
+      httpUrl: this.relay.http,
       WebSocket: WebSocketImpl,
       backoff: { ...DEFAULT_BACKOFF, ...this.o.backoff },
       connectTimeoutMs: this.o.connectTimeoutMs ?? 10_000,

@@ -25,6 +25,8 @@ export type WebSocketClass = new (url: string, protocols?: string | string[]) =>
 export interface ConnectionContext {
   /** y-websocket serverUrl: `ws(s)://host/sync`. */
   readonly syncUrl: string
+  /** The relay's HTTP base (`http(s)://host`): history and the other routes beside sync. */
+  readonly httpUrl: string
   readonly WebSocket: WebSocketClass
   readonly backoff: BackoffOptions
   /** Give up on a socket that has not opened after this long (then retry). */

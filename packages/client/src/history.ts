@@ -73,20 +73,12 @@ interface WireVersion {
   changes: number
 }
 
-/** The relay's HTTP base from the sync URL (`ws(s)://host/sync` → `http(s)://host`). */
-export const relayHttpUrl = (syncUrl: string): string =>
-  syncUrl.replace(/^ws(s?):\/\//i, 'http$1://').replace(/\/sync\/?$/, '').replace(/\/+$/, '')
-
 /** The history routes for one account's connection (token refreshed once on 401, like sync). */
 export class RelayHistory {
-  private readonly base: string
-
   constructor(
     private readonly connection: ConnectionContext,
     private readonly fetchFn: typeof fetch = globalThis.fetch.bind(globalThis),
-  ) {
-    this.base = relayHttpUrl(connection.syncUrl)
-  }
+  ) {}
 
   async versions(doc: string, options: { before?: number; limit?: number } = {}): Promise<HistoryPage> {
     const params = new URLSearchParams({ doc })
@@ -132,7 +124,7 @@ export class RelayHistory {
     for (let attempt = 0; ; attempt++) {
       let res: Response
       try {
-        res = await this.fetchFn(`${this.base}${path}`, { headers: { authorization: `Bearer ${token}` } })
+        res = await this.fetchFn(`${this.connection.httpUrl}${path}`, { headers: { authorization: `Bearer ${token}` } })
       } catch (cause) {
         throw new HistoryError('OFFLINE', 'the relay cannot be reached: history needs it', undefined, { cause })
       }

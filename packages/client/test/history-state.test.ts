@@ -49,7 +49,7 @@ test('a truncated body, trailing bytes, a count or length past the end: refused'
 test('RelayHistory refuses a malformed body, or a base it did not ask for, with HistoryError', async () => {
   const answering = (body: Uint8Array) =>
     new RelayHistory(
-      { syncUrl: 'ws://127.0.0.1:1/sync', token: async () => 't', refreshToken: async () => 't' } as never,
+      { syncUrl: 'ws://127.0.0.1:1/sync', httpUrl: 'http://127.0.0.1:1', token: async () => 't', refreshToken: async () => 't' } as never,
       (async () => new Response(body as Uint8Array<ArrayBuffer>, { status: 200 })) as typeof fetch,
     )
   await expect(answering(new Uint8Array([0, 3, 1])).state('w/collection/c', 5)).rejects.toMatchObject({ name: 'HistoryError', code: 'OFFLINE' })
