@@ -148,6 +148,14 @@ const changeRows = (page: Page) =>
       ]),
     )
 
+/** Waits until the comparison shown is the one of this pair (older seq, newer seq or `live`) and is computed. */
+const compared = (page: Page, from: string | null, to: string | null) =>
+  until(
+    async () => (await page.locator(`[data-testid=comparison][data-from="${from}"][data-to="${to}"][data-state=ready]`).count()) === 1,
+    15_000,
+    `the comparison of ${from} and ${to}`,
+  )
+
 const versionLoaded = async (page: Page, count: number) => until(async () => (await page.getByTestId('version').count()) === count && !(await versionRows(page)).some(([, s]) => s === '…'), 15_000, `${count} versions with their summaries`)
 
 describe.skipIf(!run)('History panel', () => {
@@ -187,7 +195,8 @@ describe.skipIf(!run)('History panel', () => {
     const version = (i: number) => bob.page.getByTestId('version').nth(i)
     await version(2).getByTestId('pick-from').check()
     await version(1).getByTestId('pick-to').check()
-    await until(async () => (await changeRows(bob.page)).length > 0, 10_000, 'the comparison')
+    // A pick re-renders on the next frame: until then the panel still shows the comparison before it (v1 → now).
+    await compared(bob.page, await version(2).getAttribute('data-seq'), await version(1).getAttribute('data-seq'))
     const v1v2 = await changeRows(bob.page)
     expect(v1v2).toContainEqual(['changed', 'request', 'Login', 'url', 'https://shop.test/login', 'https://shop.test/v2/login'])
     expect(v1v2).toContainEqual(['renamed', 'request', 'Sign out', 'name', null, null])
@@ -199,7 +208,7 @@ describe.skipIf(!run)('History panel', () => {
 
     // v1 → now: Ann's method too; restore Login's URL as in v1 (one field), on both devices; Undo.
     await bob.page.getByTestId('version-now').getByTestId('pick-to').check()
-    await until(async () => (await changeRows(bob.page)).some(([, , , f]) => f === 'method'), 10_000, 'the comparison with now')
+    await compared(bob.page, await version(2).getAttribute('data-seq'), 'live')
     expect(await changeRows(bob.page)).toContainEqual(['changed', 'request', 'Login', 'method', 'GET', 'POST'])
     await bob.shot('62-history-compare')
     const urlChange = bob.page.locator('[data-testid=comparison] [data-testid=change][data-field=url]')

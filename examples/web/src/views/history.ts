@@ -170,7 +170,8 @@ function comparison(app: App, store: HistoryStore, handle: SyncedDoc<CollectionM
   const changes = diff.state === 'ready' ? (id ? touching(diff.value.changes, id, handle.model) : diff.value.changes) : []
   return h(
     'section',
-    { class: 'comparison', 'data-testid': 'comparison' },
+    // Which pair is shown, and whether it is in: a render follows a pick by a frame, so a reader can tell.
+    { class: 'comparison', 'data-testid': 'comparison', 'data-from': String(a), 'data-to': String(b), 'data-state': diff.state },
     h('h3', null, `From ${label(versions, a)} to ${label(versions, b)}`),
     diff.state === 'loading' && h('p', { class: 'muted' }, 'Comparing…'),
     diff.state === 'error' && h('p', { class: 'form-error' }, diff.message),
