@@ -192,7 +192,8 @@ describe.skipIf(!run)('the demo web app', () => {
     await row.getByTestId('shared-value').press('Enter')
     await row.getByTestId('local-value').fill('my-local-token')
     await row.getByTestId('local-value').press('Enter')
-    expect(await row.getByTestId('shared-value').getAttribute('type')).toBe('password')
+    // A secret's input is masked (a new input: drawn on the next frame).
+    await row.locator('[data-testid=shared-value][type=password]').waitFor()
     await row.getByTestId('reveal').click()
     await row.locator('[data-testid=shared-value][type=text]').waitFor()
     // The value is sealed, then opened again for the view: asynchronous.

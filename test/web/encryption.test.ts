@@ -46,6 +46,14 @@ async function setShared(d: Device, key: string, value: string): Promise<void> {
   await row.getByTestId('shared-value').fill(value)
   await row.getByTestId('shared-value').press('Enter')
 }
+/** The app's opened (decrypted) shared value of a global variable, as written in its doc. */
+const openedGlobal = (d: Device, key: string): Promise<unknown> =>
+  d.page.evaluate((k) => {
+    type View = { globals: { name: string; model: { snapshot(): { variables: { id: string; key: string }[] } } } | null; opened: Map<string, Map<string, { value: unknown }>> }
+    const view = (window as unknown as { apisync: { view: View | null } }).apisync.view
+    const row = view?.globals?.model.snapshot().variables.find((v) => v.key === k)
+    return row && view!.globals ? view!.opened.get(view!.globals.name)?.get(row.id)?.value : undefined
+  }, key)
 async function addVariable(d: Device, key: string, value: string, secret = false): Promise<void> {
   await d.page.getByTestId('new-variable').fill(key)
   await d.page.getByTestId('new-variable').press('Enter')
@@ -187,6 +195,9 @@ describe.skipIf(!run)('the demo seals every value before it syncs', () => {
     await until(async () => globalOf()?.value !== olderSealed, 15_000, 'B on the other client')
     provider.destroy()
     await setShared(d, globalKey, (values.globalC = mark('global-c')))
+    // Sealing is asynchronous: C must be written (and acked) before the other client's edit arrives, or the two are
+    // not concurrent and there is no conflict to see.
+    await until(async () => (await openedGlobal(d, globalKey)) === values.globalC, 10_000, 'C written on the device')
     await d.inState('in-sync')
     EnvironmentModel.openGlobals(other).updateRow('variables', globalOf()!.id, { value: olderSealed })
     provider = connectOther()

@@ -208,7 +208,17 @@ async function wrap(name: string, context: BrowserContext, page: Page, url: stri
     page,
     errors,
     async inState(state, timeout = 20_000) {
-      await page.waitForFunction((s) => document.querySelector('[data-testid=sync-indicator]')?.getAttribute('data-state') === s, state, { timeout })
+      // The indicator is drawn a frame after the app's status changes: right after an edit it may still say
+      // in-sync from before. Both must agree (the status is the app's, read the moment it is asked).
+      await page.waitForFunction(
+        (s) => {
+          const app = (window as unknown as { apisync?: { status: { state: string } | null; view?: { local?: boolean } | null } }).apisync
+          const status = !app?.status || app.view?.local ? null : app.status.state
+          return document.querySelector('[data-testid=sync-indicator]')?.getAttribute('data-state') === s && (status === null || status === s)
+        },
+        state,
+        { timeout },
+      )
     },
     async history() {
       await indicator.waitFor({ state: 'attached' })
@@ -281,7 +291,8 @@ export async function openRequest(page: Page, collection: string, request: strin
   const item = treeItem(page, request)
   if (!(await item.isVisible())) await treeItem(page, collection).click()
   await item.click()
-  await page.getByTestId('request-editor').waitFor()
+  // The editor of the request before stays until the next frame: wait for this one's.
+  await page.locator(`[data-testid=request-editor][data-name="${request}"]`).waitFor()
 }
 
 /** Runs an item's ⋯ menu entry. */

@@ -271,6 +271,9 @@ describe.skipIf(!run)('Activity feed', () => {
         await d.page.getByTestId('url-input').fill(`https://shop.test/health?${d.name}=${i}`)
         await d.page.getByTestId('url-input').press('Enter')
         await d.inState('in-sync')
+        // The other device edits after it has this edit: turns, not concurrent edits.
+        const other = d === bob ? ann : bob
+        await until(async () => (await other.page.getByTestId('url-input').inputValue()) === `https://shop.test/health?${d.name}=${i}`, 10_000, `${d.name}'s edit ${i} on the other device`)
       }
     }
     await openRequest(bob.page, 'Billing', 'Invoices')

@@ -28,7 +28,8 @@ export function activityView(app: App): HTMLElement {
   const filter = store.activity?.filter ?? {}
   const list = store.activityList(filter)
   const setFilter = (patch: { account?: string; collection?: string }) => {
-    const next = { ...filter, ...patch }
+    // The filter as it is when the person acts, not as rendered: two picks within one frame both count.
+    const next = { ...(store.activity?.filter ?? {}), ...patch }
     store.activityList(Object.fromEntries(Object.entries(next).filter(([, v]) => v)))
     app.invalidate()
   }

@@ -23,7 +23,7 @@ export function requestEditor(app: App, collectionId: string, req: RequestSnapsh
   const vars = variableContext(app, collectionId)
   return h(
     'div',
-    { class: 'editor request-editor', key: `request:${id}`, 'data-testid': 'request-editor' },
+    { class: 'editor request-editor', key: `request:${id}`, 'data-testid': 'request-editor', 'data-name': req.name },
     breadcrumb(app, collectionId, id),
     h(
       'div',

@@ -59,7 +59,9 @@ export function sidebarState(app: App): string {
   const view = app.view!
   const envs = view.manifest.snapshot().environments.map((e) => view.environments.get(e.docId)?.model.snapshot().name ?? e.name)
   const d = app.ui.dragging
-  return JSON.stringify([app.selection, app.ui.renaming, d?.id ?? null, view.readOnly, view.local, view.manifestSynced, view.workspace.role, envs, app.ui.treeViewport])
+  // The notices decide the Members entry's ⚠: without them a key notice that came alone would never show there.
+  const notices = view.ring.notices.map((n) => n.code)
+  return JSON.stringify([app.selection, app.ui.renaming, d?.id ?? null, view.readOnly, view.local, view.manifestSynced, view.workspace.role, envs, notices, app.ui.treeViewport])
 }
 
 function section(title: string, actions: unknown): HTMLElement {
