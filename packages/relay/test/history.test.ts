@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises'
 import pg from 'pg'
 import * as Y from 'yjs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { accountSpaceId, DAY_MS, readHistoryState, signToken, type TokenClaims } from '@apisync/relay'
+import { accountSpaceId, DAY_MS, type DocStore, type PostgresDocStore, readHistoryState, signToken, type SqliteDocStore, type TokenClaims } from '@apisync/relay'
 import { SECRET, startTestRelay, SyncClient, tempDir, type TestBackend, type TestRelay } from './helpers.js'
 import { services, testDatabase } from './services.js'
 
@@ -500,29 +500,56 @@ async function storedHistory(s: Storage, doc: string): Promise<{ rows: number; c
   }
 }
 
-describe('migration to history (SQLite layout 2 → 3)', () => {
-  it('a doc compacted before history existed starts its history at its snapshot; later updates are versions', async () => {
-    const { SqliteDocStore } = await import('@apisync/relay')
+/**
+ * A store as a relay from before history left it: compaction deleted the log it folded into the snapshot, and the
+ * schema has none of the history columns. SQLite layout 2, Postgres schema 1.
+ */
+async function storeBeforeHistory(backend: TestBackend, build: (store: DocStore) => Promise<void>): Promise<() => Promise<SqliteDocStore | PostgresDocStore>> {
+  const relay = await import('@apisync/relay')
+  if (backend === 'sqlite') {
     const { default: Database } = await import('better-sqlite3')
     const dir = await tempDir()
     cleanup.push(() => rm(dir, { recursive: true, force: true }))
-    const author = { account: 'alice', session: 'alice-laptop', device: 'Laptop' }
-    const doc = new Y.Doc()
-    const updates: Uint8Array[] = []
-    doc.on('update', (u: Uint8Array) => updates.push(u))
-    for (let i = 0; i < 6; i++) doc.getArray('l').push([i])
-    // Layout 2: compaction deleted the log it folded into the snapshot.
-    const old = new SqliteDocStore({ dataDir: dir, history: false })
-    await old.appendUpdates(updates.slice(0, 4).map((update) => ({ docName: 'w1/old', update, author })))
-    await old.compact('w1/old', Y.mergeUpdates(updates.slice(0, 4)), 4)
-    await old.appendUpdates(updates.slice(4).map((update) => ({ docName: 'w1/old', update, author })))
+    const old = new relay.SqliteDocStore({ dataDir: dir, history: false })
+    await build(old)
     await old.close()
     const db = new Database(`${dir}/apisync.sqlite`)
     db.exec('DROP TABLE doc_checkpoints; ALTER TABLE doc_updates DROP COLUMN first_seq; ALTER TABLE doc_updates DROP COLUMN changes; ALTER TABLE doc_updates DROP COLUMN authors')
     db.pragma('user_version = 2')
     db.close()
+    return async () => new relay.SqliteDocStore({ dataDir: dir })
+  }
+  const database = await testDatabase()
+  cleanup.push(() => database.drop())
+  const old = new relay.PostgresDocStore({ url: database.url, history: false })
+  await old.opened()
+  await build(old)
+  await old.close()
+  const client = new pg.Client({ connectionString: database.url })
+  await client.connect()
+  await client.query('DROP TABLE apisync_checkpoints; ALTER TABLE apisync_updates DROP COLUMN first_seq, DROP COLUMN changes, DROP COLUMN authors; UPDATE apisync_schema SET version = 1')
+  await client.end()
+  return async () => {
+    const store = new relay.PostgresDocStore({ url: database.url })
+    await store.opened()
+    return store
+  }
+}
 
-    const store = new SqliteDocStore({ dataDir: dir })
+describe.each(backends)('migration to history (%s: SQLite layout 2 → 3, Postgres schema 1 → 2)', (backend) => {
+  it('a doc compacted before history existed starts its history at its snapshot; later updates are versions', async () => {
+    const author = { account: 'alice', session: 'alice-laptop', device: 'Laptop' }
+    const doc = new Y.Doc()
+    const updates: Uint8Array[] = []
+    doc.on('update', (u: Uint8Array) => updates.push(u))
+    for (let i = 0; i < 6; i++) doc.getArray('l').push([i])
+    const reopen = await storeBeforeHistory(backend, async (old) => {
+      await old.appendUpdates(updates.slice(0, 4).map((update) => ({ docName: 'w1/old', update, author })))
+      await old.compact('w1/old', Y.mergeUpdates(updates.slice(0, 4)), 4)
+      await old.appendUpdates(updates.slice(4).map((update) => ({ docName: 'w1/old', update, author })))
+    })
+
+    const store = await reopen()
     try {
       expect(await store.historyBounds('w1/old')).toEqual({ head: 6, oldest: 4 })
       for (let at = 0; at <= 6; at++) {
@@ -548,6 +575,17 @@ describe('migration to history (SQLite layout 2 → 3)', () => {
       const live = new Y.Doc()
       for (const u of loaded.updates) Y.applyUpdate(live, u)
       expect(live.getArray('l').toJSON()).toEqual([0, 1, 2, 3, 4, 5])
+
+      // The snapshot history began at is replaced by the next compaction: version 4 must not go with it.
+      await store.compact('w1/old', Y.mergeUpdates(updates), 6)
+      expect(await store.historyBounds('w1/old')).toEqual({ head: 6, oldest: 4 })
+      for (let at = 4; at <= 6; at++) {
+        const state = await store.historyState('w1/old', at)
+        if (!state.ok) throw new Error(`seq ${at} after compaction: ${state.reason}`)
+        const opened = new Y.Doc()
+        for (const part of state.parts) Y.applyUpdate(opened, part)
+        expect(opened.getArray('l').toJSON()).toEqual([...Array(at).keys()])
+      }
     } finally {
       await store.close()
     }
