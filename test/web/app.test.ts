@@ -173,6 +173,27 @@ describe.skipIf(!run)('the demo web app', () => {
     await treeItem(viewer.page, 'Cats').waitFor({ state: 'detached' })
     expect(await treeItem(viewer.page, 'All pets').count()).toBe(0)
     expect(await viewer.page.getByTestId('sync-indicator').getAttribute('data-state')).toBe('in-sync')
+
+    // A viewer reads the Trash and the History, and restores nothing; the owner, on the same screens, can.
+    await owner.inState('in-sync')
+    const restoreButtons = '[data-testid=trash-restore], [data-testid=restore-field], [data-testid=restore-all], [data-testid=restore-item], [data-testid=restore-opened]'
+    for (const d of [owner, viewer]) {
+      await treeItem(d.page, 'Pets API').click()
+      await d.page.getByTestId('collection-editor').getByTestId('open-trash').click()
+      await until(async () => (await d.page.getByTestId('trash-item').count()) === 1, 10_000, `the deleted folder in the Trash (${d.name})`)
+      expect(await d.page.getByTestId('trash-item').first().getAttribute('data-name')).toBe('Cats')
+      const trashRestores = await d.page.getByTestId('trash-restore').count()
+      await d.page.getByTestId('open-history').click()
+      const oldest = d.page.getByTestId('version').last()
+      await oldest.waitFor({ timeout: 15_000 })
+      await oldest.getByTestId('pick-from').check()
+      await d.page.locator(`[data-testid=comparison][data-from="${await oldest.getAttribute('data-seq')}"][data-to=live][data-state=ready]`).waitFor({ timeout: 15_000 })
+      const compareRestores = await d.page.locator(restoreButtons).count()
+      await oldest.getByTestId('version-view').click()
+      await d.page.getByTestId('opened-version').getByTestId('item-preview').waitFor({ timeout: 15_000 })
+      const openedRestores = await d.page.getByTestId('opened-version').getByTestId('restore-opened').count()
+      expect([d.name, trashRestores, compareRestores, openedRestores]).toEqual(d === viewer ? [d.name, 0, 0, 0] : [d.name, 1, 1, 1])
+    }
     expect([...owner.errors, ...viewer.errors]).toEqual([])
   }, 60_000)
 
