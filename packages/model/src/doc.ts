@@ -31,7 +31,7 @@ import {
   writeRegister,
   writeRegisterAcross,
 } from './register.js'
-import { forEachRow, rowAt } from './row-ids.js'
+import { forEachRow, rowAt, rowKeyOf, shownRowIds } from './row-ids.js'
 import { type Placement, addRow, forgetLastOrder, isDeleted, moveRow, removeRow, updateRow } from './rows.js'
 import { ModelError } from './errors.js'
 import type { WriteContext } from './register.js'
@@ -695,8 +695,8 @@ export abstract class DocModel<S> {
       // Local appends keep the highest order key up to date themselves; others' changes may raise it.
       if (!local) forgetLastOrder(type)
       if (type instanceof Y.Map) {
-        const id = type.get('id')
-        if (typeof id === 'string') ids.add(id)
+        const id = shownIdOf(type)
+        if (id !== undefined) ids.add(id)
       }
       if (this.root && (type === this.root.map || this.rootContainers.has(type))) {
         this.reader.invalidate(this.root.map)
@@ -714,7 +714,8 @@ export abstract class DocModel<S> {
         for (const key of keys) {
           if (key === null) continue
           const child = type.get(key)
-          if (child instanceof Y.Map && typeof child.get('id') === 'string') ids.add(child.get('id') as string)
+          const childId = child instanceof Y.Map ? shownIdOf(child) : undefined
+          if (childId !== undefined) ids.add(childId)
           else if (container && !isEntryKey(key)) ids.add(key)
         }
       }
@@ -724,6 +725,19 @@ export abstract class DocModel<S> {
     const event: ChangeEvent = { ids, local }
     for (const listener of this.listeners) listener(event)
   }
+}
+
+/**
+ * The id an entity answers to: its `id`, except a row kept under a key of its own whose id another row of its
+ * list was made with too (`id~key`, see row-ids.ts). Events name what readers find by.
+ */
+function shownIdOf(map: Y.Map<unknown>): string | undefined {
+  const id = map.get('id')
+  if (typeof id !== 'string') return undefined
+  const key = rowKeyOf(map)
+  if (key === undefined || key === id) return id
+  const list = map._item?.parent
+  return list instanceof Y.Map ? (shownRowIds(list)?.get(key) ?? id) : id
 }
 
 /**

@@ -67,6 +67,31 @@ describe('the same row id added on two replicas at once', () => {
     expect(ea.snapshot()).toEqual(eb.snapshot())
   })
 
+  test('change events name each by the id it shows, on the replica that wrote and on the one that received', () => {
+    const { a, b, ea, eb } = twoEnvs()
+    ea.addRow('variables', { id: 'token', key: 'token', value: 'laptop' })
+    eb.addRow('variables', { id: 'token', key: 'token', value: 'desktop' })
+    syncAll(a, b)
+    const other = variables(ea).find((v) => v.id.startsWith('token~'))!.id
+    const seen: { on: string; local: boolean; ids: string[] }[] = []
+    ea.subscribe((e) => seen.push({ on: 'a', local: e.local, ids: [...e.ids].filter((id) => id.startsWith('token')) }))
+    eb.subscribe((e) => seen.push({ on: 'b', local: e.local, ids: [...e.ids].filter((id) => id.startsWith('token')) }))
+    eb.updateRow('variables', other, { value: 'two' })
+    syncAll(a, b)
+    ea.updateRow('variables', 'token', { value: 'one' })
+    syncAll(a, b)
+    ea.removeRow('variables', other)
+    syncAll(a, b)
+    expect(seen).toEqual([
+      { on: 'b', local: true, ids: [other] },
+      { on: 'a', local: false, ids: [other] },
+      { on: 'a', local: true, ids: ['token'] },
+      { on: 'b', local: false, ids: ['token'] },
+      { on: 'a', local: true, ids: [other] },
+      { on: 'b', local: false, ids: [other] },
+    ])
+  })
+
   test('restoreItem and restoreField bring back each of the two by the id it shows', () => {
     const { a, b, ea, eb } = twoEnvs()
     ea.addRow('variables', { id: 'token', key: 'token', value: 'laptop' })
