@@ -224,19 +224,23 @@ export class CollectionModel extends DocModel<CollectionSnapshot> {
     return super.locateTop(kind, id)
   }
 
-  protected override onChanged(ids: ReadonlySet<string>, tr: Y.Transaction): void {
+  protected override onChanged(ids: Set<string>, tr: Y.Transaction): void {
     const itemKeys = tr.changed.get(this.items.map as YType)
     const responseKeys = tr.changed.get(this.responses.map as YType)
     if (itemKeys) this.items.refresh([...itemKeys].filter((k): k is string => k !== null))
     if (responseKeys) this.responses.refresh([...responseKeys].filter((k): k is string => k !== null))
+    // An entity's changes name it by its id; two created with one id answer to two ids (both are named: which
+    // of them changed is not known here), and a removed entry is named by its key.
+    const shownToo: string[] = []
     for (const id of ids) {
-      // An entity's changes name it by its id; two created with one id answer to two ids, and a removed entry
-      // is named by its key.
       this.dirty.add(id)
-      for (const shown of this.items.idsFor(id)) this.dirty.add(shown)
-      for (const shown of this.responses.idsFor(id)) this.dirty.add(shown)
-      this.dirty.add(this.items.shown(id))
-      this.dirty.add(this.responses.shown(id))
+      for (const shown of this.items.idsFor(id)) shownToo.push(shown)
+      for (const shown of this.responses.idsFor(id)) shownToo.push(shown)
+      shownToo.push(this.items.shown(id), this.responses.shown(id))
+    }
+    for (const id of shownToo) {
+      this.dirty.add(id)
+      ids.add(id)
     }
     this.placedInTransaction.clear()
     this.responsesPlacedInTransaction.clear()

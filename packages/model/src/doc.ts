@@ -117,6 +117,8 @@ export abstract class DocModel<S> {
   private readonly rootContainers = new Set<YType>()
   /** Root maps keyed by entity id (items, responses, root lists). */
   private readonly rootIndexes: ReadonlySet<YType>
+  /** Root maps of entities a subclass finds through its own index (a collection's items and responses). */
+  private readonly indexedRoots: ReadonlySet<YType>
 
   protected constructor(doc: Y.Doc, kind: DocKind, rootKind: EntityKind | undefined, options: OpenOptions = {}) {
     this.doc = doc
@@ -167,6 +169,7 @@ export abstract class DocModel<S> {
     })
     this.undoManager.on('stack-item-added', ({ stackItem }) => (this.recorded = stackItem))
     this.rootIndexes = new Set(this.undoScope().filter((t) => t instanceof Y.Map && t !== this.root?.map))
+    this.indexedRoots = new Set(this.extraUndoScope())
     this.onAfterTransaction = (tr) => this.afterTransaction(tr)
     doc.on('afterTransaction', this.onAfterTransaction)
   }
@@ -192,8 +195,11 @@ export abstract class DocModel<S> {
   }
   /** The plain, structurally shared snapshot of the whole doc. */
   abstract snapshot(): S
-  /** Hook for subclasses keeping their own indexes. */
-  protected onChanged(_ids: ReadonlySet<string>, _tr: Y.Transaction): void {}
+  /**
+   * Hook for subclasses keeping their own indexes. `ids` is what the change event will name: a subclass adds the
+   * ids its entities answer to where they differ from the ids they were made with.
+   */
+  protected onChanged(_ids: Set<string>, _tr: Y.Transaction): void {}
 
   private cachedCtx: WriteContext | undefined
   protected get ctx(): WriteContext {
@@ -695,7 +701,7 @@ export abstract class DocModel<S> {
       // Local appends keep the highest order key up to date themselves; others' changes may raise it.
       if (!local) forgetLastOrder(type)
       if (type instanceof Y.Map) {
-        const id = shownIdOf(type)
+        const id = this.shownIdOf(type)
         if (id !== undefined) ids.add(id)
       }
       if (this.root && (type === this.root.map || this.rootContainers.has(type))) {
@@ -714,7 +720,7 @@ export abstract class DocModel<S> {
         for (const key of keys) {
           if (key === null) continue
           const child = type.get(key)
-          const childId = child instanceof Y.Map ? shownIdOf(child) : undefined
+          const childId = child instanceof Y.Map ? this.shownIdOf(child) : undefined
           if (childId !== undefined) ids.add(childId)
           else if (container && !isEntryKey(key)) ids.add(key)
         }
@@ -725,19 +731,20 @@ export abstract class DocModel<S> {
     const event: ChangeEvent = { ids, local }
     for (const listener of this.listeners) listener(event)
   }
-}
 
-/**
- * The id an entity answers to: its `id`, except a row kept under a key of its own whose id another row of its
- * list was made with too (`id~key`, see row-ids.ts). Events name what readers find by.
- */
-function shownIdOf(map: Y.Map<unknown>): string | undefined {
-  const id = map.get('id')
-  if (typeof id !== 'string') return undefined
-  const key = rowKeyOf(map)
-  if (key === undefined || key === id) return id
-  const list = map._item?.parent
-  return list instanceof Y.Map ? (shownRowIds(list)?.get(key) ?? id) : id
+  /**
+   * The id a row answers to: its `id`, except a row kept under a key of its own whose id another row of its list
+   * was made with too (`id~key`, see row-ids.ts). Events name what readers find by. Entities of a root index
+   * (a collection's items) are named by their index, in onChanged.
+   */
+  private shownIdOf(map: Y.Map<unknown>): string | undefined {
+    const id = map.get('id')
+    if (typeof id !== 'string') return undefined
+    const key = rowKeyOf(map)
+    if (key === undefined || key === id) return id
+    const list = map._item?.parent
+    return list instanceof Y.Map && !this.indexedRoots.has(list) ? (shownRowIds(list)?.get(key) ?? id) : id
+  }
 }
 
 /**

@@ -62,8 +62,18 @@ export const rowAt = (list: Y.Map<unknown>, id: string): unknown => {
   return key === undefined ? undefined : list.get(key)
 }
 
-/** Calls `f` with each row, the id it answers to and its key. */
+/**
+ * Calls `f` with each row, the id it answers to and its key. One pass in the common case (every row kept under
+ * its id: it answers to its key); rows kept under a key of their own come after, once their ids are settled.
+ * Callers never depend on the order (a Y.Map's order differs between replicas).
+ */
 export const forEachRow = (list: Y.Map<unknown>, f: (row: unknown, id: string, key: string) => void): void => {
+  let own: string[] | undefined
+  list.forEach((row, key) => {
+    if (madeWith(row, key) === key) f(row, key, key)
+    else (own ??= []).push(key)
+  })
+  if (!own) return
   const shown = shownRowIds(list)
-  list.forEach((row, key) => f(row, shown?.get(key) ?? key, key))
+  for (const key of own) f(list.get(key), shown?.get(key) ?? key, key)
 }

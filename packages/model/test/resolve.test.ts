@@ -185,6 +185,14 @@ describe('ids given by the caller', () => {
     syncAll(a, b)
     expect(ma.conflicts()).toEqual([])
     expect(ma.snapshot().items.filter((i) => i.name.startsWith('Login'))).toHaveLength(2)
+    // Change events name what readers find by: an edit of the second one names its id~key, here and there.
+    const named: string[][] = []
+    ma.subscribe((e) => named.push([...e.ids].filter((id) => id.startsWith('login'))))
+    mb.subscribe((e) => named.push([...e.ids].filter((id) => id.startsWith('login'))))
+    ma.updateItem(c!.entityId, { method: 'PATCH' })
+    syncAll(a, b)
+    expect(named).toHaveLength(2)
+    for (const ids of named) expect(ids).toContain(c!.entityId)
   })
 
   // Rows too (row-ids.ts): a row added with a caller-given id is kept under a key of its own, so both are kept.
