@@ -6,7 +6,8 @@
  * 2. A synthetic 10,000-request collection: encoded size; cold load to first full snapshot vs raw
  *    Y.applyUpdate + toJSON of the same update (goal ≤ 1.5×); re-snapshot after one edit (goal ≤ 1 ms).
  * 3. The largest corpus collection (1,077 requests, imported once): cold open of its update to the first
- *    snapshot (goal well under 300 ms) vs raw Y.applyUpdate + toJSON.
+ *    snapshot (goal well under 300 ms) vs raw Y.applyUpdate + toJSON; and a new device's first sync (the model
+ *    open on an empty doc when the whole collection arrives as one update).
  * Sizes scale with APISYNC_BENCH_SCALE (default 1); APISYNC_BENCH_ONLY=edits,url,corpus,load runs some sections.
  *
  * Old vs new in one run: APISYNC_BENCH_BASELINE=<root of another built checkout> loads that checkout's
@@ -184,6 +185,14 @@ const modelOpen = (lib: Lib, update: Uint8Array) => () =>
     Y.applyUpdate(doc, update)
     lib.CollectionModel.open(doc).snapshot()
   })
+// A new device: its model is open on an empty doc when the relay's first sync brings the whole collection in.
+const modelFirstSync = (lib: Lib, update: Uint8Array) => () =>
+  time(() => {
+    const doc = new Y.Doc()
+    const model = lib.CollectionModel.open(doc)
+    Y.applyUpdate(doc, update)
+    model.snapshot()
+  })
 
 const loadBench = (lib: Lib) => {
   const source = new Y.Doc()
@@ -221,8 +230,8 @@ const corpusText = readFileSync(fileURLToPath(new URL(`../test/fixtures/postman/
 const corpusBench = (lib: Lib) => {
   const update = Y.encodeStateAsUpdate(lib.importCollection(corpusText).doc)
   const first = modelOpen(lib, update)() // the first open in this process for this model: cold JIT as well
-  const { cold, raw } = measure({ cold: modelOpen(lib, update), raw: rawOpen(update) })
-  return { first, bytes: update.byteLength, cold: cold!, raw: raw! }
+  const { cold, raw, sync } = measure({ cold: modelOpen(lib, update), raw: rawOpen(update), sync: modelFirstSync(lib, update) })
+  return { first, bytes: update.byteLength, cold: cold!, raw: raw!, sync: sync! }
 }
 
 // ------------------------------------------------------------------------------------------ run
@@ -262,7 +271,7 @@ const printCorpus = () => {
   console.log(`\n== model: largest corpus collection (1,077 requests), imported once; cold open of its update to the first snapshot${baseNote}`)
   for (const lib of libs) {
     const c = corpusBench(lib)
-    console.log(`${lib.name.padEnd(9)} ${(c.bytes / 1024).toFixed(0)} KiB | first open in the process ${fmt(c.first)} | median ${fmt(c.cold)} (goal well under 300 ms: ${verdict(c.cold < 150)}) | raw applyUpdate+toJSON ${fmt(c.raw)} | ratio ${(c.cold / c.raw).toFixed(2)}×`)
+    console.log(`${lib.name.padEnd(9)} ${(c.bytes / 1024).toFixed(0)} KiB | first open in the process ${fmt(c.first)} | median ${fmt(c.cold)} (goal well under 300 ms: ${verdict(c.cold < 150)}) | raw applyUpdate+toJSON ${fmt(c.raw)} | ratio ${(c.cold / c.raw).toFixed(2)}× | first sync into an open model ${fmt(c.sync)} (${(c.sync / c.raw).toFixed(2)}×)`)
   }
 }
 
