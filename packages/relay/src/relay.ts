@@ -165,7 +165,7 @@ export function createRelay(options: RelayOptions): Relay {
     (event) => backend.bus.announce(event),
     logger,
     () => [...hub.rooms.values()].map((r) => r.workspaceId),
-    (workspaceId) => hub.dropWorkspace(workspaceId),
+    (workspaceId) => hub.workspaceDeleted(workspaceId),
   )
   const hub: SyncHub = new SyncHub({
     store: backend.store,

@@ -9,6 +9,7 @@ import type { AccessClaims } from './auth.js'
 import type { ControlEvent } from './bus.js'
 import { CloseCode, closeReason } from './close-codes.js'
 import { RelayError } from './errors.js'
+import { accountSpaceId } from './account-space.js'
 import type { Logger } from './logger.js'
 import { describeError } from './logger.js'
 import type { DeviceLimit, DevicePolicy, OnlineResult, SessionRecord, SessionRegistry } from './registry.js'
@@ -61,7 +62,7 @@ export class Sessions {
     private readonly logger: Logger,
     /** Workspaces with docs loaded here, for the re-check. */
     private readonly loadedWorkspaces: () => Iterable<string>,
-    /** A workspace was deleted (seen in the re-check): drop its docs here. */
+    /** A workspace (or a deleted account's own space) was deleted: drop its docs here, and what they stored. */
     private readonly workspaceDeleted: (workspaceId: string) => void,
   ) {
     this.timer = setInterval(() => void this.recheck(), options.recheckIntervalMs)
@@ -179,6 +180,8 @@ export class Sessions {
         break
       case 'account':
         this.accountDeleted(event.account, event.deletedAt)
+        // Its own space goes with it: the relay that deleted it deleted its docs; this one may hold some open.
+        this.workspaceDeleted(accountSpaceId(event.account))
         break
       case 'workspace':
         this.workspaceDeleted(event.workspace)
@@ -207,7 +210,10 @@ export class Sessions {
         workspaces: [...new Set(this.loadedWorkspaces())],
       })
       for (const { sid, account, reason } of found.revokedSessions) if (this.live.get(sid)?.account === account) this.closeLive(sid, reason)
-      for (const { account, deletedAt } of found.deletedAccounts) this.accountDeleted(account, deletedAt)
+      for (const { account, deletedAt } of found.deletedAccounts) {
+        this.accountDeleted(account, deletedAt)
+        this.workspaceDeleted(accountSpaceId(account))
+      }
       for (const workspace of found.deletedWorkspaces) this.workspaceDeleted(workspace)
     } catch (err) {
       this.logger.warn('sessions.recheck-failed', { error: describeError(err) })

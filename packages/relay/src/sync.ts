@@ -173,7 +173,22 @@ export class SyncHub implements ConnectionHooks {
     })
   }
 
-  /** A workspace was deleted (here or on another relay): close its docs' connections (4403), drop the docs. */
+  /**
+   * A workspace (or a deleted account's own space) was deleted on another relay, seen on the bus or in the
+   * re-check: drop its docs here and, if any was open, delete its storage again once what this relay queued for
+   * it is committed. A commit in flight here when the other relay deleted lands after that delete: without this,
+   * its rows would stay in the store, served to no one, kept against the owner's wish.
+   */
+  workspaceDeleted(workspaceId: string): void {
+    const open = [...this.rooms.values()].some((r) => r.workspaceId === workspaceId)
+    this.dropWorkspace(workspaceId)
+    if (!open) return
+    void this.commits
+      .exclusive(() => this.o.store.deletePrefix(`${workspaceId}/`))
+      .catch((err) => this.o.logger.warn('workspace.purge-failed', { workspace: workspaceId, error: describeError(err) }))
+  }
+
+  /** A workspace was deleted: close its docs' connections (4403), drop the docs. */
   dropWorkspace(workspaceId: string): void {
     this.deletedWorkspaces.add(workspaceId)
     this.dropRooms([...this.rooms.values()].filter((r) => r.workspaceId === workspaceId), 4403, 'workspace deleted')

@@ -334,6 +334,68 @@ describe.skipIf(!ready)('three relays on one Postgres and one Redis', () => {
     expect((await readPostgresDoc(c.url, 'personal/manifest')).getText('t').toString()).toBe('')
   })
 
+  it('a commit in flight on relay B when relay A deletes the workspace leaves nothing behind in Postgres', async () => {
+    const db = await testDatabase()
+    teardown.push(() => db.drop())
+    const prefix = redisPrefix()
+    const pgStore = new PostgresDocStore({ url: db.url })
+    await pgStore.opened()
+    teardown.push(() => pgStore.close())
+    // Relay B's commits take 600 ms: one of them is still running when relay A deletes the workspace.
+    let committing = 0
+    let landedAt = 0
+    const slow: DocStore = {
+      load: (name, after) => pgStore.load(name, after),
+      appendUpdates: async (entries) => {
+        committing++
+        await new Promise((r) => setTimeout(r, 600))
+        const ranges = await pgStore.appendUpdates(entries)
+        committing--
+        landedAt = performance.now()
+        return ranges
+      },
+      compact: (name, snapshot, upTo) => pgStore.compact(name, snapshot, upTo),
+      heads: (names) => pgStore.heads(names),
+      deleteDoc: (name) => pgStore.deleteDoc(name),
+      deletePrefix: (p) => pgStore.deletePrefix(p),
+      listDocs: (p) => pgStore.listDocs(p),
+      close: async () => {},
+    }
+    const registry = new PostgresRegistry({ pool: pgStore.pool, relayId: 'slow-b', aliveForMs: 10_000, logger: silentLogger })
+    await registry.start()
+    const a = await startRelay({ auth: { secret: SECRET }, store: db.url, bus: REDIS_URL, busPrefix: prefix, relayId: 'a', logger: silentLogger, recheckIntervalMs: 60_000 })
+    const b = await startRelay({ auth: { secret: SECRET }, store: slow, registry, bus: REDIS_URL, busPrefix: prefix, relayId: 'slow-b', logger: silentLogger, recheckIntervalMs: 60_000 })
+    teardown.push(async () => {
+      await Promise.all([a.close(), b.close()])
+      await registry.close()
+    })
+    const { signToken } = await import('@apisync/relay')
+    const alice = await signToken({ sub: 'alice', sid: 'a1', ws: { w1: 'owner' } }, { secret: SECRET })
+    const writer = await SyncClient.connect(`${b.wsUrl}/sync/w1/collection/a?token=${alice}&ack=1`)
+    await writer.whenSynced()
+    writer.doc.getArray<string>('log').push(['kept until deleted'])
+    await writer.waitForAckCovering(5_000)
+    writer.doc.getArray<string>('log').push(['in flight'])
+    await eventually(() => committing === 1, 5_000, "relay B's commit under way")
+    const deletedAt = performance.now()
+    const res = await fetch(`${a.url}/account`, { method: 'DELETE', headers: { authorization: `Bearer ${alice}` } })
+    expect(res.status).toBe(200)
+    await eventually(() => committing === 0, 5_000, "relay B's commit landed")
+    expect(landedAt).toBeGreaterThan(deletedAt) // after relay A's delete: the race this test is about
+    const rows = async () => {
+      const [docs, updates, checkpoints] = await Promise.all(
+        ['apisync_docs', 'apisync_updates', 'apisync_checkpoints'].map(async (table) => {
+          const { rows } = await pgStore.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE starts_with(doc, 'w1/')`)
+          return rows[0]!.n
+        }),
+      )
+      return { docs, updates, checkpoints }
+    }
+    await eventually(async () => (await rows()).updates === 0, 5_000, "the late commit's rows deleted")
+    expect(await rows()).toEqual({ docs: 0, updates: 0, checkpoints: 0 })
+    expect((await writer.raw.closed).code).toBe(4410) // the account is gone
+  })
+
   it('GET /healthz names Postgres and Redis and whether they answer; /metrics has the bus series', async () => {
     const c = await cluster(1)
     const health = await fetch(`${c.relays[0].url}/healthz`)
