@@ -20,6 +20,14 @@ const twoEnvs = () => {
   return { a, b, ea, eb }
 }
 const variables = (m: EnvironmentModel) => m.snapshot().variables
+/** twoEnvs, and a variable `token` added on both at once (laptop, desktop), synced: `other` is the id~key one. */
+const twoTokens = () => {
+  const envs = twoEnvs()
+  envs.ea.addRow('variables', { id: 'token', key: 'token', value: 'laptop' })
+  envs.eb.addRow('variables', { id: 'token', key: 'token', value: 'desktop' })
+  syncAll(envs.a, envs.b)
+  return { ...envs, other: variables(envs.ea).find((v) => v.id.startsWith('token~'))!.id }
+}
 const byId = (m: EnvironmentModel, id: string) => variables(m).find((v) => v.id === id)
 const version = (m: EnvironmentModel) => EnvironmentModel.open(fork(m.doc, 4242), { readOnly: true })
 
@@ -43,11 +51,7 @@ describe('the same row id added on two replicas at once', () => {
   })
 
   test('each is updated, moved and removed by the id it shows, on any replica', () => {
-    const { a, b, ea, eb } = twoEnvs()
-    ea.addRow('variables', { id: 'token', key: 'token', value: 'laptop' })
-    eb.addRow('variables', { id: 'token', key: 'token', value: 'desktop' })
-    syncAll(a, b)
-    const other = variables(ea).find((v) => v.id.startsWith('token~'))!.id
+    const { a, b, ea, eb, other } = twoTokens()
     const first = byId(ea, 'token')!.value
     ea.updateRow('variables', 'token', { value: 'one' })
     eb.updateRow('variables', other, { value: 'two' })
@@ -68,11 +72,7 @@ describe('the same row id added on two replicas at once', () => {
   })
 
   test('change events name each by the id it shows, on the replica that wrote and on the one that received', () => {
-    const { a, b, ea, eb } = twoEnvs()
-    ea.addRow('variables', { id: 'token', key: 'token', value: 'laptop' })
-    eb.addRow('variables', { id: 'token', key: 'token', value: 'desktop' })
-    syncAll(a, b)
-    const other = variables(ea).find((v) => v.id.startsWith('token~'))!.id
+    const { a, b, ea, eb, other } = twoTokens()
     const seen: { on: string; local: boolean; ids: string[] }[] = []
     ea.subscribe((e) => seen.push({ on: 'a', local: e.local, ids: [...e.ids].filter((id) => id.startsWith('token')) }))
     eb.subscribe((e) => seen.push({ on: 'b', local: e.local, ids: [...e.ids].filter((id) => id.startsWith('token')) }))
@@ -93,11 +93,7 @@ describe('the same row id added on two replicas at once', () => {
   })
 
   test('restoreItem and restoreField bring back each of the two by the id it shows', () => {
-    const { a, b, ea, eb } = twoEnvs()
-    ea.addRow('variables', { id: 'token', key: 'token', value: 'laptop' })
-    eb.addRow('variables', { id: 'token', key: 'token', value: 'desktop' })
-    syncAll(a, b)
-    const other = variables(ea).find((v) => v.id.startsWith('token~'))!.id
+    const { a, b, ea, eb, other } = twoTokens()
     const was = { token: byId(ea, 'token')!.value, [other]: byId(ea, other)!.value }
     const v = version(ea)
     ea.updateRow('variables', 'token', { value: 'changed' })

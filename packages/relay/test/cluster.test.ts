@@ -92,6 +92,36 @@ class LossyBus implements Bus {
   }
 }
 
+/** A database and a Redis prefix of the test's own, and a store on that database (for relays given a store). */
+async function ownPostgres(): Promise<{ db: { url: string }; prefix: string; pgStore: PostgresDocStore }> {
+  const db = await testDatabase()
+  teardown.push(() => db.drop())
+  const pgStore = new PostgresDocStore({ url: db.url })
+  await pgStore.opened()
+  teardown.push(() => pgStore.close())
+  return { db, prefix: redisPrefix(), pgStore }
+}
+
+/** A Postgres store whose commits each take `ms` longer (a slow disk, a busy database), with hooks around them. */
+function slowCommits(store: PostgresDocStore, ms: number, on: { started?: () => void; landed?: () => void } = {}): DocStore {
+  return {
+    load: (name, after) => store.load(name, after),
+    appendUpdates: async (entries) => {
+      on.started?.()
+      await new Promise((r) => setTimeout(r, ms))
+      const ranges = await store.appendUpdates(entries)
+      on.landed?.()
+      return ranges
+    },
+    compact: (name, snapshot, upTo) => store.compact(name, snapshot, upTo),
+    heads: (names) => store.heads(names),
+    deleteDoc: (name) => store.deleteDoc(name),
+    deletePrefix: (prefix) => store.deletePrefix(prefix),
+    listDocs: (prefix) => store.listDocs(prefix),
+    close: async () => {},
+  }
+}
+
 const words = (doc: Y.Doc) => doc.getArray<string>('log').toArray().sort()
 
 describe.skipIf(!ready)('three relays on one Postgres and one Redis', () => {
@@ -114,29 +144,10 @@ describe.skipIf(!ready)('three relays on one Postgres and one Redis', () => {
   })
 
   it('a reader on another relay gets a change as soon as a local reader does, before its commit, and only once', async () => {
-    const db = await testDatabase()
-    teardown.push(() => db.drop())
-    const prefix = redisPrefix()
-    const pgStore = new PostgresDocStore({ url: db.url })
-    await pgStore.opened()
-    teardown.push(() => pgStore.close())
+    const { db, prefix, pgStore } = await ownPostgres()
     // Relay A's commits take 400 ms.
     let lastCommitAt = 0
-    const slow: DocStore = {
-      load: (name, after) => pgStore.load(name, after),
-      appendUpdates: async (entries) => {
-        await new Promise((r) => setTimeout(r, 400))
-        const ranges = await pgStore.appendUpdates(entries)
-        lastCommitAt = performance.now()
-        return ranges
-      },
-      compact: (name, snapshot, upTo) => pgStore.compact(name, snapshot, upTo),
-      heads: (names) => pgStore.heads(names),
-      deleteDoc: (name) => pgStore.deleteDoc(name),
-      deletePrefix: (prefix) => pgStore.deletePrefix(prefix),
-      listDocs: (prefix) => pgStore.listDocs(prefix),
-      close: async () => {},
-    }
+    const slow = slowCommits(pgStore, 400, { landed: () => (lastCommitAt = performance.now()) })
     const registry = new PostgresRegistry({ pool: pgStore.pool, relayId: 'slow-a', aliveForMs: 10_000, logger: silentLogger })
     await registry.start()
     const a = await startRelay({ auth: { secret: SECRET }, store: slow, registry, bus: REDIS_URL, busPrefix: prefix, relayId: 'slow-a', logger: silentLogger })
@@ -335,32 +346,17 @@ describe.skipIf(!ready)('three relays on one Postgres and one Redis', () => {
   })
 
   it('a commit in flight on relay B when relay A deletes the workspace leaves nothing behind in Postgres', async () => {
-    const db = await testDatabase()
-    teardown.push(() => db.drop())
-    const prefix = redisPrefix()
-    const pgStore = new PostgresDocStore({ url: db.url })
-    await pgStore.opened()
-    teardown.push(() => pgStore.close())
+    const { db, prefix, pgStore } = await ownPostgres()
     // Relay B's commits take 600 ms: one of them is still running when relay A deletes the workspace.
     let committing = 0
     let landedAt = 0
-    const slow: DocStore = {
-      load: (name, after) => pgStore.load(name, after),
-      appendUpdates: async (entries) => {
-        committing++
-        await new Promise((r) => setTimeout(r, 600))
-        const ranges = await pgStore.appendUpdates(entries)
+    const slow = slowCommits(pgStore, 600, {
+      started: () => committing++,
+      landed: () => {
         committing--
         landedAt = performance.now()
-        return ranges
       },
-      compact: (name, snapshot, upTo) => pgStore.compact(name, snapshot, upTo),
-      heads: (names) => pgStore.heads(names),
-      deleteDoc: (name) => pgStore.deleteDoc(name),
-      deletePrefix: (p) => pgStore.deletePrefix(p),
-      listDocs: (p) => pgStore.listDocs(p),
-      close: async () => {},
-    }
+    })
     const registry = new PostgresRegistry({ pool: pgStore.pool, relayId: 'slow-b', aliveForMs: 10_000, logger: silentLogger })
     await registry.start()
     const a = await startRelay({ auth: { secret: SECRET }, store: db.url, bus: REDIS_URL, busPrefix: prefix, relayId: 'a', logger: silentLogger, recheckIntervalMs: 60_000 })
