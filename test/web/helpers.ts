@@ -170,6 +170,8 @@ export interface Device {
   /** The states the indicator went through, oldest first. */
   history(): Promise<string[]>
   shot(name: string): Promise<void>
+  /** What the device shows and said, for a failure's message: title, status and its history, toasts, errors, last console lines. */
+  report(): Promise<string>
   close(): Promise<void>
 }
 
@@ -198,8 +200,13 @@ export async function tab(d: Device, name = `${d.name}-tab`): Promise<Device> {
 
 async function wrap(name: string, context: BrowserContext, page: Page, url: string, close: () => Promise<void>): Promise<Device> {
   const errors: string[] = []
+  const consoleLines: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
-  if (process.env.APISYNC_WEB_DEBUG) page.on('console', (m) => console.log(`[${name}] ${m.type()}: ${m.text()}`))
+  page.on('console', (m) => {
+    consoleLines.push(`${m.type()}: ${m.text()}`.slice(0, 300))
+    if (consoleLines.length > 20) consoleLines.shift()
+    if (process.env.APISYNC_WEB_DEBUG) console.log(`[${name}] ${m.type()}: ${m.text()}`)
+  })
   await page.goto(url)
   const indicator = page.getByTestId('sync-indicator')
   return {
@@ -223,6 +230,16 @@ async function wrap(name: string, context: BrowserContext, page: Page, url: stri
     async history() {
       await indicator.waitFor({ state: 'attached' })
       return page.evaluate(() => (window as unknown as { apisync: { statusHistory: { state: string }[] } }).apisync.statusHistory.map((e) => e.state))
+    },
+    async report() {
+      const seen = await page
+        .evaluate(() => {
+          const app = (window as unknown as { apisync?: { status: unknown; statusHistory: unknown } }).apisync
+          const text = (id: string) => [...document.querySelectorAll(`[data-testid^=${id}]`)].map((e) => e.textContent)
+          return { title: text('workspace-title'), status: app?.status ?? null, statusHistory: app?.statusHistory ?? null, toasts: text('toast') }
+        })
+        .catch((e: unknown) => ({ unreadable: String(e) }))
+      return JSON.stringify({ device: name, ...seen, errors, console: consoleLines })
     },
     async shot(file) {
       await mkdir(ARTIFACTS, { recursive: true })

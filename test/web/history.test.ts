@@ -41,7 +41,12 @@ async function annAndBob(prefix: string, annName: string, bobName: string): Prom
   await dialog.locator('select[name=role]').selectOption('editor')
   await dialog.getByTestId('dialog-submit').click()
   await dialog.waitFor({ state: 'detached' })
-  await until(async () => (await bob.page.getByTestId('workspace-title').textContent()) === `${annName}'s workspace`, 15_000, "Bob in Ann's workspace")
+  // Joining signs in again with the new grant and opens the workspace: its manifest's name comes with its first
+  // sync. (Once, on a loaded CI machine, this took more than 15 s: a failure now says what Bob saw.)
+  await until(async () => (await bob.page.getByTestId('workspace-title').textContent()) === `${annName}'s workspace`, 30_000, "Bob in Ann's workspace").catch(async (e: unknown) => {
+    await bob.shot(`failed-${prefix}-join`)
+    throw new Error(`${String(e)}; ${await bob.report()}`)
+  })
   await bob.inState('in-sync')
   return { ann, bob }
 }
