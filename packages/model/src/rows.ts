@@ -1,7 +1,8 @@
 /**
  * List rows (headers, params, form rows, variables, presets): entities in a Y.Map keyed by row id (a caller-given
- * id added later: by a key of its own, see row-ids.ts), ordered by a fractional `position.order` register. Concurrent inserts are both kept; a reorder is one register write, so
- * it never loses a concurrent edit of the row; a removal is a soft delete, so it never does either.
+ * id added later: by a key of its own, see row-ids.ts), ordered by a fractional `position.order` register.
+ * Concurrent inserts are both kept; a reorder is one register write, so it never loses a concurrent edit of the
+ * row; a removal is a soft delete, so it never does either.
  */
 import * as Y from 'yjs'
 import { type RowInit, applyPatch, insertRow, markDeleted, nestedRef, validatePatch } from './entity.js'
